@@ -1,0 +1,10 @@
+/**
+ * Every migration, by name. Names sort by their date prefix, which is the order they run in.
+ * Listed here rather than read from the folder, so the same list works compiled and under test.
+ */
+import type { Migration } from 'kysely';
+import * as initial from './20261122T1200_initial.js';
+
+export const migrations: Readonly<Record<string, Migration>> = {
+  '20261122T1200_initial': initial,
+};

@@ -1,0 +1,168 @@
+/**
+ * The one place that reads the environment. Each setting says why it exists; a bad value stops the
+ * start with a message that names the variable.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import type { AddressList } from './address-list.js';
+import { isAddressOrRange, parseAddressList } from './address-list.js';
+
+export type TrustProxy = false | number | string[];
+export type SmppBind = 'receiver' | 'transceiver';
+
+export interface SmppConfig {
+  readonly tls: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly systemId: string;
+  readonly password: string;
+  readonly bind: SmppBind;
+}
+
+export interface Config {
+  /** Where the HTTP server listens. */
+  readonly host: string;
+  readonly port: number;
+  /** A PostgreSQL server; null means the embedded database under `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  /** Who may deliver reports; null turns the check off (`*`). */
+  readonly allowedCallers: AddressList | null;
+  /** Whose `X-Forwarded-For` to believe: proxy addresses, a hop count, or nobody. */
+  readonly trustProxy: TrustProxy;
+  /** The body of a 200 to a report: LINK's gate can require a fixed string. */
+  readonly ackBody: string;
+  /** The query API's bearer token; null limits the query API to loopback callers. */
+  readonly apiToken: string | null;
+  readonly logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  readonly bodyLimit: number;
+  /** An SMPP gateway to take receipts from; null: none. */
+  readonly smpp: SmppConfig | null;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and checks every setting; throws one ConfigError listing each bad variable. */
+export function readConfig(env: Environment): Config {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const text = env[name]?.trim();
+    return text === undefined || text === '' ? undefined : text;
+  };
+  const fail: Fail = (name, text) => {
+    problems.push(`${name}: ${text}`);
+  };
+
+  const port = parsePort('PORT', value('PORT') ?? '3000', fail);
+  const databaseUrl = value('DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    fail('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+
+  const allowedText = value('DLR_ALLOWED_IPS') ?? 'linkmobility';
+  let allowedCallers: AddressList | null = null;
+  if (allowedText !== '*') {
+    const list = parseAddressList(allowedText);
+    if (list.ok) allowedCallers = list.value;
+    else fail('DLR_ALLOWED_IPS', `${list.problem} (use addresses, CIDR ranges, "linkmobility" or "*")`);
+  }
+
+  const logLevel = value('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const bodyLimitText = value('DLR_BODY_LIMIT') ?? '65536';
+  const bodyLimit = Number(bodyLimitText);
+  if (!/^\d+$/.test(bodyLimitText) || bodyLimit < 1024 || bodyLimit > 16 * 1024 * 1024) {
+    fail('DLR_BODY_LIMIT', 'must be a number of bytes from 1024 to 16777216');
+  }
+
+  const config: Config = {
+    host: value('HOST') ?? '0.0.0.0',
+    port,
+    databaseUrl,
+    dataDir: value('DATA_DIR') ?? './data',
+    allowedCallers,
+    trustProxy: parseTrustProxy(value('TRUST_PROXY'), fail),
+    ackBody: env.DLR_ACK_BODY ?? 'OK',
+    apiToken: value('API_TOKEN') ?? null,
+    logLevel,
+    bodyLimit,
+    smpp: parseSmpp(value('SMPP_URL'), value('SMPP_BIND') ?? 'receiver', fail),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Records a problem with a variable; the caller goes on with a placeholder, and the start fails. */
+type Fail = (name: string, text: string) => void;
+
+function parsePort(name: string, text: string, fail: Fail): number {
+  const port = Number(text);
+  if (/^\d+$/.test(text) && port >= 1 && port <= 65535) return port;
+  fail(name, `"${text}" is not a port (1-65535)`);
+  return 0;
+}
+
+function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {
+  if (text === undefined) return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops >= 1 && hops <= 16) return hops;
+    fail('TRUST_PROXY', 'a hop count must be from 1 to 16');
+    return false;
+  }
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const bad = entries.find((entry) => !isAddressOrRange(entry));
+  if (bad === undefined) return entries;
+  fail('TRUST_PROXY', `"${bad}" is not an address, CIDR range or hop count`);
+  return false;
+}
+
+function parseSmpp(text: string | undefined, bindText: string, fail: Fail): SmppConfig | null {
+  if (bindText !== 'receiver' && bindText !== 'transceiver') fail('SMPP_BIND', 'must be receiver or transceiver');
+  if (text === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    fail('SMPP_URL', 'is not a URL (smpp://system_id:password@host:port)');
+    return null;
+  }
+  if (url.protocol !== 'smpp:' && url.protocol !== 'smpps:') {
+    fail('SMPP_URL', 'must start with smpp:// or smpps://');
+    return null;
+  }
+  if (url.hostname === '' || url.username === '') {
+    fail('SMPP_URL', 'needs a system_id and a host: smpp://system_id:password@host:port');
+    return null;
+  }
+  const port = url.port === '' ? 2775 : parsePort('SMPP_URL', url.port, fail);
+  return {
+    tls: url.protocol === 'smpps:',
+    host: url.hostname,
+    port,
+    systemId: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    bind: bindText === 'transceiver' ? 'transceiver' : 'receiver',
+  };
+}
+
+/**
+ * The environment with a `.env` file's settings under it: a variable set in the real environment
+ * wins over the file.
+ */
+export function environmentWithEnvFile(env: Environment, path = '.env'): Environment {
+  if (!existsSync(path)) return env;
+  const fromFile = parseEnv(readFileSync(path, 'utf8'));
+  return { ...fromFile, ...env };
+}

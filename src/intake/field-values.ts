@@ -1,0 +1,81 @@
+/** Checks for single report fields, shared by every format reader. Each problem names its field. */
+import type { Result } from '../lib/result.js';
+import { ok, problem } from '../lib/result.js';
+import { MAX_REF_ID_LENGTH, MAX_SEGMENTS, MAX_TEXT_FIELD_LENGTH } from '../meaning/delivery-report.js';
+import { MAX_ID_LENGTH } from '../meaning/report-id.js';
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+// RFC 3339, also with a space for the `T` (as LINK writes `received`); without an offset it is UTC.
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+export function parseDateTime(field: string, text: string): Result<Date> {
+  const match = DATE_TIME.exec(text.trim());
+  if (match === null) return problem(`${field} must be an RFC 3339 date-time, got "${clip(text)}"`);
+  const [, year, month, day, hour, minute, second, fraction = '', zone = 'Z'] = match;
+  const millis = Math.floor(Number(`0${fraction || '.0'}`) * 1000);
+  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), millis);
+  const check = new Date(utc);
+  if (
+    check.getUTCFullYear() !== Number(year) ||
+    check.getUTCMonth() !== Number(month) - 1 ||
+    check.getUTCDate() !== Number(day) ||
+    Number(hour) > 23 ||
+    Number(minute) > 59 ||
+    Number(second) > 59
+  ) {
+    return problem(`${field} is not a real date-time: "${clip(text)}"`);
+  }
+  return ok(new Date(utc - offsetMinutes(zone) * 60_000));
+}
+
+function offsetMinutes(zone: string): number {
+  if (zone === 'Z' || zone === 'z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
+}
+
+export function checkInteger(field: string, value: number, min = INT32_MIN, max = INT32_MAX): Result<number> {
+  if (!Number.isInteger(value)) return problem(`${field} must be a whole number, got ${clip(String(value))}`);
+  if (value < min || value > max) return problem(`${field} must be between ${min} and ${max}, got ${clip(String(value))}`);
+  return ok(value);
+}
+
+export function parseIntegerText(field: string, text: string, min?: number, max?: number): Result<number> {
+  const trimmed = text.trim();
+  if (!/^[+-]?\d{1,12}$/.test(trimmed)) return problem(`${field} must be a whole number, got "${clip(text)}"`);
+  return checkInteger(field, Number(trimmed), min, max);
+}
+
+export function parseResultCode(text: string): Result<number> {
+  return parseIntegerText('resultCode', text);
+}
+
+export function parseSegments(text: string): Result<number> {
+  return parseIntegerText('segments', text, 0, MAX_SEGMENTS);
+}
+
+export function checkSegments(value: number): Result<number> {
+  return checkInteger('segments', value, 0, MAX_SEGMENTS);
+}
+
+const TEXT_LIMITS: Readonly<Record<string, number>> = {
+  id: MAX_ID_LENGTH,
+  refId: MAX_REF_ID_LENGTH,
+};
+
+/** A text field: bounded in length and free of NUL, which PostgreSQL cannot store in text. */
+export function checkText(field: string, text: string): Result<string> {
+  const limit = TEXT_LIMITS[field] ?? MAX_TEXT_FIELD_LENGTH;
+  if (text.length > limit) return problem(`${field} is longer than ${limit} characters`);
+  if (text.includes('\u0000')) return problem(`${field} contains a NUL character`);
+  return ok(text);
+}
+
+/** Shortens a quoted value in a message, so an error never echoes a huge input. */
+export function clip(text: string, length = 40): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}

@@ -1,0 +1,122 @@
+/**
+ * Turns an intake request into reports: picks the reader by method and Content-Type, decodes the
+ * body's charset, and gives each report its meaning. Every refusal says what is wrong.
+ */
+import { TextDecoder } from 'node:util';
+import type { Result } from '../lib/result.js';
+import type { InterpretedReport } from '../meaning/interpret-report.js';
+import { interpretReport } from '../meaning/interpret-report.js';
+import { readJsonReports } from './read-json.js';
+import { readKeyValueReport } from './read-key-values.js';
+import type { ReadReport, ReportFormat } from './read-report.js';
+import { readXmlReport } from './read-xml.js';
+
+export interface IntakeRequest {
+  readonly method: string;
+  readonly contentType: string | undefined;
+  /** The raw body; empty for GET. */
+  readonly body: Buffer;
+  /** The raw query string, without `?`. */
+  readonly query: string;
+}
+
+export interface ReadRequest {
+  readonly format: ReportFormat;
+  readonly reports: ReadonlyArray<{ readonly report: InterpretedReport; readonly payload: unknown }>;
+}
+
+/** 400: the request is not a report; 415: the body's type or charset is not one intake reads. */
+export interface IntakeRefusal {
+  readonly status: 400 | 415;
+  readonly problem: string;
+}
+
+export const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/xml', 'text/xml', 'application/x-www-form-urlencoded'];
+
+export function readIntakeRequest(request: IntakeRequest): { ok: true; value: ReadRequest } | { ok: false; refusal: IntakeRefusal } {
+  const read = readReports(request);
+  if (!read.ok) return read;
+  const reports: Array<{ report: InterpretedReport; payload: unknown }> = [];
+  for (const [index, item] of read.value.reports.entries()) {
+    const report = interpretReport(item.report);
+    if (!report.ok) {
+      const where = read.value.reports.length > 1 ? `report [${index}]: ` : '';
+      return refuse(400, `${where}${report.problem}`);
+    }
+    reports.push({ report: report.value, payload: item.payload });
+  }
+  return { ok: true, value: { format: read.value.format, reports } };
+}
+
+function readReports(
+  request: IntakeRequest,
+): { ok: true; value: { format: ReportFormat; reports: ReadReport[] } } | { ok: false; refusal: IntakeRefusal } {
+  if (request.method === 'GET') {
+    return withFormat('query', readKeyValueReport(new URLSearchParams(request.query)));
+  }
+  const contentType = parseContentType(request.contentType);
+  const format = formatOf(contentType.mediaType);
+  if (format === undefined) {
+    const given = contentType.mediaType === '' ? 'no Content-Type' : `Content-Type "${contentType.mediaType}"`;
+    return refuse(415, `${given} is not taken; send one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`);
+  }
+  const text = decodeBody(request.body, contentType.charset);
+  if (!text.ok) return refuse(text.status, text.problem);
+  if (text.value.trim() === '') return refuse(400, 'the body is empty');
+  switch (format) {
+    case 'json':
+      return withFormat(format, readJsonReports(text.value));
+    case 'xml':
+      return withFormat(format, readXmlReport(text.value));
+    case 'form':
+      return withFormat(format, readKeyValueReport(new URLSearchParams(text.value)));
+  }
+}
+
+function withFormat(
+  format: ReportFormat,
+  reports: Result<ReadReport[]>,
+): { ok: true; value: { format: ReportFormat; reports: ReadReport[] } } | { ok: false; refusal: IntakeRefusal } {
+  return reports.ok ? { ok: true, value: { format, reports: reports.value } } : refuse(400, reports.problem);
+}
+
+function refuse(status: 400 | 415, text: string): { ok: false; refusal: IntakeRefusal } {
+  return { ok: false, refusal: { status, problem: text } };
+}
+
+interface ContentType {
+  readonly mediaType: string;
+  readonly charset: string | undefined;
+}
+
+export function parseContentType(header: string | undefined): ContentType {
+  const [mediaType = '', ...parameters] = (header ?? '').split(';');
+  let charset: string | undefined;
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=');
+    if (name.trim().toLowerCase() === 'charset') charset = value.trim().replace(/^"|"$/g, '').toLowerCase();
+  }
+  return { mediaType: mediaType.trim().toLowerCase(), charset };
+}
+
+function formatOf(mediaType: string): 'json' | 'xml' | 'form' | undefined {
+  if (mediaType === 'application/json' || /^application\/[\w.+-]+\+json$/.test(mediaType)) return 'json';
+  if (mediaType === 'application/xml' || mediaType === 'text/xml' || /^application\/[\w.+-]+\+xml$/.test(mediaType)) return 'xml';
+  if (mediaType === 'application/x-www-form-urlencoded') return 'form';
+  return undefined;
+}
+
+/** LINK sends UTF-8; another charset is decoded when the body names it, and must then be valid too. */
+function decodeBody(body: Buffer, charset = 'utf-8'): { ok: true; value: string } | { ok: false; status: 400 | 415; problem: string } {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
+  } catch {
+    return { ok: false, status: 415, problem: `charset "${charset.slice(0, 40)}" is not supported; send UTF-8` };
+  }
+  try {
+    return { ok: true, value: decoder.decode(body) };
+  } catch {
+    return { ok: false, status: 400, problem: `the body is not valid ${decoder.encoding.toUpperCase()}` };
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Reads an XML body: one report under any root element, each field a child element. Custom
+ * parameters come as child elements (`<customParameters><received>…</received></customParameters>`)
+ * or as `<entry><key>…</key><value>…</value></entry>` items.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { SyntaxValidator } from 'fast-xml-validator';
+import type { CustomParameters, ReportField } from '../meaning/delivery-report.js';
+import type { Result } from '../lib/result.js';
+import { ok, problem } from '../lib/result.js';
+import { clip } from './field-values.js';
+import type { ReadReport } from './read-report.js';
+import { reportFieldNamed, reportFromText } from './text-report.js';
+
+/** Every element is read as a list of its occurrences, so a repeated field is seen, not overwritten. */
+type XmlNode = string | XmlElement;
+interface XmlElement {
+  readonly [name: string]: XmlNode[] | string | undefined;
+}
+
+const TEXT = '#text';
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  removeNSPrefix: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  isArray: () => true,
+});
+
+export function readXmlReport(body: string): Result<ReadReport[]> {
+  // A DOCTYPE is how entity expansion and external entities get in; reports never need one.
+  if (/<!DOCTYPE/i.test(body)) return problem('XML with a DOCTYPE is not accepted');
+  const syntax = checkSyntax(body);
+  if (!syntax.ok) return syntax;
+  const document = parser.parse(body) as XmlElement;
+  const roots = Object.entries(document).filter(([name]) => name !== TEXT);
+  const [root] = roots;
+  if (root === undefined) return problem('the XML document has no root element');
+  const [rootName, rootNodes] = root;
+  const rootElement = Array.isArray(rootNodes) ? rootNodes[0] : undefined;
+  if (rootElement === undefined || typeof rootElement === 'string') {
+    return problem(`the root element <${clip(rootName)}> holds no report fields`);
+  }
+  return reportFromElement(rootElement);
+}
+
+function checkSyntax(body: string): Result<true> {
+  try {
+    SyntaxValidator.validate(body);
+    return ok(true);
+  } catch (error) {
+    const where = error instanceof Error && 'line' in error ? ` (line ${String(error.line)}, column ${'col' in error ? String(error.col) : '?'})` : '';
+    return problem(`body is not well-formed XML: ${error instanceof Error ? error.message : String(error)}${where}`);
+  }
+}
+
+function reportFromElement(element: XmlElement): Result<ReadReport[]> {
+  const values = new Map<ReportField, string>();
+  let customParameters: CustomParameters = {};
+  let gateCustomParameters: CustomParameters = {};
+  const seen = new Set<ReportField>();
+
+  for (const [name, nodes] of childElements(element)) {
+    const field = reportFieldNamed(name);
+    if (field === undefined) continue;
+    if (seen.has(field) || nodes.length > 1) return problem(`${field} is given more than once`);
+    seen.add(field);
+    const [node = ''] = nodes;
+    if (field === 'customParameters' || field === 'gateCustomParameters') {
+      const parameters = parametersOf(field, node);
+      if (!parameters.ok) return parameters;
+      if (field === 'customParameters') customParameters = parameters.value;
+      else gateCustomParameters = parameters.value;
+      continue;
+    }
+    if (typeof node !== 'string') return problem(`${field} must be text, not nested elements`);
+    values.set(field, node);
+  }
+
+  const report = reportFromText({ values, customParameters, gateCustomParameters });
+  return report.ok ? ok([{ report: report.value, payload: plainObject(element) }]) : report;
+}
+
+/** `<received>…</received>` children, or `<entry><key>…</key><value>…</value></entry>` items. */
+function parametersOf(field: string, node: XmlNode): Result<CustomParameters> {
+  if (typeof node === 'string') {
+    return node === '' ? ok({}) : problem(`${field} must hold elements, not text`);
+  }
+  const entries: Array<[string, string]> = [];
+  for (const [name, nodes] of childElements(node)) {
+    for (const item of nodes) {
+      const entry = name.toLowerCase() === 'entry' ? keyValueEntry(field, item) : namedEntry(field, name, item);
+      if (!entry.ok) return entry;
+      entries.push(entry.value);
+    }
+  }
+  // fromEntries defines own properties, so a key such as `__proto__` stays a plain key.
+  return ok(Object.fromEntries(entries));
+}
+
+function namedEntry(field: string, name: string, node: XmlNode): Result<[string, string]> {
+  if (typeof node !== 'string') return problem(`${field}.${clip(name)} must be text, not nested elements`);
+  return ok([name, node]);
+}
+
+function keyValueEntry(field: string, node: XmlNode): Result<[string, string]> {
+  if (typeof node === 'string') return problem(`${field}: an <entry> must hold <key> and <value>`);
+  let key: string | undefined;
+  let value = '';
+  for (const [name, nodes] of childElements(node)) {
+    const [text] = nodes;
+    if (typeof text !== 'string') continue;
+    if (name.toLowerCase() === 'key') key = text;
+    if (name.toLowerCase() === 'value') value = text;
+  }
+  if (key === undefined || key === '') return problem(`${field}: an <entry> has no <key>`);
+  return ok([key, value]);
+}
+
+function childElements(element: XmlElement): Array<[string, XmlNode[]]> {
+  const children: Array<[string, XmlNode[]]> = [];
+  for (const [name, nodes] of Object.entries(element)) {
+    if (name !== TEXT && Array.isArray(nodes)) children.push([name, nodes]);
+  }
+  return children;
+}
+
+/** The element as a plain object for storage: an element that occurs once is a value, not a list. */
+function plainObject(node: XmlNode): unknown {
+  if (typeof node === 'string') return node;
+  const entries = childElements(node).map(([name, nodes]): [string, unknown] => [
+    name,
+    nodes.length === 1 && nodes[0] !== undefined ? plainObject(nodes[0]) : nodes.map(plainObject),
+  ]);
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,112 @@
+/**
+ * `POST`/`GET /dlr` and `/dlr/{gate}`: takes a report, answers 200 with the acknowledgement body only
+ * once it is stored, keeps what it refuses for `GET /rejected`.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../http/errors.js';
+import type { RejectedRequest } from '../storage/rejected-requests.js';
+import type { ReportToStore } from '../storage/write-reports.js';
+import type { CallerCheck } from './caller-check.js';
+import { readIntakeRequest } from './read-request.js';
+import type { ReportSink } from './report-sink.js';
+
+export interface IntakeOptions {
+  readonly sink: ReportSink;
+  readonly keepRejected: (request: RejectedRequest) => Promise<void>;
+  readonly callers: CallerCheck;
+  readonly ackBody: string;
+}
+
+const GATE = /^[A-Za-z0-9_-]{1,64}$/;
+const EMPTY = Buffer.alloc(0);
+
+export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, options) => {
+  app.addHook('onRequest', async (request, reply) => {
+    if (options.callers.allows(request.ip)) return;
+    if (options.callers.shouldLogRefusal(request.ip)) {
+      request.log.warn({ remoteAddress: request.ip }, 'report refused: caller not in DLR_ALLOWED_IPS (logged once a minute per address)');
+    }
+    return reply.code(403).send(errorBody(403, `${request.ip} may not deliver reports`));
+  });
+
+  const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
+    const receivedAt = new Date();
+    const gate = request.params.gate ?? null;
+    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
+    const refuse = async (status: 400 | 415, reason: string) => {
+      request.log.info({ status, reason, gate }, 'report refused');
+      await keepRejected(options, request, { status, reason, body, receivedAt });
+      return reply.code(status).send(errorBody(status, reason));
+    };
+
+    if (gate !== null && !GATE.test(gate)) return refuse(400, 'the gate in the path may hold only a-z, A-Z, 0-9, "-" and "_" (at most 64)');
+    const read = readIntakeRequest({
+      method: request.method,
+      contentType: request.headers['content-type'],
+      body,
+      query: queryOf(request.url),
+    });
+    if (!read.ok) return refuse(read.refusal.status, read.refusal.problem);
+
+    const items: ReportToStore[] = read.value.reports.map(({ report, payload }) => ({
+      report,
+      payload,
+      format: read.value.format,
+      gate,
+      remoteAddress: request.ip,
+      receivedAt,
+    }));
+    try {
+      await options.sink.store(items);
+    } catch (error) {
+      request.log.error({ err: errorSummary(error) }, 'report not stored: answering 503 so the sender retries');
+      return reply.code(503).send(errorBody(503, 'the report could not be stored; retry later'));
+    }
+    return reply.code(200).type('text/plain; charset=utf-8').send(options.ackBody);
+  };
+
+  for (const url of ['/dlr', '/dlr/:gate']) {
+    // No HEAD twin: a HEAD must not store a report.
+    app.route({ method: ['GET', 'POST'], url, exposeHeadRoute: false, handler });
+  }
+};
+
+async function keepRejected(
+  options: IntakeOptions,
+  request: FastifyRequest,
+  refusal: { status: number; reason: string; body: Buffer; receivedAt: Date },
+): Promise<void> {
+  try {
+    await options.keepRejected({
+      receivedAt: refusal.receivedAt,
+      remoteAddress: request.ip,
+      method: request.method,
+      path: pathOf(request.url),
+      contentType: request.headers['content-type'] ?? null,
+      reason: refusal.reason,
+      // A GET report's data is its query string: that is what is kept.
+      body: request.method === 'GET' ? Buffer.from(queryOf(request.url)) : refusal.body,
+    });
+  } catch (error) {
+    request.log.error({ err: errorSummary(error) }, 'could not keep a rejected request');
+  }
+}
+
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at === -1 ? '' : url.slice(at + 1);
+}
+
+function pathOf(url: string): string {
+  const at = url.indexOf('?');
+  return at === -1 ? url : url.slice(0, at);
+}
+
+/** What a log line says about an error: its code and message, never a payload. */
+export function errorSummary(error: unknown): { code?: string; message: string } {
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    return code === undefined ? { message: error.message } : { code, message: error.message };
+  }
+  return { message: String(error) };
+}

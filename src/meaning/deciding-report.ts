@@ -1,0 +1,33 @@
+/**
+ * Which of a part's reports decides its state: the final report with the latest `timestamp`; while
+ * the part has no final report, the non-final one with the latest `timestamp`. A tie goes to the
+ * report received last. A report without a timestamp counts as older than any with one.
+ */
+
+export interface RankedReport {
+  readonly final: boolean;
+  readonly timestamp: Date | null;
+  /** Arrival order: a larger number was received later. */
+  readonly seq: number;
+}
+
+/** Whether `candidate` decides over `current`. */
+export function decidesOver(candidate: RankedReport, current: RankedReport): boolean {
+  if (candidate.final !== current.final) return candidate.final;
+  const byTime = timeOf(candidate) - timeOf(current);
+  if (byTime !== 0) return byTime > 0;
+  return candidate.seq > current.seq;
+}
+
+/** The deciding report among `reports`, or undefined when there are none. */
+export function decidingReport<T extends RankedReport>(reports: Iterable<T>): T | undefined {
+  let best: T | undefined;
+  for (const report of reports) {
+    if (best === undefined || decidesOver(report, best)) best = report;
+  }
+  return best;
+}
+
+function timeOf(report: RankedReport): number {
+  return report.timestamp === null ? Number.NEGATIVE_INFINITY : report.timestamp.getTime();
+}

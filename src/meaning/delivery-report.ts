@@ -1,0 +1,36 @@
+/** The fields of a LINK delivery report (REST document, "Delivery Reports"), checked and typed. */
+
+export type CustomParameters = Readonly<Record<string, unknown>>;
+
+export interface DeliveryReport {
+  readonly id: string;
+  readonly refId: string | null;
+  readonly operator: string | null;
+  readonly sentTimestamp: Date | null;
+  readonly timestamp: Date | null;
+  readonly resultCode: number;
+  readonly operatorResultCode: string | null;
+  readonly segments: number | null;
+  readonly gateCustomParameters: CustomParameters;
+  readonly customParameters: CustomParameters;
+}
+
+export const REPORT_FIELDS = [
+  'refId',
+  'id',
+  'operator',
+  'sentTimestamp',
+  'timestamp',
+  'resultCode',
+  'operatorResultCode',
+  'segments',
+  'gateCustomParameters',
+  'customParameters',
+] as const;
+
+export type ReportField = (typeof REPORT_FIELDS)[number];
+
+export const MAX_REF_ID_LENGTH = 1024;
+export const MAX_TEXT_FIELD_LENGTH = 1024;
+/** LINK splits a message into at most 254 segments; 255 leaves room for the GSM maximum. */
+export const MAX_SEGMENTS = 255;

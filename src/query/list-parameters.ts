@@ -1,0 +1,62 @@
+/** Reads the listing's query parameters; each problem names its parameter. */
+import { parseDateTime, parseIntegerText } from '../intake/field-values.js';
+import type { Result } from '../lib/result.js';
+import { ok, problem } from '../lib/result.js';
+import type { MessageStatus } from '../meaning/message-state.js';
+import { MESSAGE_STATUSES } from '../meaning/message-state.js';
+import type { MessageFilter } from '../storage/read-messages.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+
+export interface ListQuery {
+  readonly refId?: string | undefined;
+  readonly status?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly limit?: string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+/** A limit above the most is served as the most; below 1 or not a number is an error. */
+export function parseLimit(text: string | undefined): Result<number> {
+  if (text === undefined || text === '') return ok(DEFAULT_LIMIT);
+  const limit = parseIntegerText('limit', text, 1, Number.MAX_SAFE_INTEGER);
+  return limit.ok ? ok(Math.min(limit.value, MAX_LIMIT)) : limit;
+}
+
+export function parseListQuery(query: ListQuery): Result<MessageFilter> {
+  const limit = parseLimit(query.limit);
+  if (!limit.ok) return limit;
+  let filter: MessageFilter = { limit: limit.value };
+  if (query.refId !== undefined && query.refId !== '') filter = { ...filter, refId: query.refId };
+  if (query.status !== undefined && query.status !== '') {
+    if (!MESSAGE_STATUSES.includes(query.status as MessageStatus)) {
+      return problem(`status must be one of ${MESSAGE_STATUSES.join(', ')}`);
+    }
+    filter = { ...filter, status: query.status };
+  }
+  for (const name of ['since', 'until'] as const) {
+    const text = query[name];
+    if (text === undefined || text === '') continue;
+    const time = parseDateTime(name, text);
+    if (!time.ok) return time;
+    filter = { ...filter, [name]: time.value };
+  }
+  if (query.cursor !== undefined && query.cursor !== '') {
+    const beforeSeq = decodeCursor(query.cursor);
+    if (beforeSeq === null) return problem('cursor is not one this service gave out');
+    filter = { ...filter, beforeSeq };
+  }
+  return ok(filter);
+}
+
+/** Opaque to callers; inside, the arrival number the next page starts below. */
+export function encodeCursor(beforeSeq: number): string {
+  return Buffer.from(`v1:${beforeSeq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number | null {
+  const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match?.[1] === undefined ? null : Number(match[1]);
+}

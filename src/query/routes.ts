@@ -1,0 +1,72 @@
+/** The query API: a message by id, messages by refId/status/time, and the rejected intake requests. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import { errorBody } from '../http/errors.js';
+import { findMessage, listMessages } from '../storage/read-messages.js';
+import { latestRejectedRequests } from '../storage/rejected-requests.js';
+import type { Tables } from '../storage/tables.js';
+import { queryAuthorization } from './auth.js';
+import { encodeCursor, parseLimit, parseListQuery } from './list-parameters.js';
+import { presentMessage } from './present-message.js';
+import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema } from './schemas.js';
+import { rfc3339 } from './time.js';
+
+export interface QueryOptions {
+  readonly db: Kysely<Tables>;
+  readonly apiToken: string | null;
+}
+
+export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, { db, apiToken }) => {
+  app.addHook('onRequest', queryAuthorization(apiToken));
+
+  app.get(
+    '/messages/:messageId',
+    {
+      schema: {
+        params: Type.Object({ messageId: Type.String() }),
+        response: { 200: MessageSchema, 404: ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const stored = await findMessage(db, request.params.messageId);
+      if (stored === undefined) return reply.code(404).send(errorBody(404, 'no report has been received for this message'));
+      return presentMessage(stored);
+    },
+  );
+
+  app.get(
+    '/messages',
+    { schema: { querystring: MessageListQuery, response: { 200: MessageListSchema, 400: ErrorSchema } } },
+    async (request, reply) => {
+      const filter = parseListQuery(request.query);
+      if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
+      const page = await listMessages(db, filter.value);
+      return {
+        messages: page.messages.map(presentMessage),
+        nextCursor: page.nextBeforeSeq === null ? null : encodeCursor(page.nextBeforeSeq),
+      };
+    },
+  );
+
+  app.get(
+    '/rejected',
+    { schema: { querystring: LimitQuery, response: { 200: RejectedListSchema, 400: ErrorSchema } } },
+    async (request, reply) => {
+      const limit = parseLimit(request.query.limit);
+      if (!limit.ok) return reply.code(400).send(errorBody(400, limit.problem));
+      const rows = await latestRejectedRequests(db, limit.value);
+      return {
+        rejected: rows.map((row) => ({
+          receivedAt: rfc3339(row.received_at),
+          remoteAddress: row.remote_address,
+          method: row.method,
+          path: row.path,
+          contentType: row.content_type,
+          reason: row.reason,
+          body: row.body,
+        })),
+      };
+    },
+  );
+};

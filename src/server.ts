@@ -1,0 +1,50 @@
+/** Starts the receiver: reads the configuration, migrates, listens, and shuts down cleanly on a signal. */
+import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, environmentWithEnvFile, readConfig } from './config/config.js';
+import { errorSummary } from './intake/routes.js';
+import { loggerOptions } from './logging.js';
+import { openDatabase } from './storage/database.js';
+import { migrateToLatest } from './storage/migrate.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readConfig(environmentWithEnvFile(process.env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+
+  const logger = pino(loggerOptions(config.logLevel));
+  const dbLog = logger.child({ name: 'db' });
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
+  });
+  try {
+    const applied = await migrateToLatest(database.db);
+    dbLog.info({ database: database.kind, applied }, 'database ready');
+  } catch (error) {
+    dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
+    await database.close();
+    process.exit(1);
+  }
+  if (config.allowedCallers === null) {
+    logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');
+  }
+
+  const app = await buildApp({ config, database, logger });
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) logger.error({ err: errorSummary(err) }, 'stopping after an error');
+    else logger.info({ signal }, 'stopping');
+    await app.close();
+    await database.close();
+  });
+  await app.listen({ host: config.host, port: config.port });
+}
+
+await main();

@@ -1,0 +1,26 @@
+/** Brings the schema up to date. Runs at every start; concurrent starts wait on kysely's migration lock. */
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely';
+import { migrations } from '../../migrations/index.js';
+import type { Tables } from './tables.js';
+
+export class MigrationError extends Error {
+  constructor(
+    readonly migrationName: string | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(`migration ${migrationName ?? '(none)'} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'MigrationError';
+  }
+}
+
+/** Runs every migration not yet applied; returns the names it applied. */
+export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error');
+    throw new MigrationError(failed?.migrationName, error);
+  }
+  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}

@@ -1,0 +1,161 @@
+/**
+ * Given what is stored of some messages and the reports just added to them, works out the new
+ * deciding report of each touched part and each message's new state. Pure: storage writes the plan.
+ */
+import type { InterpretedReport } from '../meaning/interpret-report.js';
+import { decidesOver } from '../meaning/deciding-report.js';
+import { messageState } from '../meaning/message-state.js';
+import type { ReportStatus } from '../meaning/result-codes.js';
+import type { MessageRow, PartRow } from './tables.js';
+
+/** A report that has just been stored, with its arrival number. */
+export interface FreshReport {
+  readonly seq: number;
+  readonly receivedAt: Date;
+  readonly report: InterpretedReport;
+}
+
+export interface Decider {
+  readonly seq: number;
+  readonly status: ReportStatus;
+  readonly final: boolean;
+  readonly timestamp: Date | null;
+  readonly resultCode: number | null;
+  readonly resultDescription: string;
+  readonly operator: string | null;
+}
+
+export interface MessagePlan {
+  /** Deciders that changed, as rows for the parts table. */
+  readonly parts: PartRow[];
+  readonly messages: MessageRow[];
+}
+
+export function planMessageUpdates(
+  stored: ReadonlyMap<string, MessageRow>,
+  storedDeciders: readonly PartRow[],
+  fresh: readonly FreshReport[],
+): MessagePlan {
+  const decidersByMessage = groupBy(storedDeciders, (row) => row.message_id);
+  const freshByMessage = groupBy(fresh, (item) => item.report.messageId);
+  const plan: MessagePlan = { parts: [], messages: [] };
+
+  for (const [messageId, reports] of freshByMessage) {
+    const deciders = new Map<number | null, Decider>();
+    for (const row of decidersByMessage.get(messageId) ?? []) deciders.set(row.part, deciderFromRow(row));
+
+    const sorted = [...reports].sort((a, b) => a.seq - b.seq);
+    const changed = new Set<number | null>();
+    for (const item of sorted) {
+      const candidate = deciderFromReport(item);
+      const current = deciders.get(item.report.part);
+      if (current === undefined || decidesOver(candidate, current)) {
+        deciders.set(item.report.part, candidate);
+        changed.add(item.report.part);
+      }
+    }
+    for (const part of changed) {
+      const decider = deciders.get(part);
+      if (decider !== undefined) plan.parts.push(partRow(messageId, part, decider));
+    }
+    plan.messages.push(nextMessageRow(messageId, stored.get(messageId), deciders, sorted));
+  }
+  return plan;
+}
+
+function nextMessageRow(
+  messageId: string,
+  previous: MessageRow | undefined,
+  deciders: ReadonlyMap<number | null, Decider>,
+  freshInOrder: readonly FreshReport[],
+): MessageRow {
+  let segments = previous?.segments_reported ?? null;
+  let refId = previous?.ref_id ?? null;
+  let source = previous?.source ?? null;
+  let destination = previous?.destination ?? null;
+  let first = previous?.first_report_at ?? null;
+  let last = previous?.last_report_at ?? null;
+  let lastSeq = previous?.last_seq ?? 0;
+  for (const { report, receivedAt, seq } of freshInOrder) {
+    if (report.segments !== null) segments = Math.max(segments ?? 0, report.segments);
+    refId = report.refId ?? refId;
+    source = report.source ?? source;
+    destination = report.destination ?? destination;
+    if (first === null || receivedAt < first) first = receivedAt;
+    if (last === null || receivedAt > last) last = receivedAt;
+    lastSeq = Math.max(lastSeq, seq);
+  }
+
+  const parts = new Map<number, Decider>();
+  for (const [part, decider] of deciders) if (part !== null) parts.set(part, decider);
+  const state = messageState({ segments, parts, whole: deciders.get(null) ?? null });
+  return {
+    message_id: messageId,
+    ref_id: refId,
+    status: state.status,
+    final: state.final,
+    segments_reported: segments,
+    total: state.segments.total,
+    delivered: state.segments.delivered,
+    failed: state.segments.failed,
+    unknown: state.segments.unknown,
+    pending: state.segments.pending,
+    result_code: state.latest?.resultCode ?? null,
+    result_description: state.latest?.resultDescription ?? null,
+    operator: state.latest?.operator ?? null,
+    source,
+    destination,
+    first_report_at: first,
+    last_report_at: last,
+    last_seq: lastSeq,
+  };
+}
+
+function deciderFromReport({ seq, report }: FreshReport): Decider {
+  return {
+    seq,
+    status: report.status,
+    final: report.final,
+    timestamp: report.timestamp,
+    resultCode: report.resultCode,
+    resultDescription: report.resultDescription,
+    operator: report.operator,
+  };
+}
+
+export function deciderFromRow(row: PartRow): Decider {
+  return {
+    seq: row.report_seq,
+    status: row.status as ReportStatus,
+    final: row.final,
+    timestamp: row.report_timestamp,
+    resultCode: row.result_code,
+    resultDescription: row.result_description,
+    operator: row.operator,
+  };
+}
+
+function partRow(messageId: string, part: number | null, decider: Decider): PartRow {
+  return {
+    message_id: messageId,
+    part,
+    report_seq: decider.seq,
+    status: decider.status,
+    final: decider.final,
+    report_timestamp: decider.timestamp,
+    result_code: decider.resultCode,
+    result_description: decider.resultDescription,
+    operator: decider.operator,
+  };
+}
+
+function groupBy<T, K>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return groups;
+}

@@ -1,0 +1,47 @@
+/** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
+import type { Kysely } from 'kysely';
+import type { RejectedRequestRow, Tables } from './tables.js';
+
+/** The raw body is cut at this many bytes. */
+export const REJECTED_BODY_LIMIT = 4096;
+/** Only the newest rejected requests are kept: a sender retrying a bad report must not fill the disk. */
+export const REJECTED_KEPT = 10_000;
+const PRUNE_EVERY = 100;
+
+export interface RejectedRequest {
+  readonly receivedAt: Date;
+  readonly remoteAddress: string | null;
+  readonly method: string;
+  readonly path: string;
+  readonly contentType: string | null;
+  readonly reason: string;
+  readonly body: Buffer;
+}
+
+export async function recordRejectedRequest(db: Kysely<Tables>, request: RejectedRequest): Promise<void> {
+  const { id } = await db
+    .insertInto('rejected_requests')
+    .values({
+      received_at: request.receivedAt,
+      remote_address: request.remoteAddress,
+      method: request.method,
+      path: request.path,
+      content_type: request.contentType,
+      reason: request.reason,
+      body: bodyText(request.body),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (id % PRUNE_EVERY === 0) {
+    await db.deleteFrom('rejected_requests').where('id', '<=', id - REJECTED_KEPT).execute();
+  }
+}
+
+export async function latestRejectedRequests(db: Kysely<Tables>, limit: number): Promise<RejectedRequestRow[]> {
+  return db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL dropped. */
+function bodyText(body: Buffer): string {
+  return body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\uFFFD');
+}

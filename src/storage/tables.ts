@@ -1,0 +1,87 @@
+/** Row types of the tables the migrations create. */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export interface ReportsTable {
+  seq: Generated<number>;
+  fingerprint: string;
+  report_id: string;
+  message_id: string;
+  part: number | null;
+  ref_id: string | null;
+  result_code: number | null;
+  result_description: string;
+  status: string;
+  final: boolean;
+  delivery: string;
+  billing: string;
+  operator: string | null;
+  operator_result_code: string | null;
+  segments: number | null;
+  sent_timestamp: Date | null;
+  report_timestamp: Date | null;
+  source: string | null;
+  destination: string | null;
+  format: string;
+  gate: string | null;
+  remote_address: string | null;
+  received_at: Date;
+  /** Written as JSON text, read back as the object. */
+  payload: ColumnType<unknown, string, string>;
+}
+
+export interface PartsTable {
+  message_id: string;
+  part: number | null;
+  report_seq: number;
+  status: string;
+  final: boolean;
+  report_timestamp: Date | null;
+  result_code: number | null;
+  result_description: string;
+  operator: string | null;
+}
+
+export interface MessagesTable {
+  message_id: string;
+  ref_id: string | null;
+  status: Generated<string>;
+  final: Generated<boolean>;
+  segments_reported: number | null;
+  total: Generated<number>;
+  delivered: Generated<number>;
+  failed: Generated<number>;
+  unknown: Generated<number>;
+  pending: Generated<number>;
+  result_code: number | null;
+  result_description: string | null;
+  operator: string | null;
+  source: string | null;
+  destination: string | null;
+  first_report_at: Date | null;
+  last_report_at: Date | null;
+  last_seq: number | null;
+}
+
+export interface RejectedRequestsTable {
+  id: Generated<number>;
+  received_at: Date;
+  remote_address: string | null;
+  method: string;
+  path: string;
+  content_type: string | null;
+  reason: string;
+  body: string;
+}
+
+export interface Tables {
+  reports: ReportsTable;
+  parts: PartsTable;
+  messages: MessagesTable;
+  rejected_requests: RejectedRequestsTable;
+}
+
+export type ReportRow = Selectable<ReportsTable>;
+export type NewReportRow = Insertable<ReportsTable>;
+export type PartRow = Selectable<PartsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type RejectedRequestRow = Selectable<RejectedRequestsTable>;
