@@ -1,0 +1,54 @@
+/**
+ * A database of the test file's own: a fresh schema on the PostgreSQL server named by DATABASE_URL,
+ * or an in-memory embedded PostgreSQL when it is unset. Migrated, and removed again afterwards.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Database } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
+
+export interface TestDatabase {
+  readonly database: Database;
+  /** Opens another connection pool on the same data (a second receiver); the embedded one is shared. */
+  readonly openAnother: () => Database;
+  readonly drop: () => Promise<void>;
+}
+
+export const serverUrl = process.env.DATABASE_URL ?? null;
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (serverUrl === null) {
+    const database = openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    await migrateToLatest(database.db);
+    return { database, openAnother: () => database, drop: () => database.close() };
+  }
+  const schema = `test_${randomUUID().replaceAll('-', '')}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  const open = () => openDatabase({ databaseUrl: serverUrl, dataDir: '', schema });
+  const database = open();
+  await migrateToLatest(database.db);
+  const others: Database[] = [];
+  return {
+    database,
+    openAnother: () => {
+      const other = open();
+      others.push(other);
+      return other;
+    },
+    drop: async () => {
+      await Promise.all([database, ...others].map((each) => each.close()));
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
+    },
+  };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl ?? undefined });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { createTestApp, deliveredReport, postJson } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+let app: App;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  app = await createTestApp(testDb.database);
+});
+afterAll(async () => {
+  await app.close();
+  await testDb.drop();
+});
+
+async function storedReportCount(): Promise<number> {
+  const row = await testDb.database.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+interface Rejected {
+  reason: string;
+  body: string;
+  contentType: string | null;
+  method: string;
+  path: string;
+  remoteAddress: string | null;
+  receivedAt: string;
+}
+
+async function latestRejected(): Promise<Rejected | undefined> {
+  const response = await app.inject({ method: 'GET', url: '/rejected?limit=1' });
+  return response.json<{ rejected: Rejected[] }>().rejected[0];
+}
+
+const json = 'application/json';
+const xml = 'application/xml';
+const form = 'application/x-www-form-urlencoded';
+
+describe('a request that is not a report', () => {
+  it.each([
+    ['truncated JSON', json, '{"id":"bad-1","resultCode":10', 'not valid JSON'],
+    ['an empty body', json, '', 'body is empty'],
+    ['a JSON string', json, '"hello"', 'must be a JSON object'],
+    ['an empty array', json, '[]', 'no reports'],
+    ['no id', json, JSON.stringify({ resultCode: 1001 }), 'id is required'],
+    ['no resultCode', json, JSON.stringify({ id: 'bad-2' }), 'resultCode is required'],
+    ['resultCode as text in JSON', json, JSON.stringify({ id: 'bad-3', resultCode: '1001' }), 'resultCode must be a number, got a string'],
+    ['a fractional resultCode', json, JSON.stringify({ id: 'bad-4', resultCode: 1001.5 }), 'resultCode must be a whole number'],
+    ['a resultCode out of range', json, JSON.stringify({ id: 'bad-5', resultCode: 1e12 }), 'resultCode must be between'],
+    ['an id that is a number', json, JSON.stringify({ id: 17, resultCode: 1001 }), 'id must be a string, got a number'],
+    ['segments as text in JSON', json, JSON.stringify({ id: 'bad-6', resultCode: 1001, segments: '2' }), 'segments must be a number'],
+    ['a timestamp that is no date', json, JSON.stringify({ id: 'bad-7', resultCode: 1001, timestamp: 'yesterday' }), 'timestamp must be an RFC 3339 date-time'],
+    ['an impossible date', json, JSON.stringify({ id: 'bad-8', resultCode: 1001, timestamp: '2015-02-30T10:00:00Z' }), 'timestamp is not a real date-time'],
+    ['customParameters as text', json, JSON.stringify({ id: 'bad-9', resultCode: 1001, customParameters: 'x' }), 'customParameters must be an object'],
+    ['a bad report inside an array', json, JSON.stringify([deliveredReport({ id: 'good-in-bad-array' }), { id: 'x' }]), 'report [1]: resultCode is required'],
+    ['a part number out of range', json, JSON.stringify({ id: 'bad$999', resultCode: 1001 }), 'above the largest part number'],
+    ['an id of 10,000 characters', json, JSON.stringify({ id: 'i'.repeat(10_000), resultCode: 1001 }), 'id is longer than 256'],
+    ['malformed XML', xml, '<report><id>bad-10</id><resultCode>1001</report>', 'not well-formed XML'],
+    ['XML with a DOCTYPE', xml, '<!DOCTYPE r [<!ENTITY a "aaaa">]><r><id>&a;</id><resultCode>1</resultCode></r>', 'DOCTYPE'],
+    ['XML with resultCode as words', xml, '<r><id>bad-11</id><resultCode>delivered</resultCode></r>', 'resultCode must be a whole number'],
+    ['XML with a field twice', xml, '<r><id>bad-12</id><ID>bad-13</ID><resultCode>1001</resultCode></r>', 'id is given more than once'],
+    ['a form without id', form, 'resultCode=1001', 'id is required'],
+    ['a form with an id given twice', form, 'id=a&ID=b&resultCode=1001', 'id is given more than once'],
+    ['a form with segments out of range', form, 'id=bad-14&resultCode=1001&segments=100000', 'segments must be between 0 and 255'],
+    ['a NUL byte in the id', form, 'id=bad%00nul&resultCode=1001', 'NUL'],
+  ])('%s: 400 naming the problem, kept in /rejected, nothing stored', async (_name, contentType, payload, problem) => {
+    const before = await storedReportCount();
+    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'Bad Request', message: expect.stringContaining(problem) as unknown });
+    expect(await storedReportCount()).toBe(before);
+    const rejected = await latestRejected();
+    expect(rejected).toMatchObject({ reason: response.json<{ message: string }>().message, contentType, method: 'POST', path: '/dlr', remoteAddress: '127.0.0.1' });
+    expect(rejected?.body).toBe(payload.slice(0, 4096));
+  });
+
+  it('answers 400 to a GET without a report, keeping its query string', async () => {
+    const response = await app.inject({ method: 'GET', url: '/dlr?resultCode=1001&customParameters.destination=%2B47' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toContain('id is required');
+    expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47' });
+  });
+
+  it('answers 400 to a gate with characters outside a-z, A-Z, 0-9, - and _', async () => {
+    const response = await postJson(app, deliveredReport({ id: 'bad-gate' }), '/dlr/bad.gate');
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toContain('gate');
+  });
+
+  it('answers 400 to a body that is not valid UTF-8, and keeps what arrived', async () => {
+    const payload = Buffer.concat([Buffer.from('{"id":"bad-utf8-'), Buffer.from([0xff, 0xfe]), Buffer.from('","resultCode":1001}')]);
+    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toContain('not valid UTF-8');
+    expect((await latestRejected())?.body).toContain('bad-utf8-');
+  });
+
+  it('cuts a kept body at 4 KiB', async () => {
+    const payload = `{"id":"${'x'.repeat(8000)}"`;
+    expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload })).statusCode).toBe(400);
+    expect((await latestRejected())?.body).toHaveLength(4096);
+  });
+});
+
+describe('a request intake does not read', () => {
+  it.each([['text/plain'], ['application/octet-stream'], ['multipart/form-data; boundary=x']])(
+    'answers 415 to Content-Type %s, naming the types it takes',
+    async (contentType) => {
+      const before = await storedReportCount();
+      const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload: 'id=x&resultCode=1001' });
+      expect(response.statusCode).toBe(415);
+      expect(response.json<{ message: string }>().message).toContain('application/json');
+      expect(await storedReportCount()).toBe(before);
+    },
+  );
+
+  it('answers 415 to a charset it cannot decode', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/json; charset=klingon' },
+      payload: JSON.stringify(deliveredReport({ id: 'charset' })),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json<{ message: string }>().message).toContain('klingon');
+  });
+
+  it('answers 413 to a body over 64 KiB and stores nothing', async () => {
+    const before = await storedReportCount();
+    const payload = JSON.stringify(deliveredReport({ id: 'too-big', customParameters: { filler: 'x'.repeat(70_000) } }));
+    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error: 'Payload Too Large', message: expect.stringContaining('65536') as unknown });
+    expect(await storedReportCount()).toBe(before);
+  });
+
+  it('does not store a report sent with HEAD', async () => {
+    const before = await storedReportCount();
+    const response = await app.inject({ method: 'HEAD', url: '/dlr?id=head-1&resultCode=1001' });
+    expect(response.statusCode).toBe(404);
+    expect(await storedReportCount()).toBe(before);
+  });
+
+  it('keeps serving reports after all of the above', async () => {
+    expect((await postJson(app, deliveredReport({ id: 'after-bad-input' }))).statusCode).toBe(200);
+  });
+});
