@@ -18,7 +18,7 @@ afterAll(async () => {
 
 async function storedReportCount(): Promise<number> {
   const row = await testDb.database.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-  return Number(row.count);
+  return row.count;
 }
 
 interface Rejected {

@@ -36,7 +36,7 @@ async function deliver(app: App, remoteAddress: string, headers: Record<string, 
 
 async function reportCount(): Promise<number> {
   const row = await testDb.database.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-  return Number(row.count);
+  return row.count;
 }
 
 describe('who may deliver reports', () => {

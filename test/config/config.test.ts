@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, environmentWithEnvFile, readConfig } from '../../src/config/config.js';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    readConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has the defaults of the contract', () => {
+    const config = readConfig({});
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 3000,
+      databaseUrl: null,
+      dataDir: './data',
+      trustProxy: false,
+      ackBody: 'OK',
+      apiToken: null,
+      logLevel: 'info',
+      bodyLimit: 65536,
+      smpp: null,
+    });
+    expect(config.allowedCallers?.entries).toHaveLength(36);
+    expect(config.allowedCallers?.includes('62.67.62.101')).toBe(true);
+    expect(config.allowedCallers?.includes('127.0.0.1')).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ DLR_ALLOWED_IPS: '10.0.0.300' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: 'linkmobility, example.com' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: '10.0.0.0/33' }, 'DLR_ALLOWED_IPS'],
+    [{ TRUST_PROXY: 'my-proxy' }, 'TRUST_PROXY'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
+    [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],
+    [{ SMPP_BIND: 'transmitter' }, 'SMPP_BIND'],
+    [{ DLR_BODY_LIMIT: '12' }, 'DLR_BODY_LIMIT'],
+  ])('refuses %o, naming %s', (env, variable) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('names every bad variable at once', () => {
+    expect(problemsOf({ PORT: '0', LOG_LEVEL: 'x', TRUST_PROXY: 'y' }).map((problem) => problem.split(':')[0])).toEqual([
+      'PORT',
+      'LOG_LEVEL',
+      'TRUST_PROXY',
+    ]);
+  });
+
+  it('reads SMPP_URL into its parts', () => {
+    expect(readConfig({ SMPP_URL: 'smpps://my%20id:p%40ss@smpp.example:4002', SMPP_BIND: 'transceiver' }).smpp).toEqual({
+      tls: true,
+      host: 'smpp.example',
+      port: 4002,
+      systemId: 'my id',
+      password: 'p@ss',
+      bind: 'transceiver',
+    });
+  });
+
+  it('reads a .env file, with the real environment winning', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
+    const file = join(folder, '.env');
+    writeFileSync(file, 'PORT=4100\nDLR_ACK_BODY=from-file\n');
+    const config = readConfig(environmentWithEnvFile({ DLR_ACK_BODY: 'from-env' }, file));
+    expect(config.port).toBe(4100);
+    expect(config.ackBody).toBe('from-env');
+  });
+});

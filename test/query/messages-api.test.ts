@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import type { MessageJson } from '../helpers/app.js';
+import { createTestApp, postJson } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+let app: App;
+
+interface Page {
+  messages: MessageJson[];
+  nextCursor: string | null;
+}
+
+async function list(query: string): Promise<Page> {
+  const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<Page>();
+}
+
+const ids = (page: Page) => page.messages.map((message) => message.messageId);
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  app = await createTestApp(testDb.database);
+  // Sent in this order, so the newest report belongs to list-7.
+  for (let index = 0; index < 8; index++) {
+    const resultCode = index % 3 === 0 ? 1001 : index % 3 === 1 ? 1006 : 1005;
+    expect((await postJson(app, { id: `list-${index}`, resultCode, refId: index < 4 ? 'order-A' : 'order-B' })).statusCode).toBe(200);
+  }
+});
+afterAll(async () => {
+  await app.close();
+  await testDb.drop();
+});
+
+describe('GET /messages/{messageId}', () => {
+  it('answers 404 with a JSON error for a message without reports', async () => {
+    const response = await app.inject({ method: 'GET', url: '/messages/never-seen' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ error: 'Not Found' });
+  });
+
+  it('writes times as RFC 3339 in UTC', async () => {
+    const response = await app.inject({ method: 'GET', url: '/messages/list-0' });
+    const message = response.json<MessageJson>();
+    expect(message.firstReportAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
+    expect(message.lastReportAt).toBe(message.firstReportAt);
+  });
+});
+
+describe('GET /messages', () => {
+  it('lists messages newest report first, 50 by default', async () => {
+    const page = await list('');
+    expect(ids(page)).toEqual(['list-7', 'list-6', 'list-5', 'list-4', 'list-3', 'list-2', 'list-1', 'list-0']);
+    expect(page.nextCursor).toBeNull();
+  });
+
+  it('moves a message to the front when a new report arrives for it', async () => {
+    expect((await postJson(app, { id: 'list-2', resultCode: 1001, refId: 'order-A' })).statusCode).toBe(200);
+    expect(ids(await list('limit=2'))).toEqual(['list-2', 'list-7']);
+  });
+
+  it('pages with a cursor until every message was seen once', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Page = await list(`limit=3${cursor === null ? '' : `&cursor=${cursor}`}`);
+      seen.push(...ids(page));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(8);
+    expect(new Set(seen).size).toBe(8);
+  });
+
+  it('filters by refId and by status', async () => {
+    expect(ids(await list('refId=order-B')).sort()).toEqual(['list-4', 'list-5', 'list-6', 'list-7']);
+    expect(ids(await list('status=failed')).sort()).toEqual(['list-1', 'list-4', 'list-7']);
+    expect(ids(await list('refId=order-A&status=delivered')).sort()).toEqual(['list-0', 'list-2', 'list-3']);
+    expect(ids(await list('refId=nobody'))).toEqual([]);
+  });
+
+  it('filters by the time of the newest report', async () => {
+    const all = await list('');
+    const times = all.messages.map((message) => message.lastReportAt ?? '');
+    const newest = times[0] ?? '';
+    expect(ids(await list(`since=${encodeURIComponent(newest)}`))).toContain(all.messages[0]?.messageId);
+    expect(ids(await list(`until=${encodeURIComponent(newest)}`))).not.toContain(all.messages[0]?.messageId);
+    expect(ids(await list('since=2999-01-01T00:00:00Z'))).toEqual([]);
+    expect(ids(await list('until=2000-01-01T00:00:00Z'))).toEqual([]);
+  });
+
+  it('serves a limit above 500 as 500', async () => {
+    expect(ids(await list('limit=100000'))).toHaveLength(8);
+  });
+
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=abc', 'limit'],
+    ['status=lost', 'status must be one of'],
+    ['since=last-week', 'since must be an RFC 3339 date-time'],
+    ['cursor=not-a-cursor', 'cursor'],
+  ])('answers 400 to %s, naming it', async (query, problem) => {
+    const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'Bad Request', message: expect.stringContaining(problem) as unknown });
+  });
+});
+
+describe('GET /rejected', () => {
+  it('lists the latest rejected requests newest first, up to the limit', async () => {
+    for (const id of ['r1', 'r2', 'r3']) {
+      await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: `{"id":"${id}"}` });
+    }
+    const response = await app.inject({ method: 'GET', url: '/rejected?limit=2' });
+    expect(response.statusCode).toBe(200);
+    const { rejected } = response.json<{ rejected: Array<{ body: string; reason: string; receivedAt: string }> }>();
+    expect(rejected.map((row) => row.body)).toEqual(['{"id":"r3"}', '{"id":"r2"}']);
+    expect(rejected[0]?.reason).toBe('resultCode is required');
+  });
+});
