@@ -1,9 +1,12 @@
 /** Builds the receiver for a test, on the test file's database, with loopback allowed to deliver. */
+import { afterAll, beforeAll } from 'vitest';
 import type { App } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
 import type { Environment } from '../../src/config/config.js';
 import { readConfig } from '../../src/config/config.js';
 import type { Database } from '../../src/storage/database.js';
+import type { TestDatabase } from './database.js';
+import { createTestDatabase } from './database.js';
 
 export const LOOPBACK_CALLERS = '127.0.0.1,::1';
 
@@ -73,4 +76,21 @@ export async function getMessage(app: App, id: string): Promise<MessageJson> {
   const response = await app.inject({ method: 'GET', url: `/messages/${encodeURIComponent(id)}` });
   if (response.statusCode !== 200) throw new Error(`GET /messages/${id}: ${response.statusCode} ${response.body}`);
   return response.json<MessageJson>();
+}
+
+/**
+ * Registers the file's database and receiver for its tests, and removes them afterwards. Read
+ * `receiver.app` and `receiver.testDb` inside tests (they are set before the first runs).
+ */
+export function useTestReceiver(env: Environment = {}): { app: App; testDb: TestDatabase } {
+  const receiver = {} as { app: App; testDb: TestDatabase };
+  beforeAll(async () => {
+    receiver.testDb = await createTestDatabase();
+    receiver.app = await createTestApp(receiver.testDb.database, env);
+  });
+  afterAll(async () => {
+    await receiver.app.close();
+    await receiver.testDb.drop();
+  });
+  return receiver;
 }

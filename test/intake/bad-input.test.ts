@@ -1,23 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
-import { createTestApp, deliveredReport, postJson } from '../helpers/app.js';
-import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { deliveredReport, postJson, useTestReceiver } from '../helpers/app.js';
 
-let testDb: TestDatabase;
-let app: App;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  app = await createTestApp(testDb.database);
-});
-afterAll(async () => {
-  await app.close();
-  await testDb.drop();
-});
+const receiver = useTestReceiver();
 
 async function storedReportCount(): Promise<number> {
-  const row = await testDb.database.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  const row = await receiver.testDb.database.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
   return row.count;
 }
 
@@ -32,7 +19,7 @@ interface Rejected {
 }
 
 async function latestRejected(): Promise<Rejected | undefined> {
-  const response = await app.inject({ method: 'GET', url: '/rejected?limit=1' });
+  const response = await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' });
   return response.json<{ rejected: Rejected[] }>().rejected[0];
 }
 
@@ -69,7 +56,7 @@ describe('a request that is not a report', () => {
     ['a NUL byte in the id', form, 'id=bad%00nul&resultCode=1001', 'NUL'],
   ])('%s: 400 naming the problem, kept in /rejected, nothing stored', async (_name, contentType, payload, problem) => {
     const before = await storedReportCount();
-    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'Bad Request', message: expect.stringContaining(problem) as unknown });
     expect(await storedReportCount()).toBe(before);
@@ -79,21 +66,21 @@ describe('a request that is not a report', () => {
   });
 
   it('answers 400 to a GET without a report, keeping its query string', async () => {
-    const response = await app.inject({ method: 'GET', url: '/dlr?resultCode=1001&customParameters.destination=%2B47' });
+    const response = await receiver.app.inject({ method: 'GET', url: '/dlr?resultCode=1001&customParameters.destination=%2B47' });
     expect(response.statusCode).toBe(400);
     expect(response.json<{ message: string }>().message).toContain('id is required');
     expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47' });
   });
 
   it('answers 400 to a gate with characters outside a-z, A-Z, 0-9, - and _', async () => {
-    const response = await postJson(app, deliveredReport({ id: 'bad-gate' }), '/dlr/bad.gate');
+    const response = await postJson(receiver.app, deliveredReport({ id: 'bad-gate' }), '/dlr/bad.gate');
     expect(response.statusCode).toBe(400);
     expect(response.json<{ message: string }>().message).toContain('gate');
   });
 
   it('answers 400 to a body that is not valid UTF-8, and keeps what arrived', async () => {
     const payload = Buffer.concat([Buffer.from('{"id":"bad-utf8-'), Buffer.from([0xff, 0xfe]), Buffer.from('","resultCode":1001}')]);
-    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
     expect(response.statusCode).toBe(400);
     expect(response.json<{ message: string }>().message).toContain('not valid UTF-8');
     expect((await latestRejected())?.body).toContain('bad-utf8-');
@@ -101,7 +88,7 @@ describe('a request that is not a report', () => {
 
   it('cuts a kept body at 4 KiB', async () => {
     const payload = `{"id":"${'x'.repeat(8000)}"`;
-    expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload })).statusCode).toBe(400);
+    expect((await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload })).statusCode).toBe(400);
     expect((await latestRejected())?.body).toHaveLength(4096);
   });
 });
@@ -111,7 +98,7 @@ describe('a request intake does not read', () => {
     'answers 415 to Content-Type %s, naming the types it takes',
     async (contentType) => {
       const before = await storedReportCount();
-      const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload: 'id=x&resultCode=1001' });
+      const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload: 'id=x&resultCode=1001' });
       expect(response.statusCode).toBe(415);
       expect(response.json<{ message: string }>().message).toContain('application/json');
       expect(await storedReportCount()).toBe(before);
@@ -119,7 +106,7 @@ describe('a request intake does not read', () => {
   );
 
   it('answers 415 to a charset it cannot decode', async () => {
-    const response = await app.inject({
+    const response = await receiver.app.inject({
       method: 'POST',
       url: '/dlr',
       headers: { 'content-type': 'application/json; charset=klingon' },
@@ -132,7 +119,7 @@ describe('a request intake does not read', () => {
   it('answers 413 to a body over 64 KiB and stores nothing', async () => {
     const before = await storedReportCount();
     const payload = JSON.stringify(deliveredReport({ id: 'too-big', customParameters: { filler: 'x'.repeat(70_000) } }));
-    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ error: 'Payload Too Large', message: expect.stringContaining('65536') as unknown });
     expect(await storedReportCount()).toBe(before);
@@ -140,12 +127,12 @@ describe('a request intake does not read', () => {
 
   it('does not store a report sent with HEAD', async () => {
     const before = await storedReportCount();
-    const response = await app.inject({ method: 'HEAD', url: '/dlr?id=head-1&resultCode=1001' });
+    const response = await receiver.app.inject({ method: 'HEAD', url: '/dlr?id=head-1&resultCode=1001' });
     expect(response.statusCode).toBe(404);
     expect(await storedReportCount()).toBe(before);
   });
 
   it('keeps serving reports after all of the above', async () => {
-    expect((await postJson(app, deliveredReport({ id: 'after-bad-input' }))).statusCode).toBe(200);
+    expect((await postJson(receiver.app, deliveredReport({ id: 'after-bad-input' }))).statusCode).toBe(200);
   });
 });

@@ -1,29 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
-import { createTestApp, deliveredReport, getMessage, numberErrorReport, postJson } from '../helpers/app.js';
-import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { deliveredReport, getMessage, numberErrorReport, postJson, useTestReceiver } from '../helpers/app.js';
 
-let testDb: TestDatabase;
-let app: App;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  app = await createTestApp(testDb.database, { DLR_ACK_BODY: 'ACK-RECEIVED' });
-});
-afterAll(async () => {
-  await app.close();
-  await testDb.drop();
-});
+const receiver = useTestReceiver({ DLR_ACK_BODY: 'ACK-RECEIVED' });
 
 describe('JSON reports', () => {
   it('takes the REST document examples and answers 200 with the acknowledgement body', async () => {
-    const delivered = await postJson(app, deliveredReport({ id: 'doc-delivered', refId: 'order-1' }));
+    const delivered = await postJson(receiver.app, deliveredReport({ id: 'doc-delivered', refId: 'order-1' }));
     expect(delivered.statusCode).toBe(200);
     expect(delivered.headers['content-type']).toMatch(/^text\/plain/);
     expect(delivered.body).toBe('ACK-RECEIVED');
 
-    const message = await getMessage(app, 'doc-delivered');
+    const message = await getMessage(receiver.app, 'doc-delivered');
     expect(message).toMatchObject({
       messageId: 'doc-delivered',
       refId: 'order-1',
@@ -54,9 +41,9 @@ describe('JSON reports', () => {
     expect(message.reports[0]).toMatchObject({ id: 'doc-delivered', part: null, format: 'json', gate: null });
     expect(message.reports[0]?.payload).toEqual(deliveredReport({ id: 'doc-delivered', refId: 'order-1' }));
 
-    const failed = await postJson(app, numberErrorReport({ id: 'doc-number-error' }));
+    const failed = await postJson(receiver.app, numberErrorReport({ id: 'doc-number-error' }));
     expect(failed.statusCode).toBe(200);
-    expect(await getMessage(app, 'doc-number-error')).toMatchObject({
+    expect(await getMessage(receiver.app, 'doc-number-error')).toMatchObject({
       status: 'failed',
       final: true,
       resultCode: 2106,
@@ -66,19 +53,19 @@ describe('JSON reports', () => {
   });
 
   it('takes an array of reports in one request', async () => {
-    const response = await postJson(app, [
+    const response = await postJson(receiver.app, [
       deliveredReport({ id: 'array-1$0', segments: 2 }),
       numberErrorReport({ id: 'array-1$1', segments: 2 }),
     ]);
     expect(response.statusCode).toBe(200);
-    const message = await getMessage(app, 'array-1');
+    const message = await getMessage(receiver.app, 'array-1');
     expect(message.status).toBe('partially_delivered');
     expect(message.reports.map((report) => report.id)).toEqual(['array-1$0', 'array-1$1']);
   });
 
   it('reads source and destination from customParameters, and custom parameters given as a key/value list', async () => {
     const response = await postJson(
-      app,
+      receiver.app,
       deliveredReport({
         id: 'json-params',
         customParameters: [
@@ -88,18 +75,18 @@ describe('JSON reports', () => {
       }),
     );
     expect(response.statusCode).toBe(200);
-    expect(await getMessage(app, 'json-params')).toMatchObject({ source: 'LINK', destination: '+4799999999' });
+    expect(await getMessage(receiver.app, 'json-params')).toMatchObject({ source: 'LINK', destination: '+4799999999' });
   });
 
   it('treats null, empty and absent optional fields alike', async () => {
-    const response = await postJson(app, { id: 'json-minimal', resultCode: 1005, refId: '', operator: null });
+    const response = await postJson(receiver.app, { id: 'json-minimal', resultCode: 1005, refId: '', operator: null });
     expect(response.statusCode).toBe(200);
-    expect(await getMessage(app, 'json-minimal')).toMatchObject({ refId: null, operator: null, status: 'pending', final: false });
+    expect(await getMessage(receiver.app, 'json-minimal')).toMatchObject({ refId: null, operator: null, status: 'pending', final: false });
   });
 
   it('stores a report with a code the table lacks, as unknown and not final', async () => {
-    expect((await postJson(app, deliveredReport({ id: 'json-unlisted', resultCode: 4242 }))).statusCode).toBe(200);
-    const message = await getMessage(app, 'json-unlisted');
+    expect((await postJson(receiver.app, deliveredReport({ id: 'json-unlisted', resultCode: 4242 }))).statusCode).toBe(200);
+    const message = await getMessage(receiver.app, 'json-unlisted');
     expect(message).toMatchObject({ status: 'unknown', final: false, resultCode: 4242, resultDescription: 'Unrecognised result code' });
     expect(message.parts[0]).toMatchObject({ delivery: 'UNKNOWN', billing: 'UNKNOWN' });
   });
@@ -115,9 +102,9 @@ describe('XML reports', () => {
         <gateCustomParameters/>
         <customParameters><received>2015-11-19 10:37:36</received><destination>+4711111111</destination></customParameters>
       </DeliveryReport>`;
-    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/xml' }, payload: xml });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/xml' }, payload: xml });
     expect(response.statusCode).toBe(200);
-    const message = await getMessage(app, 'xml-children');
+    const message = await getMessage(receiver.app, 'xml-children');
     expect(message).toMatchObject({ refId: 'order-x1', destination: '+4711111111', status: 'pending', segments: { total: 2, delivered: 1, pending: 1 } });
     expect(message.reports[0]).toMatchObject({ format: 'xml', part: 1 });
     expect(message.reports[0]?.payload).toMatchObject({
@@ -133,9 +120,9 @@ describe('XML reports', () => {
         <entry><key>source</key><value>LINK</value></entry>
         <entry><key>destination</key><value>+4722222222</value></entry>
       </customparameters></report>`;
-    const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml; charset=utf-8' }, payload: xml });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml; charset=utf-8' }, payload: xml });
     expect(response.statusCode).toBe(200);
-    expect(await getMessage(app, 'xml-entries')).toMatchObject({
+    expect(await getMessage(receiver.app, 'xml-entries')).toMatchObject({
       status: 'failed',
       resultCode: 1006,
       operator: 'no.telenor',
@@ -156,14 +143,14 @@ describe('key/value reports', () => {
       'customParameters[destination]': '+4733333333',
       'gateCustomParameters[channel]': 'A',
     });
-    const response = await app.inject({
+    const response = await receiver.app.inject({
       method: 'POST',
       url: '/dlr/my-gate_1',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: form.toString(),
     });
     expect(response.statusCode).toBe(200);
-    const message = await getMessage(app, 'form-1');
+    const message = await getMessage(receiver.app, 'form-1');
     expect(message).toMatchObject({ refId: 'order-f1', status: 'delivered', destination: '+4733333333' });
     expect(message.reports[0]).toMatchObject({ format: 'form', gate: 'my-gate_1' });
     expect(message.reports[0]?.payload).toMatchObject({ ID: 'form-1', 'customParameters[destination]': '+4733333333' });
@@ -176,10 +163,10 @@ describe('key/value reports', () => {
       'CustomParameters.source': 'LINK',
       'customParameters.destination': '+4744444444',
     });
-    const response = await app.inject({ method: 'GET', url: `/dlr/gateB?${query.toString()}` });
+    const response = await receiver.app.inject({ method: 'GET', url: `/dlr/gateB?${query.toString()}` });
     expect(response.statusCode).toBe(200);
     expect(response.body).toBe('ACK-RECEIVED');
-    const message = await getMessage(app, 'get-1');
+    const message = await getMessage(receiver.app, 'get-1');
     expect(message).toMatchObject({ status: 'pending', final: false, source: 'LINK', destination: '+4744444444' });
     expect(message.reports[0]).toMatchObject({ format: 'query', gate: 'gateB' });
   });

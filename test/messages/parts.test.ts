@@ -1,21 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import type { MessageJson } from '../helpers/app.js';
-import { createTestApp, getMessage, postJson } from '../helpers/app.js';
-import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { getMessage, postJson, useTestReceiver } from '../helpers/app.js';
 
-let testDb: TestDatabase;
-let app: App;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  app = await createTestApp(testDb.database);
-});
-afterAll(async () => {
-  await app.close();
-  await testDb.drop();
-});
+const receiver = useTestReceiver();
 
 interface Spec {
   id: string;
@@ -35,7 +22,7 @@ const report = ({ id, resultCode, timestamp, segments = 3 }: Spec) => ({
 
 async function send(specs: readonly Spec[]): Promise<void> {
   for (const spec of specs) {
-    const response = await postJson(app, report(spec));
+    const response = await postJson(receiver.app, report(spec));
     expect(response.statusCode).toBe(200);
   }
 }
@@ -90,19 +77,19 @@ describe('a multipart message', () => {
       if (run % 2 === 1) arranged.reverse();
       const messageId = `order-run-${run}`;
       await send(arranged.map((spec) => ({ ...spec, id: spec.id.replace('M', messageId) })));
-      expect(outcome(await getMessage(app, messageId)), `order ${arranged.map((spec) => `${spec.id}:${spec.resultCode}`).join(' ')}`).toEqual(expected);
+      expect(outcome(await getMessage(receiver.app, messageId)), `order ${arranged.map((spec) => `${spec.id}:${spec.resultCode}`).join(' ')}`).toEqual(expected);
     }
   });
 
   it('finds the message from the id of any of its parts', async () => {
     await send([{ id: 'by-part$1', resultCode: 1001 }]);
-    expect((await getMessage(app, 'by-part$1')).messageId).toBe('by-part');
-    expect((await getMessage(app, 'by-part$0')).messageId).toBe('by-part');
+    expect((await getMessage(receiver.app, 'by-part$1')).messageId).toBe('by-part');
+    expect((await getMessage(receiver.app, 'by-part$0')).messageId).toBe('by-part');
   });
 
   it('stays pending while a part has not reported, and counts parts from the highest part seen', async () => {
     await send([{ id: 'gap$0', resultCode: 1001, segments: 1 }, { id: 'gap$2', resultCode: 1001, segments: 1 }]);
-    const message = await getMessage(app, 'gap');
+    const message = await getMessage(receiver.app, 'gap');
     expect(message).toMatchObject({ status: 'pending', final: false, segments: { total: 3, delivered: 2, pending: 1 } });
     expect(message.parts.map((part) => part.part)).toEqual([0, 2]);
   });
@@ -110,14 +97,14 @@ describe('a multipart message', () => {
   it('lets a non-final report decide only until a final one arrives, whatever their timestamps', async () => {
     await send([{ id: 'late-temp', resultCode: 1001, timestamp: '10:00:00', segments: 1 }]);
     await send([{ id: 'late-temp', resultCode: 1005, timestamp: '11:00:00', segments: 1 }]);
-    const message = await getMessage(app, 'late-temp');
+    const message = await getMessage(receiver.app, 'late-temp');
     expect(message).toMatchObject({ status: 'delivered', final: true, resultCode: 1001 });
     expect(message.reports).toHaveLength(2);
   });
 
   it('reports 1007 as delivered but not final', async () => {
     await send([{ id: 'billing-delayed', resultCode: 1007, segments: 1 }]);
-    expect(await getMessage(app, 'billing-delayed')).toMatchObject({ status: 'delivered', final: false });
+    expect(await getMessage(receiver.app, 'billing-delayed')).toMatchObject({ status: 'delivered', final: false });
   });
 });
 
@@ -127,7 +114,7 @@ describe('a whole-message report (an id without $n)', () => {
       { id: 'whole', resultCode: 1006, segments: 3, timestamp: '10:00:00' },
       { id: 'whole$1', resultCode: 1001, segments: 3, timestamp: '10:00:05' },
     ]);
-    const message = await getMessage(app, 'whole');
+    const message = await getMessage(receiver.app, 'whole');
     expect(outcome(message)).toEqual({
       status: 'partially_delivered',
       final: true,
@@ -144,7 +131,7 @@ describe('a whole-message report (an id without $n)', () => {
 
   it('is the single part of a one-part message', async () => {
     await send([{ id: 'single', resultCode: 1001, segments: 1 }]);
-    expect((await getMessage(app, 'single')).parts).toMatchObject([{ part: 0, status: 'delivered' }]);
+    expect((await getMessage(receiver.app, 'single')).parts).toMatchObject([{ part: 0, status: 'delivered' }]);
   });
 });
 
@@ -158,28 +145,28 @@ describe('the message status', () => {
   ] as const)('is %s', async (status, specs) => {
     await send(specs.map((spec) => ({ ...spec, segments: 2 })));
     const messageId = specs[0].id.split('$')[0] ?? '';
-    expect((await getMessage(app, messageId)).status).toBe(status);
+    expect((await getMessage(receiver.app, messageId)).status).toBe(status);
   });
 
   it('takes resultCode, description and operator at the top from the deciding report received last', async () => {
-    await postJson(app, { id: 'top$0', resultCode: 1001, segments: 2, operator: 'no.telenor' });
-    await postJson(app, { id: 'top$1', resultCode: 1006, segments: 2, operator: 'no.telia' });
-    expect(await getMessage(app, 'top')).toMatchObject({ resultCode: 1006, resultDescription: 'Not delivered', operator: 'no.telia' });
+    await postJson(receiver.app, { id: 'top$0', resultCode: 1001, segments: 2, operator: 'no.telenor' });
+    await postJson(receiver.app, { id: 'top$1', resultCode: 1006, segments: 2, operator: 'no.telia' });
+    expect(await getMessage(receiver.app, 'top')).toMatchObject({ resultCode: 1006, resultDescription: 'Not delivered', operator: 'no.telia' });
   });
 });
 
 describe('the same report delivered again', () => {
   it('is stored once and changes nothing', async () => {
     await send([{ id: 'retry$0', resultCode: 1001, timestamp: '10:00:00', segments: 1 }]);
-    const first = await getMessage(app, 'retry');
+    const first = await getMessage(receiver.app, 'retry');
     await send([{ id: 'retry$0', resultCode: 1001, timestamp: '10:00:00', segments: 1 }]);
     await send([{ id: 'retry$0', resultCode: 1001, timestamp: '10:00:00', segments: 1 }]);
-    expect(await getMessage(app, 'retry')).toEqual(first);
+    expect(await getMessage(receiver.app, 'retry')).toEqual(first);
   });
 
   it('is stored once even when it comes twice in one array', async () => {
     const body = [report({ id: 'twice$0', resultCode: 1001, segments: 1 }), report({ id: 'twice$0', resultCode: 1001, segments: 1 })];
-    expect((await postJson(app, body)).statusCode).toBe(200);
-    expect((await getMessage(app, 'twice')).reports).toHaveLength(1);
+    expect((await postJson(receiver.app, body)).statusCode).toBe(200);
+    expect((await getMessage(receiver.app, 'twice')).reports).toHaveLength(1);
   });
 });
