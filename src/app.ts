@@ -10,19 +10,26 @@ import { healthRoutes } from './health/routes.js';
 import { errorBody } from './http/errors.js';
 import { callerCheck } from './intake/caller-check.js';
 import type { ReportSink } from './intake/report-sink.js';
-import { directSink } from './intake/report-sink.js';
 import { errorSummary, intakeRoutes } from './intake/routes.js';
 import { queryRoutes } from './query/routes.js';
 import type { Database } from './storage/database.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
+import { reportBatcher } from './storage/report-batcher.js';
+import { storeReports } from './storage/write-reports.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly database: Database;
   readonly logger?: FastifyBaseLogger;
-  /** Where accepted reports go; by default each request's reports are stored in their own transaction. */
+  /** Where accepted reports go; by default a group-commit batcher over the database. */
   readonly sink?: ReportSink;
 }
+
+/** Transactions writing reports at once, on a server; the pool keeps connections for reads too. */
+const WRITE_SLOTS = 4;
+const MAX_BATCH_REPORTS = 500;
+/** About a second of full-speed intake; past it, intake answers 503 instead of growing memory. */
+const MAX_QUEUED_REPORTS = 20_000;
 
 export async function buildApp({ config, database, logger, sink }: AppOptions) {
   const app = Fastify({
@@ -51,8 +58,17 @@ export async function buildApp({ config, database, logger, sink }: AppOptions) {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 
+  const batcher = reportBatcher({
+    store: (items) => storeReports(database.db, items),
+    // The embedded database has one connection: more slots would only queue inside it.
+    slots: database.kind === 'embedded' ? 1 : WRITE_SLOTS,
+    maxBatchReports: MAX_BATCH_REPORTS,
+    maxQueuedReports: MAX_QUEUED_REPORTS,
+  });
+  app.addHook('onClose', () => batcher.close());
+
   await app.register(intakeRoutes, {
-    sink: sink ?? directSink(database.db),
+    sink: sink ?? batcher,
     keepRejected: (rejected) => recordRejectedRequest(database.db, rejected),
     callers: callerCheck(config.allowedCallers),
     ackBody: config.ackBody,

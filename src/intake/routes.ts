@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../http/errors.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
+import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js';
 import type { ReportToStore } from '../storage/write-reports.js';
 import type { CallerCheck } from './caller-check.js';
 import { readIntakeRequest } from './read-request.js';
@@ -59,6 +60,9 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     try {
       await options.sink.store(items);
     } catch (error) {
+      if (error instanceof QueueFullError || error instanceof BatcherClosedError) {
+        return reply.code(503).send(errorBody(503, `${error.message}; retry later`));
+      }
       request.log.error({ err: errorSummary(error) }, 'report not stored: answering 503 so the sender retries');
       return reply.code(503).send(errorBody(503, 'the report could not be stored; retry later'));
     }

@@ -48,7 +48,11 @@ function openServer(url: string, options: DatabaseOptions): Database {
     connectionTimeoutMillis: 5_000,
     ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
   });
-  pool.on('error', (error) => options.onConnectionError?.(error));
+  const connectionLost = (error: Error) => options.onConnectionError?.(error);
+  // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
+  // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
+  pool.on('connect', (client) => client.on('error', connectionLost));
+  pool.on('error', connectionLost);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'server', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
 }

@@ -1,0 +1,129 @@
+/**
+ * Group commit. Requests waiting at one moment are stored together in one transaction, started as
+ * soon as a write slot is free: no timer, so a lone request is written at once, and under load each
+ * transaction carries many reports. Each request's promise settles only when its own reports are
+ * committed, or fail.
+ *
+ * When a batch fails, a dropped connection is retried once on a fresh one, and a batch that a bad
+ * report broke is split in halves until the bad request stands alone: the good reports of the batch
+ * are committed, and only the request that cannot be stored is refused.
+ */
+import type { ReportToStore } from './write-reports.js';
+
+export interface BatcherOptions {
+  readonly store: (items: readonly ReportToStore[]) => Promise<unknown>;
+  /** Transactions under way at once; the rest wait and grow the next batch. */
+  readonly slots: number;
+  /** Reports in one transaction at the most. */
+  readonly maxBatchReports: number;
+  /** Reports waiting at the most; past this a request is refused at once rather than queued. */
+  readonly maxQueuedReports: number;
+}
+
+export class QueueFullError extends Error {
+  constructor(queued: number) {
+    super(`${queued} reports are waiting to be stored; refusing more until the database catches up`);
+    this.name = 'QueueFullError';
+  }
+}
+
+export class BatcherClosedError extends Error {
+  constructor() {
+    super('the receiver is shutting down');
+    this.name = 'BatcherClosedError';
+  }
+}
+
+interface Waiting {
+  readonly items: readonly ReportToStore[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface ReportBatcher {
+  /** Resolves once the reports are committed (or were stored already). */
+  readonly store: (items: readonly ReportToStore[]) => Promise<void>;
+  /** Refuses new requests and resolves once every accepted one is settled. */
+  readonly close: () => Promise<void>;
+  readonly queuedReports: () => number;
+}
+
+export function reportBatcher(options: BatcherOptions): ReportBatcher {
+  const queue: Waiting[] = [];
+  let queued = 0;
+  let running = 0;
+  let closed = false;
+  let idle: (() => void) | undefined;
+
+  const pump = () => {
+    while (running < options.slots && queue.length > 0) {
+      const batch = takeBatch();
+      running += 1;
+      void settle(batch, 1).finally(() => {
+        running -= 1;
+        if (running === 0 && queue.length === 0) idle?.();
+        pump();
+      });
+    }
+  };
+
+  const takeBatch = (): Waiting[] => {
+    const batch: Waiting[] = [];
+    let size = 0;
+    while (queue.length > 0) {
+      const next = queue[0] as Waiting;
+      if (batch.length > 0 && size + next.items.length > options.maxBatchReports) break;
+      queue.shift();
+      batch.push(next);
+      size += next.items.length;
+      queued -= next.items.length;
+    }
+    return batch;
+  };
+
+  const settle = async (batch: readonly Waiting[], retries: number): Promise<void> => {
+    try {
+      await options.store(batch.flatMap((waiting) => waiting.items));
+      for (const waiting of batch) waiting.resolve();
+    } catch (error) {
+      if (!isDataError(error) && retries > 0) return settle(batch, retries - 1);
+      if (batch.length === 1 || !isDataError(error)) {
+        for (const waiting of batch) waiting.reject(error);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await settle(batch.slice(0, half), retries);
+      await settle(batch.slice(half), retries);
+    }
+  };
+
+  return {
+    store: (items) => {
+      if (closed) return Promise.reject(new BatcherClosedError());
+      if (queued + items.length > options.maxQueuedReports) return Promise.reject(new QueueFullError(queued));
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ items, resolve, reject });
+        queued += items.length;
+        pump();
+      });
+    },
+    close: async () => {
+      closed = true;
+      if (running === 0 && queue.length === 0) return;
+      await new Promise<void>((resolve) => {
+        idle = resolve;
+      });
+    },
+    queuedReports: () => queued,
+  };
+}
+
+/**
+ * An error the data caused (SQLSTATE classes 22 data exception, 23 integrity, P0 raised by a
+ * trigger, 42 a statement the data made invalid): the same reports would fail again, so the batch
+ * is split. Anything else (a dropped connection, a timeout, a shutdown) is about the database.
+ */
+export function isDataError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  return /^(22|23|P0|42)/.test(String(error.code));
+}

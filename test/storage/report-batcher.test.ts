@@ -1,0 +1,156 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interpretReport } from '../../src/meaning/interpret-report.js';
+import type { ReportBatcher } from '../../src/storage/report-batcher.js';
+import { QueueFullError, reportBatcher } from '../../src/storage/report-batcher.js';
+import type { ReportToStore } from '../../src/storage/write-reports.js';
+import { storeReports } from '../../src/storage/write-reports.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  // A real failure inside the database: the trigger refuses any report whose id starts with "poison".
+  await sql`
+    CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.report_id LIKE 'poison%' THEN RAISE EXCEPTION 'poisoned report %', NEW.report_id; END IF;
+      RETURN NEW;
+    END $$`.execute(testDb.database.db);
+  await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION refuse_poison()`.execute(
+    testDb.database.db,
+  );
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+function item(id: string): ReportToStore {
+  const report = interpretReport({
+    id,
+    resultCode: 1001,
+    refId: null,
+    operator: null,
+    operatorResultCode: null,
+    segments: 1,
+    sentTimestamp: null,
+    timestamp: null,
+    customParameters: {},
+    gateCustomParameters: {},
+  });
+  if (!report.ok) throw new Error(report.problem);
+  return { report: report.value, payload: { id }, format: 'json', gate: null, remoteAddress: '127.0.0.1', receivedAt: new Date() };
+}
+
+async function storedIds(prefix: string): Promise<string[]> {
+  const rows = await testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', `${prefix}%`).execute();
+  return rows.map((row) => row.report_id).sort();
+}
+
+function batcherOn(database = testDb.database, slots = 1, calls: number[] = []): ReportBatcher {
+  return reportBatcher({
+    store: (items) => {
+      calls.push(items.length);
+      return storeReports(database.db, items);
+    },
+    slots,
+    maxBatchReports: 500,
+    maxQueuedReports: 10_000,
+  });
+}
+
+describe('group commit', () => {
+  it('stores requests that wait together in few transactions, and settles each one', async () => {
+    const calls: number[] = [];
+    const batcher = batcherOn(testDb.database, 1, calls);
+    const ids = Array.from({ length: 100 }, (_, index) => `group-${String(index).padStart(3, '0')}`);
+    await Promise.all(ids.map((id) => batcher.store([item(id)])));
+    expect(await storedIds('group-')).toEqual(ids);
+    // The first request goes alone; the other 99 waited for it and go together.
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.reduce((sum, size) => sum + size, 0)).toBe(100);
+    await batcher.close();
+  });
+
+  it('commits the good reports of a batch a bad report broke, and refuses only the bad one', async () => {
+    const batcher = batcherOn();
+    const ids = Array.from({ length: 40 }, (_, index) => (index === 23 ? 'poison-23' : `mixed-${String(index).padStart(2, '0')}`));
+    const results = await Promise.allSettled(ids.map((id) => batcher.store([item(id)])));
+    const refused = ids.filter((_, index) => results[index]?.status === 'rejected');
+    expect(refused).toEqual(['poison-23']);
+    const reason: unknown = results[23]?.status === 'rejected' ? results[23].reason : undefined;
+    expect(reason).toMatchObject({ message: expect.stringContaining('poisoned report poison-23') as unknown });
+    expect(await storedIds('mixed-')).toEqual(ids.filter((id) => id !== 'poison-23').sort());
+    expect(await storedIds('poison')).toEqual([]);
+    await batcher.close();
+  });
+
+  it('refuses a request at once when the queue is full, instead of growing', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const batcher = reportBatcher({
+      store: async (items) => {
+        await gate;
+        return storeReports(testDb.database.db, items);
+      },
+      slots: 1,
+      maxBatchReports: 500,
+      maxQueuedReports: 3,
+    });
+    const first = batcher.store([item('queue-0')]); // taken into the (held) transaction
+    const waiting = [1, 2, 3].map((index) => batcher.store([item(`queue-${index}`)]));
+    await expect(batcher.store([item('queue-4')])).rejects.toBeInstanceOf(QueueFullError);
+    release();
+    await Promise.all([first, ...waiting]);
+    expect(await storedIds('queue-')).toEqual(['queue-0', 'queue-1', 'queue-2', 'queue-3']);
+    await batcher.close();
+  });
+
+  it.runIf(serverUrl !== null)('retries a batch whose connection was cut, answering nobody before the commit', async () => {
+    const db = testDb.database.db;
+    await sql`CREATE SEQUENCE slow_once`.execute(db);
+    // The first insert of a "slow" report sleeps, so its connection can be cut while the batch is open.
+    await sql`
+      CREATE FUNCTION slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.report_id LIKE 'cut-slow%' AND nextval('slow_once') = 1 THEN PERFORM pg_sleep(5); END IF;
+        RETURN NEW;
+      END $$`.execute(db);
+    await sql`CREATE TRIGGER slow_first BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION slow_first()`.execute(db);
+
+    const batcher = batcherOn(testDb.openAnother(), 1);
+    const settledEarly: string[] = [];
+    const ids = ['cut-slow', ...Array.from({ length: 20 }, (_, index) => `cut-${String(index).padStart(2, '0')}`)];
+    const pending = ids.map((id) =>
+      batcher.store([item(id)]).then(() => {
+        settledEarly.push(id);
+      }),
+    );
+
+    const admin = new pg.Client({ connectionString: serverUrl ?? undefined });
+    await admin.connect();
+    try {
+      let cut = 0;
+      for (let attempt = 0; attempt < 50 && cut === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const result = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()",
+        );
+        cut = result.rowCount ?? 0;
+        // Nobody may hear "stored" while the batch's transaction is still open.
+        if (cut > 0) expect(settledEarly).toEqual([]);
+      }
+      expect(cut).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    await Promise.all(pending);
+    expect(await storedIds('cut-')).toEqual([...ids].sort());
+    await batcher.close();
+  });
+});
