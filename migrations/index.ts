@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely';
 import * as initial from './20261122T1200_initial.js';
+import * as partsWithoutReportKey from './20261123T0100_parts-without-report-key.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
+  '20261123T0100_parts-without-report-key': partsWithoutReportKey,
 };

@@ -1,6 +1,6 @@
 /** Brings the schema up to date. Runs at every start; concurrent starts wait on kysely's migration lock. */
 import type { Kysely } from 'kysely';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import type { Tables } from './tables.js';
 
@@ -16,7 +16,14 @@ export class MigrationError extends Error {
 
 /** Runs every migration not yet applied; returns the names it applied. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
+  // meant; a database holding several receivers' schemas needs it said.
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+    ...(rows[0]?.schema === undefined ? {} : { migrationTableSchema: rows[0].schema }),
+  });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');

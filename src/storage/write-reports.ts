@@ -1,13 +1,14 @@
 /**
  * Stores reports in one transaction: the report rows, the deciding report of each touched part,
  * and each touched message's state. Safe with several receivers on one database: each transaction
- * first locks its messages' rows in one fixed order, so work on one message is serialised.
+ * first locks its messages in one fixed order, so work on one message is serialised.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
-import type { MessageRow, NewReportRow, PartRow, Tables } from './tables.js';
+import type { MessageRow, PartRow, Tables } from './tables.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
@@ -26,6 +27,9 @@ export interface StoreOutcome {
   readonly duplicates: number;
 }
 
+/** Seeds the advisory lock keys, so they do not collide with other users of advisory locks. */
+const LOCK_SEED = 0x646c72;
+
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
 
@@ -42,8 +46,7 @@ export async function storeReports(db: Kysely<Tables>, items: readonly ReportToS
 }
 
 async function storeInTransaction(tx: Transaction<Tables>, items: readonly ReportToStore[]): Promise<StoreOutcome> {
-  const messageIds = [...new Set(items.map((item) => item.report.messageId))].sort();
-  const messages = await lockMessages(tx, messageIds);
+  const messages = await lockMessages(tx, [...new Set(items.map((item) => item.report.messageId))]);
   const fresh = await insertReports(tx, items);
   if (fresh.length === 0) return { stored: 0, duplicates: items.length };
 
@@ -51,57 +54,49 @@ async function storeInTransaction(tx: Transaction<Tables>, items: readonly Repor
   const deciders = await tx.selectFrom('parts').selectAll().where('message_id', 'in', touched).execute();
   const plan = planMessageUpdates(messages, deciders, fresh);
   await upsertDeciders(tx, plan.parts);
-  await tx
-    .insertInto('messages')
-    .values(plan.messages)
-    .onConflict((conflict) =>
-      conflict.column('message_id').doUpdateSet((eb) => ({
-        ref_id: eb.ref('excluded.ref_id'),
-        status: eb.ref('excluded.status'),
-        final: eb.ref('excluded.final'),
-        segments_reported: eb.ref('excluded.segments_reported'),
-        total: eb.ref('excluded.total'),
-        delivered: eb.ref('excluded.delivered'),
-        failed: eb.ref('excluded.failed'),
-        unknown: eb.ref('excluded.unknown'),
-        pending: eb.ref('excluded.pending'),
-        result_code: eb.ref('excluded.result_code'),
-        result_description: eb.ref('excluded.result_description'),
-        operator: eb.ref('excluded.operator'),
-        source: eb.ref('excluded.source'),
-        destination: eb.ref('excluded.destination'),
-        first_report_at: eb.ref('excluded.first_report_at'),
-        last_report_at: eb.ref('excluded.last_report_at'),
-        last_seq: eb.ref('excluded.last_seq'),
-      })),
-    )
-    .execute();
+  await writeMessages(tx, plan.messages);
   return { stored: fresh.length, duplicates: items.length - fresh.length };
 }
 
+// The batch statements pass one array per column and unnest them: a few parameters however many
+// rows, where a multi-row VALUES list would bind (and plan) thousands.
+
 /**
- * Creates the messages' rows if new and locks them until commit. The fixed order (sorted ids) means
- * two transactions never wait on each other in a circle.
+ * Locks the messages until commit, so work on one message is serialised across receivers, and reads
+ * their stored state. Advisory locks cost no row writes; taking them in the order of their keys
+ * means two transactions never wait on each other in a circle.
  */
 async function lockMessages(tx: Transaction<Tables>, messageIds: readonly string[]): Promise<Map<string, MessageRow>> {
-  const rows = await tx
-    .insertInto('messages')
-    .values(messageIds.map((message_id) => ({ message_id })))
-    .onConflict((conflict) => conflict.column('message_id').doUpdateSet((eb) => ({ message_id: eb.ref('excluded.message_id') })))
-    .returningAll()
-    .execute();
+  await sql`
+    SELECT pg_advisory_xact_lock(key)
+    FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM unnest(${messageIds}::text[]) AS id ORDER BY key) AS keys`.execute(tx);
+  const rows = await tx.selectFrom('messages').selectAll().where('message_id', 'in', messageIds).execute();
   return new Map(rows.map((row) => [row.message_id, row]));
 }
 
 /** Inserts the reports that are not stored yet; the same report twice (even in one call) is kept once. */
 async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[]): Promise<FreshReport[]> {
-  const inserted = await tx
-    .insertInto('reports')
-    .values(items.map(reportRow))
-    .onConflict((conflict) => conflict.column('fingerprint').doNothing())
-    .returning(['seq', 'fingerprint'])
-    .execute();
-  const seqByFingerprint = new Map(inserted.map((row) => [row.fingerprint, row.seq]));
+  const column = <T>(value: (item: ReportToStore) => T): T[] => items.map(value);
+  const { rows } = await sql<{ seq: number; fingerprint: string }>`
+    INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
+                         delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
+                         source, destination, format, gate, remote_address, received_at, payload)
+    SELECT * FROM unnest(
+      ${column((item) => item.report.fingerprint)}::text[], ${column((item) => item.report.reportId)}::text[],
+      ${column((item) => item.report.messageId)}::text[], ${column((item) => item.report.part)}::smallint[],
+      ${column((item) => item.report.refId)}::text[], ${column((item) => item.report.resultCode)}::integer[],
+      ${column((item) => item.report.resultDescription)}::text[], ${column((item) => item.report.status)}::text[],
+      ${column((item) => item.report.final)}::boolean[], ${column((item) => item.report.delivery)}::text[],
+      ${column((item) => item.report.billing)}::text[], ${column((item) => item.report.operator)}::text[],
+      ${column((item) => item.report.operatorResultCode)}::text[], ${column((item) => item.report.segments)}::smallint[],
+      ${column((item) => item.report.sentTimestamp)}::timestamptz[], ${column((item) => item.report.timestamp)}::timestamptz[],
+      ${column((item) => item.report.source)}::text[], ${column((item) => item.report.destination)}::text[],
+      ${column((item) => item.format)}::text[], ${column((item) => item.gate)}::text[],
+      ${column((item) => item.remoteAddress)}::text[], ${column((item) => item.receivedAt)}::timestamptz[],
+      ${column((item) => JSON.stringify(item.payload))}::json[])
+    ON CONFLICT (fingerprint) DO NOTHING
+    RETURNING seq, fingerprint`.execute(tx);
+  const seqByFingerprint = new Map(rows.map((row) => [row.fingerprint, row.seq]));
   const fresh: FreshReport[] = [];
   for (const item of items) {
     const seq = seqByFingerprint.get(item.report.fingerprint);
@@ -114,49 +109,44 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
 
 async function upsertDeciders(tx: Transaction<Tables>, rows: readonly PartRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await tx
-    .insertInto('parts')
-    .values(rows)
-    .onConflict((conflict) =>
-      conflict.columns(['message_id', 'part']).doUpdateSet((eb) => ({
-        report_seq: eb.ref('excluded.report_seq'),
-        status: eb.ref('excluded.status'),
-        final: eb.ref('excluded.final'),
-        report_timestamp: eb.ref('excluded.report_timestamp'),
-        result_code: eb.ref('excluded.result_code'),
-        result_description: eb.ref('excluded.result_description'),
-        operator: eb.ref('excluded.operator'),
-      })),
-    )
-    .execute();
+  const column = <T>(value: (row: PartRow) => T): T[] => rows.map(value);
+  await sql`
+    INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
+    SELECT * FROM unnest(
+      ${column((row) => row.message_id)}::text[], ${column((row) => row.part)}::smallint[],
+      ${column((row) => row.report_seq)}::bigint[], ${column((row) => row.status)}::text[],
+      ${column((row) => row.final)}::boolean[], ${column((row) => row.report_timestamp)}::timestamptz[],
+      ${column((row) => row.result_code)}::integer[], ${column((row) => row.result_description)}::text[],
+      ${column((row) => row.operator)}::text[])
+    ON CONFLICT (message_id, part) DO UPDATE SET
+      report_seq = excluded.report_seq, status = excluded.status, final = excluded.final,
+      report_timestamp = excluded.report_timestamp, result_code = excluded.result_code,
+      result_description = excluded.result_description, operator = excluded.operator`.execute(tx);
 }
 
-function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }: ReportToStore): NewReportRow {
-  return {
-    fingerprint: report.fingerprint,
-    report_id: report.reportId,
-    message_id: report.messageId,
-    part: report.part,
-    ref_id: report.refId,
-    result_code: report.resultCode,
-    result_description: report.resultDescription,
-    status: report.status,
-    final: report.final,
-    delivery: report.delivery,
-    billing: report.billing,
-    operator: report.operator,
-    operator_result_code: report.operatorResultCode,
-    segments: report.segments,
-    sent_timestamp: report.sentTimestamp,
-    report_timestamp: report.timestamp,
-    source: report.source,
-    destination: report.destination,
-    format,
-    gate,
-    remote_address: remoteAddress,
-    received_at: receivedAt,
-    payload: JSON.stringify(payload),
-  };
+/** Writes each message's new state (the messages are locked since lockMessages). */
+async function writeMessages(tx: Transaction<Tables>, rows: readonly MessageRow[]): Promise<void> {
+  const column = <T>(value: (row: MessageRow) => T): T[] => rows.map(value);
+  await sql`
+    INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
+                          result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
+    SELECT * FROM unnest(
+      ${column((row) => row.message_id)}::text[], ${column((row) => row.ref_id)}::text[],
+      ${column((row) => row.status)}::text[], ${column((row) => row.final)}::boolean[],
+      ${column((row) => row.segments_reported)}::smallint[], ${column((row) => row.total)}::smallint[],
+      ${column((row) => row.delivered)}::smallint[], ${column((row) => row.failed)}::smallint[],
+      ${column((row) => row.unknown)}::smallint[], ${column((row) => row.pending)}::smallint[],
+      ${column((row) => row.result_code)}::integer[], ${column((row) => row.result_description)}::text[],
+      ${column((row) => row.operator)}::text[], ${column((row) => row.source)}::text[],
+      ${column((row) => row.destination)}::text[], ${column((row) => row.first_report_at)}::timestamptz[],
+      ${column((row) => row.last_report_at)}::timestamptz[], ${column((row) => row.last_seq)}::bigint[])
+    ON CONFLICT (message_id) DO UPDATE SET
+      ref_id = excluded.ref_id, status = excluded.status, final = excluded.final,
+      segments_reported = excluded.segments_reported, total = excluded.total, delivered = excluded.delivered,
+      failed = excluded.failed, unknown = excluded.unknown, pending = excluded.pending,
+      result_code = excluded.result_code, result_description = excluded.result_description, operator = excluded.operator,
+      source = excluded.source, destination = excluded.destination, first_report_at = excluded.first_report_at,
+      last_report_at = excluded.last_report_at, last_seq = excluded.last_seq`.execute(tx);
 }
 
 function isRetryable(error: unknown): boolean {

@@ -1,0 +1,111 @@
+/**
+ * Lookups on a large table: reports generated inside PostgreSQL (two parts per message, one message
+ * in seven failed), kept between runs in a schema named by its size. Measured while ingest runs.
+ */
+import pg from 'pg';
+import { migrateToLatest } from '../src/storage/migrate.js';
+import { openDatabase } from '../src/storage/database.js';
+import { startServer } from './processes.js';
+import { INGEST_SCRIPT, lookupScript, runWrk } from './wrk.js';
+
+interface LookupOptions {
+  readonly databaseUrl: string;
+  readonly reports: number;
+  readonly folder: string;
+  readonly receiverScript: string;
+  readonly admin: <T extends pg.QueryResultRow>(text: string) => Promise<T[]>;
+  readonly inSchema: (schema: string) => string;
+}
+
+const SECONDS = 10;
+
+export async function runLookupBenchmark(options: LookupOptions): Promise<string> {
+  const schema = `bench_lookup_${options.reports}`;
+  const messages = Math.floor(options.reports / 2);
+  await fill(options, schema);
+
+  const server = await startServer(options.receiverScript, {
+    DATABASE_URL: options.inSchema(schema),
+    DLR_ALLOWED_IPS: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  });
+  try {
+    const oldest = await options.admin<{ seq: string }>(`SELECT last_seq + 1 AS seq FROM ${schema}.messages WHERE status = 'failed' ORDER BY last_seq LIMIT 1 OFFSET 100`);
+    const deepCursor = Buffer.from(`v1:${oldest[0]?.seq ?? '1'}`).toString('base64url');
+    const scenarios: Array<[string, string]> = [
+      ['GET /messages/{id}', `string.format("/messages/m%d", math.random(0, ${messages - 1}))`],
+      ['GET /messages?refId=', `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(options.reports / 20) - 1}))`],
+      ['GET /messages?status=failed (first page)', '"/messages?status=failed&limit=50"'],
+      ['GET /messages?status=failed (page at the oldest end)', `"/messages?status=failed&limit=50&cursor=${deepCursor}"`],
+      ['GET /messages?status=failed&since= (first page)', '"/messages?status=failed&since=2026-01-01T00:00:00Z&limit=50"'],
+    ];
+    const lines = [
+      `\n## Lookups with ${options.reports.toLocaleString('en')} reports (${messages.toLocaleString('en')} messages) stored, while ingest runs at 20 connections\n`,
+      '| lookup | requests/s | p50 ms | p99 ms | non-2xx |',
+      '|---|---|---|---|---|',
+    ];
+    for (const [name, path] of scenarios) {
+      const [lookup, ingest] = await Promise.all([
+        runWrk({ url: server.url, connections: 10, seconds: SECONDS, script: lookupScript(path), folder: options.folder }),
+        runWrk({ url: server.url, connections: 20, seconds: SECONDS, script: INGEST_SCRIPT, folder: options.folder, env: { BENCH_PREFIX: `lookup-${Date.now()}-` } }),
+      ]);
+      lines.push(`| ${name} | ${lookup.rate.toFixed(0)} | ${lookup.p50Ms.toFixed(2)} | ${lookup.p99Ms.toFixed(2)} | ${lookup.non2xx} |`);
+      lines.push(`| (ingest meanwhile) | ${ingest.rate.toFixed(0)} | ${ingest.p50Ms.toFixed(2)} | ${ingest.p99Ms.toFixed(2)} | ${ingest.non2xx} |`);
+    }
+    return lines.join('\n');
+  } finally {
+    await server.stop();
+  }
+}
+
+async function fill(options: LookupOptions, schema: string): Promise<void> {
+  const existing = await options.admin<{ count: string }>(
+    `SELECT count(*) AS count FROM pg_tables WHERE schemaname = '${schema}' AND tablename = 'fill_done'`,
+  );
+  if (Number(existing[0]?.count) > 0) return;
+  await options.admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await options.admin(`CREATE SCHEMA ${schema}`);
+  const database = openDatabase({ databaseUrl: options.databaseUrl, dataDir: '', schema });
+  await migrateToLatest(database.db);
+  await database.close();
+
+  const started = Date.now();
+  console.error(`  filling ${schema} with ${options.reports} reports inside PostgreSQL…`);
+  const client = new pg.Client({ connectionString: options.inSchema(schema) });
+  await client.connect();
+  try {
+    await client.query('SET synchronous_commit = off');
+    await client.query(`
+      INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
+                           delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
+                           source, destination, format, gate, remote_address, received_at, payload)
+      SELECT md5(g::text), 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
+             code, description, status, true, delivery, 'NOT_BILLED', 'no.telenor', '2', 2, ts, ts,
+             'LINK', '+4799999999', 'json', NULL, '62.67.62.101', ts,
+             json_build_object('id', 'm' || (g / 2) || '$' || (g % 2), 'resultCode', code)
+      FROM generate_series(0, ${options.reports - 1}) AS g,
+           LATERAL (SELECT timestamptz '2026-01-01T00:00:00Z' + g * interval '10 ms' AS ts,
+                           (g / 2) % 7 = 0 AS failing) AS t,
+           LATERAL (SELECT CASE WHEN failing THEN 1006 ELSE 1001 END AS code,
+                           CASE WHEN failing THEN 'Not delivered' ELSE 'Billed and delivered' END AS description,
+                           CASE WHEN failing THEN 'failed' ELSE 'delivered' END AS status,
+                           CASE WHEN failing THEN 'NOT_DELIVERED' ELSE 'DELIVERED' END AS delivery) AS meaning
+      ORDER BY g`);
+    await client.query(`
+      INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
+      SELECT message_id, part, seq, status, final, report_timestamp, result_code, result_description, operator FROM reports`);
+    await client.query(`
+      INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
+                            result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
+      SELECT message_id, min(ref_id), min(status), true, 2, 2,
+             count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'), 0, 0,
+             min(result_code), min(result_description), 'no.telenor', 'LINK', '+4799999999',
+             min(received_at), max(received_at), max(seq)
+      FROM reports GROUP BY message_id`);
+    await client.query('ANALYZE');
+    await client.query('CREATE TABLE fill_done (at timestamptz DEFAULT now())');
+  } finally {
+    await client.end();
+  }
+  console.error(`  filled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}

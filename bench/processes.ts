@@ -1,0 +1,62 @@
+/** Starts a server process for a benchmark run, watches its memory, and stops it. */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly pid: number;
+  /** Resident memory samples in MiB, one every 500 ms since start. */
+  readonly rssSamples: () => readonly number[];
+  readonly stop: () => Promise<void>;
+}
+
+let nextPort = 4100;
+
+export async function startServer(script: string, env: Record<string, string>): Promise<RunningServer> {
+  const port = nextPort++;
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const samples: number[] = [];
+  const sampler = setInterval(() => {
+    const rss = residentMiB(child.pid);
+    if (rss !== null) samples.push(rss);
+  }, 500);
+
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if (child.exitCode !== null) break;
+    if (await fetch(`${url}/healthz`).then((response) => response.ok, () => false)) {
+      return {
+        url,
+        pid: child.pid ?? 0,
+        rssSamples: () => samples,
+        stop: async () => {
+          clearInterval(sampler);
+          if (child.exitCode !== null) return;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  clearInterval(sampler);
+  child.kill('SIGKILL');
+  throw new Error(`${script} did not start: ${errors}`);
+}
+
+function residentMiB(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? null : Number(match[1]) / 1024;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: the receiver beside its two baselines on PostgreSQL, then lookups on a large
+ * table. Servers run in turn, alternating order each round, so a noisy moment hurts all of them.
+ *
+ * Settings (environment): BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+ * BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS ("20,100,500"), BENCH_SOAK_SECONDS (60),
+ * BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmark).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { runLookupBenchmark } from './lookup.js';
+import type { RunningServer } from './processes.js';
+import { startServer } from './processes.js';
+import type { LoadResult } from './wrk.js';
+import { INGEST_SCRIPT, runWrk } from './wrk.js';
+
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '20,100,500').split(',').map(Number);
+const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const lookupReports = Number(process.env.BENCH_LOOKUP_REPORTS ?? 10_000_000);
+const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
+const root = join(import.meta.dirname, '..');
+
+type Kind = 'bare' | 'insert' | 'receiver';
+const SCRIPTS: Record<Kind, string> = {
+  bare: join(root, 'bench/servers/bare.js'),
+  insert: join(root, 'bench/servers/insert-per-request.js'),
+  receiver: join(root, 'src/server.js'),
+};
+
+interface Run extends LoadResult {
+  readonly kind: Kind;
+  readonly connections: number;
+  readonly round: number;
+  readonly stored: number | null;
+  readonly peakRssMiB: number;
+}
+
+async function admin<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function inSchema(schema: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+async function runOnce(kind: Kind, connections: number, round: number, runSeconds = seconds): Promise<Run> {
+  const schema = `bench_${kind}_${connections}_${round}_${process.pid}`;
+  await admin(`CREATE SCHEMA ${schema}`);
+  const prefix = `${schema}-`;
+  let server: RunningServer | undefined;
+  try {
+    server = await startServer(SCRIPTS[kind], {
+      DATABASE_URL: inSchema(schema),
+      DLR_ALLOWED_IPS: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    });
+    const result = await runWrk({ url: server.url, connections, seconds: runSeconds, script: INGEST_SCRIPT, folder, env: { BENCH_PREFIX: prefix } });
+    const samples = server.rssSamples();
+    await server.stop();
+    server = undefined;
+    const table = kind === 'receiver' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
+    const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
+    return { ...result, kind, connections, round, stored, peakRssMiB: Math.max(0, ...samples) };
+  } finally {
+    await server?.stop();
+    await admin(`DROP SCHEMA ${schema} CASCADE`);
+  }
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+
+function describeMachine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const postgres = execFileSync('psql', [databaseUrl, '-Atc', 'SHOW server_version'], { encoding: 'utf8' }).trim();
+  return `${cpus().length} × ${cpu}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${postgres}, load generator wrk (-t1) on the same machine`;
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    // wrk exits 1 on --version; only a missing binary matters.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error('wrk is needed for the benchmark: apt-get install wrk');
+      process.exit(1);
+    }
+  }
+  console.log(`# Benchmark\n\nMachine: ${describeMachine()}\nLoad generator: wrk\n`);
+
+  const runs: Run[] = [];
+  for (const connections of connectionCounts) {
+    for (let round = 0; round < rounds; round++) {
+      const order: Kind[] = round % 2 === 0 ? ['bare', 'insert', 'receiver'] : ['receiver', 'insert', 'bare'];
+      for (const kind of order) {
+        const run = await runOnce(kind, connections, round);
+        runs.push(run);
+        console.error(
+          `  ${kind.padEnd(8)} c=${connections} round ${round + 1}: ${fixed(run.rate)}/s p99 ${fixed(run.p99Ms, 1)} ms non-2xx ${run.non2xx}` +
+            (run.stored === null ? '' : ` acknowledged ${run.requests - run.non2xx} stored ${run.stored}`),
+        );
+      }
+    }
+  }
+
+  console.log('## Ingest (unique report per request, medians of rounds)\n');
+  console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const receiver = of('receiver');
+    const perRound = (other: Kind) =>
+      median(receiver.map((run) => run.rate / (of(other).find((each) => each.round === run.round)?.rate ?? Number.NaN)));
+    const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.requests - run.non2xx - (run.stored ?? 0)), 0);
+    console.log(
+      `| ${connections} | ${fixed(median(of('bare').map((run) => run.rate)))} | ${fixed(median(of('insert').map((run) => run.rate)))} | ` +
+        `${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(perRound('bare'), 2)} | ${fixed(perRound('insert'), 2)} | ` +
+        `${fixed(median(receiver.map((run) => run.p50Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
+        `${receiver.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)} | ${lost} | ${fixed(Math.max(...receiver.map((run) => run.peakRssMiB)))} |`,
+    );
+  }
+
+  if (soakSeconds > 0) {
+    const soak = await runOnce('receiver', 100, 99, soakSeconds);
+    console.log(
+      `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
+        `non-2xx ${soak.non2xx}, acknowledged ${soak.requests - soak.non2xx}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB`,
+    );
+  }
+
+  if (lookupReports > 0) {
+    console.log(await runLookupBenchmark({ databaseUrl, reports: lookupReports, folder, receiverScript: SCRIPTS.receiver, admin, inSchema }));
+  }
+}
+
+await main();
