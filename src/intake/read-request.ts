@@ -106,12 +106,26 @@ function formatOf(mediaType: string): 'json' | 'xml' | 'form' | undefined {
   return undefined;
 }
 
+const decoders = new Map<string, TextDecoder>();
+
+/** A strict decoder per charset, made once: a decoder without streaming keeps no state between bodies. */
+function decoderFor(charset: string): TextDecoder | null {
+  let decoder = decoders.get(charset);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
+    } catch {
+      return null;
+    }
+    if (decoders.size < 64) decoders.set(charset, decoder);
+  }
+  return decoder;
+}
+
 /** LINK sends UTF-8; another charset is decoded when the body names it, and must then be valid too. */
 function decodeBody(body: Buffer, charset = 'utf-8'): { ok: true; value: string } | { ok: false; status: 400 | 415; problem: string } {
-  let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
-  } catch {
+  const decoder = decoderFor(charset);
+  if (decoder === null) {
     return { ok: false, status: 415, problem: `charset "${charset.slice(0, 40)}" is not supported; send UTF-8` };
   }
   try {

@@ -1,5 +1,5 @@
 /** Gives a delivery report its meaning: which message and part it speaks for, and what its code says. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DeliveryReport } from './delivery-report.js';
 import type { Billing, Delivery, ReportStatus } from './result-codes.js';
 import { meaningOfResultCode } from './result-codes.js';
@@ -73,7 +73,7 @@ function fingerprintOf(report: DeliveryReport): string {
     report.segments,
     report.refId,
   ];
-  return createHash('sha256').update(JSON.stringify(facts)).digest('base64url');
+  return hash('sha256', JSON.stringify(facts), 'base64url');
 }
 
 function textParameter(parameters: Readonly<Record<string, unknown>>, name: string): string | null {

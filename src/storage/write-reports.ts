@@ -46,15 +46,12 @@ export async function storeReports(db: Kysely<Tables>, items: readonly ReportToS
 }
 
 async function storeInTransaction(tx: Transaction<Tables>, items: readonly ReportToStore[]): Promise<StoreOutcome> {
-  const messages = await lockMessages(tx, [...new Set(items.map((item) => item.report.messageId))]);
-  const fresh = await insertReports(tx, items);
+  const messageIds = [...new Set(items.map((item) => item.report.messageId))];
+  await lockMessages(tx, messageIds);
+  const { fresh, messages, deciders } = await insertReports(tx, items, messageIds);
   if (fresh.length === 0) return { stored: 0, duplicates: items.length };
-
-  const touched = [...new Set(fresh.map((item) => item.report.messageId))];
-  const deciders = await tx.selectFrom('parts').selectAll().where('message_id', 'in', touched).execute();
   const plan = planMessageUpdates(messages, deciders, fresh);
-  await upsertDeciders(tx, plan.parts);
-  await writeMessages(tx, plan.messages);
+  await writeState(tx, plan.parts, plan.messages);
   return { stored: fresh.length, duplicates: items.length - fresh.length };
 }
 
@@ -62,22 +59,31 @@ async function storeInTransaction(tx: Transaction<Tables>, items: readonly Repor
 // rows, where a multi-row VALUES list would bind (and plan) thousands.
 
 /**
- * Locks the messages until commit, so work on one message is serialised across receivers, and reads
- * their stored state. Advisory locks cost no row writes; taking them in the order of their keys
- * means two transactions never wait on each other in a circle.
+ * Locks the messages until commit, so work on one message is serialised across receivers. Advisory
+ * locks cost no row writes; taking them in the order of their keys means two transactions never
+ * wait on each other in a circle. The statements after this one see what the lock holders committed.
  */
-async function lockMessages(tx: Transaction<Tables>, messageIds: readonly string[]): Promise<Map<string, MessageRow>> {
+async function lockMessages(tx: Transaction<Tables>, messageIds: readonly string[]): Promise<void> {
   await sql`
     SELECT pg_advisory_xact_lock(key)
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM unnest(${messageIds}::text[]) AS id ORDER BY key) AS keys`.execute(tx);
-  const rows = await tx.selectFrom('messages').selectAll().where('message_id', 'in', messageIds).execute();
-  return new Map(rows.map((row) => [row.message_id, row]));
 }
 
-/** Inserts the reports that are not stored yet; the same report twice (even in one call) is kept once. */
-async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[]): Promise<FreshReport[]> {
+interface StoredState {
+  /** The reports this call added, with their arrival numbers. */
+  readonly fresh: FreshReport[];
+  readonly messages: Map<string, MessageRow>;
+  readonly deciders: PartRow[];
+}
+
+/**
+ * Inserts the reports that are not stored yet (the same report twice, even in one call, is kept
+ * once) and, in the same round trip, reads the messages' stored state and their parts' deciders.
+ */
+async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[], messageIds: readonly string[]): Promise<StoredState> {
   const column = <T>(value: (item: ReportToStore) => T): T[] => items.map(value);
-  const { rows } = await sql<{ seq: number; fingerprint: string }>`
+  const { rows } = await sql<{ inserted: Array<[number, string]>; messages: JsonRow[]; parts: JsonRow[] }>`
+    WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
                          source, destination, format, gate, remote_address, received_at, payload)
@@ -95,8 +101,14 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
       ${column((item) => item.remoteAddress)}::text[], ${column((item) => item.receivedAt)}::timestamptz[],
       ${column((item) => JSON.stringify(item.payload))}::json[])
     ON CONFLICT (fingerprint) DO NOTHING
-    RETURNING seq, fingerprint`.execute(tx);
-  const seqByFingerprint = new Map(rows.map((row) => [row.fingerprint, row.seq]));
+    RETURNING seq, fingerprint)
+    SELECT
+      (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
+      (SELECT coalesce(json_agg(m), '[]') FROM messages AS m WHERE m.message_id = ANY(${messageIds}::text[])) AS messages,
+      (SELECT coalesce(json_agg(p), '[]') FROM parts AS p WHERE p.message_id = ANY(${messageIds}::text[])) AS parts`.execute(tx);
+  const [state] = rows;
+  if (state === undefined) throw new Error('the report insert returned no row');
+  const seqByFingerprint = new Map(state.inserted.map(([seq, fingerprint]) => [fingerprint, seq]));
   const fresh: FreshReport[] = [];
   for (const item of items) {
     const seq = seqByFingerprint.get(item.report.fingerprint);
@@ -104,42 +116,54 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
     seqByFingerprint.delete(item.report.fingerprint);
     fresh.push({ seq, receivedAt: item.receivedAt, report: item.report });
   }
-  return fresh;
+  const messages = new Map(state.messages.map((row) => [String(row.message_id), messageRowFromJson(row)]));
+  return { fresh, messages, deciders: state.parts.map(partRowFromJson) };
 }
 
-async function upsertDeciders(tx: Transaction<Tables>, rows: readonly PartRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const column = <T>(value: (row: PartRow) => T): T[] => rows.map(value);
-  await sql`
-    INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-    SELECT * FROM unnest(
-      ${column((row) => row.message_id)}::text[], ${column((row) => row.part)}::smallint[],
-      ${column((row) => row.report_seq)}::bigint[], ${column((row) => row.status)}::text[],
-      ${column((row) => row.final)}::boolean[], ${column((row) => row.report_timestamp)}::timestamptz[],
-      ${column((row) => row.result_code)}::integer[], ${column((row) => row.result_description)}::text[],
-      ${column((row) => row.operator)}::text[])
-    ON CONFLICT (message_id, part) DO UPDATE SET
-      report_seq = excluded.report_seq, status = excluded.status, final = excluded.final,
-      report_timestamp = excluded.report_timestamp, result_code = excluded.result_code,
-      result_description = excluded.result_description, operator = excluded.operator`.execute(tx);
+type JsonRow = Readonly<Record<string, unknown>>;
+
+/** Rows read as JSON carry times as text; the rest of the types survive as they are. */
+function messageRowFromJson(row: JsonRow): MessageRow {
+  return { ...(row as unknown as MessageRow), first_report_at: timeOf(row.first_report_at), last_report_at: timeOf(row.last_report_at) };
 }
 
-/** Writes each message's new state (the messages are locked since lockMessages). */
-async function writeMessages(tx: Transaction<Tables>, rows: readonly MessageRow[]): Promise<void> {
-  const column = <T>(value: (row: MessageRow) => T): T[] => rows.map(value);
+function partRowFromJson(row: JsonRow): PartRow {
+  return { ...(row as unknown as PartRow), report_timestamp: timeOf(row.report_timestamp) };
+}
+
+function timeOf(value: unknown): Date | null {
+  return typeof value === 'string' ? new Date(value) : null;
+}
+
+/** Writes the touched parts' deciders and the messages' new state in one statement. */
+async function writeState(tx: Transaction<Tables>, parts: readonly PartRow[], messages: readonly MessageRow[]): Promise<void> {
+  const part = <T>(value: (row: PartRow) => T): T[] => parts.map(value);
+  const message = <T>(value: (row: MessageRow) => T): T[] => messages.map(value);
   await sql`
+    WITH written_parts AS (
+      INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
+      SELECT * FROM unnest(
+        ${part((row) => row.message_id)}::text[], ${part((row) => row.part)}::smallint[],
+        ${part((row) => row.report_seq)}::bigint[], ${part((row) => row.status)}::text[],
+        ${part((row) => row.final)}::boolean[], ${part((row) => row.report_timestamp)}::timestamptz[],
+        ${part((row) => row.result_code)}::integer[], ${part((row) => row.result_description)}::text[],
+        ${part((row) => row.operator)}::text[])
+      ON CONFLICT (message_id, part) DO UPDATE SET
+        report_seq = excluded.report_seq, status = excluded.status, final = excluded.final,
+        report_timestamp = excluded.report_timestamp, result_code = excluded.result_code,
+        result_description = excluded.result_description, operator = excluded.operator)
     INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
                           result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
     SELECT * FROM unnest(
-      ${column((row) => row.message_id)}::text[], ${column((row) => row.ref_id)}::text[],
-      ${column((row) => row.status)}::text[], ${column((row) => row.final)}::boolean[],
-      ${column((row) => row.segments_reported)}::smallint[], ${column((row) => row.total)}::smallint[],
-      ${column((row) => row.delivered)}::smallint[], ${column((row) => row.failed)}::smallint[],
-      ${column((row) => row.unknown)}::smallint[], ${column((row) => row.pending)}::smallint[],
-      ${column((row) => row.result_code)}::integer[], ${column((row) => row.result_description)}::text[],
-      ${column((row) => row.operator)}::text[], ${column((row) => row.source)}::text[],
-      ${column((row) => row.destination)}::text[], ${column((row) => row.first_report_at)}::timestamptz[],
-      ${column((row) => row.last_report_at)}::timestamptz[], ${column((row) => row.last_seq)}::bigint[])
+      ${message((row) => row.message_id)}::text[], ${message((row) => row.ref_id)}::text[],
+      ${message((row) => row.status)}::text[], ${message((row) => row.final)}::boolean[],
+      ${message((row) => row.segments_reported)}::smallint[], ${message((row) => row.total)}::smallint[],
+      ${message((row) => row.delivered)}::smallint[], ${message((row) => row.failed)}::smallint[],
+      ${message((row) => row.unknown)}::smallint[], ${message((row) => row.pending)}::smallint[],
+      ${message((row) => row.result_code)}::integer[], ${message((row) => row.result_description)}::text[],
+      ${message((row) => row.operator)}::text[], ${message((row) => row.source)}::text[],
+      ${message((row) => row.destination)}::text[], ${message((row) => row.first_report_at)}::timestamptz[],
+      ${message((row) => row.last_report_at)}::timestamptz[], ${message((row) => row.last_seq)}::bigint[])
     ON CONFLICT (message_id) DO UPDATE SET
       ref_id = excluded.ref_id, status = excluded.status, final = excluded.final,
       segments_reported = excluded.segments_reported, total = excluded.total, delivered = excluded.delivered,
