@@ -39,6 +39,7 @@ interface Run extends LoadResult {
   readonly round: number;
   readonly stored: number | null;
   readonly peakRssMiB: number;
+  readonly rssSamples: readonly number[];
 }
 
 async function admin<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
@@ -74,7 +75,7 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     server = undefined;
     const table = kind === 'receiver' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
-    return { ...result, kind, connections, round, stored, peakRssMiB: Math.max(0, ...samples) };
+    return { ...result, kind, connections, round, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples };
   } finally {
     await server?.stop();
     await admin(`DROP SCHEMA ${schema} CASCADE`);
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
       `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
         `non-2xx ${soak.non2xx}, acknowledged ${soak.requests - soak.non2xx}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB`,
     );
+    const at = (share: number) => soak.rssSamples[Math.min(soak.rssSamples.length - 1, Math.floor(share * soak.rssSamples.length))] ?? 0;
+    console.log(`RSS over the run (MiB): ${[0.1, 0.25, 0.5, 0.75, 1].map((share) => `${share * 100}%: ${fixed(at(share))}`).join(', ')}`);
   }
 
   if (lookupReports > 0) {
