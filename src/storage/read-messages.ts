@@ -1,6 +1,13 @@
-/** Reads messages back for the query API: the message row, each part's deciding report, every report. */
-import type { Kysely } from 'kysely';
+/**
+ * Reads messages back for the query API: the message row, each part's deciding report, every
+ * report. One round trip per lookup or page: each message row comes with its reports and deciders
+ * aggregated as JSON.
+ */
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { sql } from 'kysely';
 import { parseReportId } from '../meaning/report-id.js';
+import type { JsonRow } from './json-rows.js';
+import { timeOf } from './json-rows.js';
 import type { MessageRow, ReportRow, Tables } from './tables.js';
 
 export interface StoredMessage {
@@ -11,17 +18,22 @@ export interface StoredMessage {
   readonly reports: readonly ReportRow[];
 }
 
-/** A message by its id, or by the id of one of its parts (`abc$1`). */
+interface DetailColumns {
+  report_rows: JsonRow[];
+  decider_rows: Array<{ part: number | null; seq: number }>;
+}
+
+/** A message by its id, or by the id of one of its parts (`abc$1`); an exact id wins. */
 export async function findMessage(db: Kysely<Tables>, id: string): Promise<StoredMessage | undefined> {
-  let row = await db.selectFrom('messages').selectAll().where('message_id', '=', id).executeTakeFirst();
-  if (row === undefined) {
-    const target = parseReportId(id);
-    if (!target.ok || target.target.part === null) return undefined;
-    row = await db.selectFrom('messages').selectAll().where('message_id', '=', target.target.messageId).executeTakeFirst();
-  }
-  if (row?.last_seq == null) return undefined;
-  const [message] = await withDetails(db, [row]);
-  return message;
+  const target = parseReportId(id);
+  const candidates = target.ok && target.target.part !== null ? [id, target.target.messageId] : [id];
+  const row = await withDetails(db.selectFrom('messages').selectAll('messages'))
+    .where('message_id', 'in', candidates)
+    .where('last_seq', 'is not', null)
+    .orderBy(sql`message_id = ${id}`, 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : storedMessage(row);
 }
 
 export interface MessageFilter {
@@ -44,7 +56,7 @@ export interface MessagePage {
 
 /** Messages newest report first, a page at a time; each page costs the same however deep it is. */
 export async function listMessages(db: Kysely<Tables>, filter: MessageFilter): Promise<MessagePage> {
-  let query = db.selectFrom('messages').selectAll().where('last_seq', 'is not', null);
+  let query = withDetails(db.selectFrom('messages').selectAll('messages')).where('last_seq', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
@@ -54,29 +66,38 @@ export async function listMessages(db: Kysely<Tables>, filter: MessageFilter): P
   const page = rows.slice(0, filter.limit);
   const lastOfPage = page.at(-1);
   return {
-    messages: await withDetails(db, page),
+    messages: page.map(storedMessage),
     nextBeforeSeq: rows.length > filter.limit && lastOfPage?.last_seq != null ? lastOfPage.last_seq : null,
   };
 }
 
-async function withDetails(db: Kysely<Tables>, rows: readonly MessageRow[]): Promise<StoredMessage[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((row) => row.message_id);
-  const [deciders, reports] = await Promise.all([
-    db
-      .selectFrom('parts')
-      .innerJoin('reports', 'reports.seq', 'parts.report_seq')
-      .selectAll('reports')
-      .select('parts.part as decided_part')
-      .where('parts.message_id', 'in', ids)
-      .execute(),
-    db.selectFrom('reports').selectAll().where('message_id', 'in', ids).orderBy('seq').execute(),
+function withDetails<O>(query: SelectQueryBuilder<Tables, 'messages', O>) {
+  return query.select([
+    sql<JsonRow[]>`(SELECT coalesce(json_agg(r ORDER BY r.seq), '[]') FROM reports AS r WHERE r.message_id = messages.message_id)`.as(
+      'report_rows',
+    ),
+    sql<DetailColumns['decider_rows']>`(SELECT coalesce(json_agg(json_build_object('part', p.part, 'seq', p.report_seq)), '[]')
+      FROM parts AS p WHERE p.message_id = messages.message_id)`.as('decider_rows'),
   ]);
-  return rows.map((message) => ({
-    message,
-    deciders: deciders
-      .filter((row) => row.message_id === message.message_id)
-      .map(({ decided_part, ...report }) => ({ part: decided_part, report })),
-    reports: reports.filter((row) => row.message_id === message.message_id),
-  }));
+}
+
+function storedMessage({ report_rows, decider_rows, ...message }: MessageRow & DetailColumns): StoredMessage {
+  const reports = report_rows.map(reportRowFromJson);
+  const bySeq = new Map(reports.map((report) => [report.seq, report]));
+  const deciders: Array<{ part: number | null; report: ReportRow }> = [];
+  for (const { part, seq } of decider_rows) {
+    const report = bySeq.get(seq);
+    if (report !== undefined) deciders.push({ part, report });
+  }
+  return { message, deciders, reports };
+}
+
+/** Rows read as JSON carry times as text; the rest of the types, and the payload, survive as they are. */
+function reportRowFromJson(row: JsonRow): ReportRow {
+  return {
+    ...(row as unknown as ReportRow),
+    sent_timestamp: timeOf(row.sent_timestamp),
+    report_timestamp: timeOf(row.report_timestamp),
+    received_at: timeOf(row.received_at) ?? new Date(0),
+  };
 }

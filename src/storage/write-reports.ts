@@ -6,6 +6,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
+import type { JsonRow } from './json-rows.js';
+import { timeOf } from './json-rows.js';
 import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
 import type { MessageRow, PartRow, Tables } from './tables.js';
@@ -120,8 +122,6 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
   return { fresh, messages, deciders: state.parts.map(partRowFromJson) };
 }
 
-type JsonRow = Readonly<Record<string, unknown>>;
-
 /** Rows read as JSON carry times as text; the rest of the types survive as they are. */
 function messageRowFromJson(row: JsonRow): MessageRow {
   return { ...(row as unknown as MessageRow), first_report_at: timeOf(row.first_report_at), last_report_at: timeOf(row.last_report_at) };
@@ -129,10 +129,6 @@ function messageRowFromJson(row: JsonRow): MessageRow {
 
 function partRowFromJson(row: JsonRow): PartRow {
   return { ...(row as unknown as PartRow), report_timestamp: timeOf(row.report_timestamp) };
-}
-
-function timeOf(value: unknown): Date | null {
-  return typeof value === 'string' ? new Date(value) : null;
 }
 
 /** Writes the touched parts' deciders and the messages' new state in one statement. */
