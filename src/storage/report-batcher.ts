@@ -67,18 +67,17 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
     }
   };
 
+  /** The longest run of waiting requests from the front that fits in one batch (at least one). */
   const takeBatch = (): Waiting[] => {
-    const batch: Waiting[] = [];
+    let count = 0;
     let size = 0;
-    while (queue.length > 0) {
-      const next = queue[0] as Waiting;
-      if (batch.length > 0 && size + next.items.length > options.maxBatchReports) break;
-      queue.shift();
-      batch.push(next);
-      size += next.items.length;
-      queued -= next.items.length;
+    for (const waiting of queue) {
+      if (count > 0 && size + waiting.items.length > options.maxBatchReports) break;
+      count += 1;
+      size += waiting.items.length;
     }
-    return batch;
+    queued -= size;
+    return queue.splice(0, count);
   };
 
   const settle = async (batch: readonly Waiting[], retries: number): Promise<void> => {
