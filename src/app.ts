@@ -3,17 +3,20 @@
  * `server.ts` listens; tests use the app directly.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { join } from 'node:path';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Config, TrustProxy } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
 import { errorBody } from './http/errors.js';
 import { callerCheck } from './intake/caller-check.js';
-import type { ReportSink } from './intake/report-sink.js';
-import { errorSummary, intakeRoutes } from './intake/routes.js';
+import { intakeRoutes } from './intake/routes.js';
+import { errorSummary } from './lib/error-summary.js';
 import { queryRoutes } from './query/routes.js';
 import type { Database } from './storage/database.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
+import { durableSink } from './storage/durable-sink.js';
+import { openJournal } from './storage/journal.js';
 import { reportBatcher } from './storage/report-batcher.js';
 import { storeReports } from './storage/write-reports.js';
 
@@ -21,8 +24,6 @@ export interface AppOptions {
   readonly config: Config;
   readonly database: Database;
   readonly logger?: FastifyBaseLogger;
-  /** Where accepted reports go; by default a group-commit batcher over the database. */
-  readonly sink?: ReportSink;
 }
 
 /** Transactions writing reports at once, on a server; the pool keeps connections for reads too. */
@@ -30,8 +31,9 @@ const WRITE_SLOTS = 4;
 const MAX_BATCH_REPORTS = 500;
 /** About a second of full-speed intake; past it, intake answers 503 instead of growing memory. */
 const MAX_QUEUED_REPORTS = 20_000;
+const JOURNAL_DEPTH_LOG_MS = 10_000;
 
-export async function buildApp({ config, database, logger, sink }: AppOptions) {
+export async function buildApp({ config, database, logger }: AppOptions) {
   const app = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
     bodyLimit: config.bodyLimit,
@@ -58,23 +60,38 @@ export async function buildApp({ config, database, logger, sink }: AppOptions) {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 
-  const batcher = reportBatcher({
-    store: (items) => storeReports(database.db, items),
+  const batcherFor = (slots: number) =>
+    reportBatcher({
+      store: (items) => storeReports(database.db, items),
+      slots,
+      maxBatchReports: MAX_BATCH_REPORTS,
+      maxQueuedReports: MAX_QUEUED_REPORTS,
+    });
+  const sink = durableSink({
     // The embedded database has one connection: more slots would only queue inside it.
-    slots: database.kind === 'embedded' ? 1 : WRITE_SLOTS,
-    maxBatchReports: MAX_BATCH_REPORTS,
-    maxQueuedReports: MAX_QUEUED_REPORTS,
+    batcher: batcherFor(database.kind === 'embedded' ? 1 : WRITE_SLOTS),
+    replayBatcher: batcherFor(1),
+    journal: await openJournal({ folder: join(config.dataDir, 'journal'), maxBytes: config.journalMaxBytes }),
+    logger: app.log.child({ name: 'journal' }),
+    retryMs: config.journalRetryMs,
+    depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
-  app.addHook('onClose', () => batcher.close());
+  app.addHook('onClose', () => sink.close());
 
   await app.register(intakeRoutes, {
-    sink: sink ?? batcher,
+    sink,
     keepRejected: (rejected) => recordRejectedRequest(database.db, rejected),
     callers: callerCheck(config.allowedCallers),
     ackBody: config.ackBody,
   });
   await app.register(queryRoutes, { db: database.db, apiToken: config.apiToken });
-  await app.register(healthRoutes, { pingDatabase: () => database.ping(), smppState: () => 'disabled' });
+  await app.register(healthRoutes, {
+    pingDatabase: () => database.ping(),
+    smppState: () => 'disabled',
+    storingTo: sink.storingTo,
+    journalReports: sink.journalReports,
+  });
+  sink.start();
   return app;
 }
 

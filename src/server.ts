@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, environmentWithEnvFile, readConfig } from './config/config.js';
-import { errorSummary } from './intake/routes.js';
+import { errorSummary } from './lib/error-summary.js';
 import { loggerOptions } from './logging.js';
 import { openDatabase } from './storage/database.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -37,7 +37,14 @@ async function main(): Promise<void> {
     logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');
   }
 
-  const app = await buildApp({ config, database, logger });
+  let app;
+  try {
+    app = await buildApp({ config, database, logger });
+  } catch (error) {
+    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    await database.close();
+    process.exit(1);
+  }
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: errorSummary(err) }, 'stopping after an error');
     else logger.info({ signal }, 'stopping');

@@ -39,6 +39,10 @@ export interface Config {
   readonly bodyLimit: number;
   /** An SMPP gateway to take receipts from; null: none. */
   readonly smpp: SmppConfig | null;
+  /** The local journal's size limit: past it, reports the database cannot take get a 503. */
+  readonly journalMaxBytes: number;
+  /** How long to wait between attempts to store the journal while the database is away. */
+  readonly journalRetryMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -86,6 +90,9 @@ export function readConfig(env: Environment): Config {
     fail('DLR_BODY_LIMIT', 'must be a number of bytes from 1024 to 16777216');
   }
 
+  const journalMaxBytes = parseWhole('JOURNAL_MAX_BYTES', value('JOURNAL_MAX_BYTES') ?? String(1024 ** 3), { min: 1024 ** 2, max: 2 ** 50 }, fail);
+  const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
+
   const config: Config = {
     host: value('HOST') ?? '0.0.0.0',
     port,
@@ -98,6 +105,8 @@ export function readConfig(env: Environment): Config {
     logLevel,
     bodyLimit,
     smpp: parseSmpp(value('SMPP_URL'), value('SMPP_BIND') ?? 'receiver', fail),
+    journalMaxBytes,
+    journalRetryMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -111,6 +120,13 @@ function parsePort(name: string, text: string, fail: Fail): number {
   if (/^\d+$/.test(text) && port >= 1 && port <= 65535) return port;
   fail(name, `"${text}" is not a port (1-65535)`);
   return 0;
+}
+
+function parseWhole(name: string, text: string, range: { min: number; max: number }, fail: Fail): number {
+  const number = Number(text);
+  if (/^\d+$/.test(text) && number >= range.min && number <= range.max) return number;
+  fail(name, `"${text}" must be a whole number from ${range.min} to ${range.max}`);
+  return range.min;
 }
 
 function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {

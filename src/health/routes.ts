@@ -1,4 +1,7 @@
-/** `GET /healthz`: the process runs. `GET /readyz`: the database answers, so reports can be taken. */
+/**
+ * `GET /healthz`: the process runs. `GET /readyz`: the database answers, so reports can be taken;
+ * it also says whether reports are going to the local journal, and how many wait there.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 
@@ -6,12 +9,17 @@ export interface HealthOptions {
   readonly pingDatabase: () => Promise<boolean>;
   /** The SMPP bind's state, for receivers that take receipts over SMPP. */
   readonly smppState: () => 'bound' | 'connecting' | 'disabled';
+  /** Where accepted reports go now: the database, or the local journal while it holds reports. */
+  readonly storingTo: () => 'database' | 'journal';
+  readonly journalReports: () => number;
 }
 
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
   database: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   smpp: Type.Union([Type.Literal('bound'), Type.Literal('connecting'), Type.Literal('disabled')]),
+  storingTo: Type.Union([Type.Literal('database'), Type.Literal('journal')]),
+  journalReports: Type.Integer(),
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, options) => {
@@ -25,6 +33,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
       status: databaseUp ? ('ready' as const) : ('not ready' as const),
       database: databaseUp ? ('up' as const) : ('down' as const),
       smpp: options.smppState(),
+      storingTo: options.storingTo(),
+      journalReports: options.journalReports(),
     };
     return reply.code(databaseUp ? 200 : 503).send(body);
   });

@@ -9,6 +9,7 @@ import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js
 import type { ReportToStore } from '../storage/write-reports.js';
 import type { CallerCheck } from './caller-check.js';
 import { readIntakeRequest } from './read-request.js';
+import { errorSummary } from '../lib/error-summary.js';
 import type { ReportSink } from './report-sink.js';
 
 export interface IntakeOptions {
@@ -108,13 +109,4 @@ function queryOf(url: string): string {
 function pathOf(url: string): string {
   const at = url.indexOf('?');
   return at === -1 ? url : url.slice(0, at);
-}
-
-/** What a log line says about an error: its code and message, never a payload. */
-export function errorSummary(error: unknown): { code?: string; message: string } {
-  if (error instanceof Error) {
-    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    return code === undefined ? { message: error.message } : { code, message: error.message };
-  }
-  return { message: String(error) };
 }

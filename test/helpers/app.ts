@@ -1,4 +1,7 @@
 /** Builds the receiver for a test, on the test file's database, with loopback allowed to deliver. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { App } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
@@ -11,7 +14,9 @@ import { createTestDatabase } from './database.js';
 export const LOOPBACK_CALLERS = '127.0.0.1,::1';
 
 export async function createTestApp(database: Database, env: Environment = {}): Promise<App> {
-  const config = readConfig({ DLR_ALLOWED_IPS: LOOPBACK_CALLERS, ...env });
+  // Each receiver gets a data folder of its own, for its journal.
+  const dataDir = mkdtempSync(join(tmpdir(), 'dlr-test-'));
+  const config = readConfig({ DLR_ALLOWED_IPS: LOOPBACK_CALLERS, DATA_DIR: dataDir, ...env });
   const app = await buildApp({ config, database });
   await app.ready();
   return app;

@@ -52,3 +52,22 @@ async function adminQuery(text: string): Promise<void> {
     await client.end();
   }
 }
+
+export interface ProcessDatabase {
+  /** What a receiver process needs in its environment to use this database. */
+  readonly env: Record<string, string>;
+  readonly drop: () => Promise<void>;
+}
+
+/**
+ * A database for receivers in their own processes: a fresh schema on the server, or nothing at all
+ * on the embedded database (each process's DATA_DIR then holds its own).
+ */
+export async function createProcessDatabase(): Promise<ProcessDatabase> {
+  if (serverUrl === null) return { env: {}, drop: async () => {} };
+  const schema = `test_${randomUUID().replaceAll('-', '')}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  const url = new URL(serverUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { env: { DATABASE_URL: url.toString() }, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+}

@@ -124,6 +124,6 @@ describe('who may read the query API', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz', remoteAddress: '192.0.2.10' })).statusCode).toBe(200);
     const ready = await app.inject({ method: 'GET', url: '/readyz', remoteAddress: '192.0.2.10' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', database: 'up', smpp: 'disabled' });
+    expect(ready.json()).toEqual({ status: 'ready', database: 'up', smpp: 'disabled', storingTo: 'database', journalReports: 0 });
   });
 });

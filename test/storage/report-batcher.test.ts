@@ -1,13 +1,12 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interpretReport } from '../../src/meaning/interpret-report.js';
 import type { ReportBatcher } from '../../src/storage/report-batcher.js';
 import { QueueFullError, reportBatcher } from '../../src/storage/report-batcher.js';
-import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase, serverUrl } from '../helpers/database.js';
+import { reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
 
@@ -28,22 +27,7 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-function item(id: string): ReportToStore {
-  const report = interpretReport({
-    id,
-    resultCode: 1001,
-    refId: null,
-    operator: null,
-    operatorResultCode: null,
-    segments: 1,
-    sentTimestamp: null,
-    timestamp: null,
-    customParameters: {},
-    gateCustomParameters: {},
-  });
-  if (!report.ok) throw new Error(report.problem);
-  return { report: report.value, payload: { id }, format: 'json', gate: null, remoteAddress: '127.0.0.1', receivedAt: new Date() };
-}
+const item = reportToStore;
 
 async function storedIds(prefix: string): Promise<string[]> {
   const rows = await testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', `${prefix}%`).execute();

@@ -1,0 +1,170 @@
+/**
+ * Where intake's reports go: straight to the database through the group-commit batcher, or, when
+ * the database cannot take them, into the local journal, so that a valid report is still
+ * acknowledged once it is safe on disk. While the journal holds reports not yet stored, new ones
+ * join it behind them, and a replayer stores them in arrival order as soon as the database answers.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { ReportSink } from '../intake/report-sink.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { ReportBatcher } from './report-batcher.js';
+import { BatcherClosedError, QueueFullError, isDataError } from './report-batcher.js';
+import type { ReportToStore } from './write-reports.js';
+import { errorSummary } from '../lib/error-summary.js';
+
+export interface DurableSinkOptions {
+  readonly batcher: ReportBatcher;
+  /** Stores replayed requests: one slot, so its batches commit in the journal's order. */
+  readonly replayBatcher: ReportBatcher;
+  readonly journal: Journal;
+  readonly logger: FastifyBaseLogger;
+  /** Wait between attempts to replay while the database is away. */
+  readonly retryMs: number;
+  /** How often a line reports the journal's depth while it holds reports. */
+  readonly depthLogMs: number;
+}
+
+export type StoringTo = 'database' | 'journal';
+
+export interface DurableSink extends ReportSink {
+  readonly storingTo: () => StoringTo;
+  readonly journalReports: () => number;
+  /** Starts replaying what an earlier run left in the journal. */
+  readonly start: () => void;
+  /** Settles every request taken, stops replaying, and closes the journal. */
+  readonly close: () => Promise<void>;
+}
+
+/** About a thousand reports' worth of journal per replay step. */
+const REPLAY_CHUNK_BYTES = 1 << 20;
+
+export function durableSink(options: DurableSinkOptions): DurableSink {
+  const { batcher, replayBatcher, journal, logger } = options;
+  const inFlight = new Set<Promise<void>>();
+  let closed = false;
+  let replaying: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  let depthTimer: NodeJS.Timeout | null = null;
+  let lastProblem: string | null = null;
+
+  const toJournal = async (items: readonly ReportToStore[]): Promise<void> => {
+    await journal.append(items);
+    startReplay();
+  };
+
+  const storeDirectly = async (items: readonly ReportToStore[]): Promise<void> => {
+    try {
+      await batcher.store(items);
+    } catch (error) {
+      if (isDataError(error) || error instanceof QueueFullError || error instanceof BatcherClosedError) throw error;
+      noteJournalStart(error);
+      await toJournal(items);
+    }
+  };
+
+  const noteJournalStart = (error: unknown) => {
+    if (depthTimer !== null) return;
+    logger.warn({ err: errorSummary(error) }, 'the database is not taking reports: keeping them in the local journal until it does');
+    depthTimer = setInterval(() => {
+      logger.info(
+        { journalReports: journal.unreplayedReports(), journalBytes: journal.unreplayedBytes(), lastProblem },
+        'reports waiting in the local journal',
+      );
+    }, options.depthLogMs);
+    depthTimer.unref();
+  };
+
+  const startReplay = () => {
+    if (replaying !== null || closed) return;
+    replaying = replayAll().finally(() => {
+      replaying = null;
+    });
+  };
+
+  const replayAll = async (): Promise<void> => {
+    let stored = 0;
+    while (!closed) {
+      if (!journal.holdsUnreplayed()) {
+        if (await journal.clearIfReplayed()) break;
+        continue;
+      }
+      const chunk = await journal.readNext(REPLAY_CHUNK_BYTES);
+      if (chunk.entries.length === 0) {
+        // Only appends still being written: wait for them.
+        await journal.settled();
+        continue;
+      }
+      const outcome = await replayChunk(chunk.entries);
+      if (outcome.ok) {
+        await journal.markReplayed(chunk.end, outcome.reports);
+        stored += outcome.reports;
+        lastProblem = null;
+      } else {
+        lastProblem = outcome.problem;
+        await pause(options.retryMs);
+      }
+    }
+    if (closed) return;
+    if (depthTimer !== null) {
+      clearInterval(depthTimer);
+      depthTimer = null;
+      logger.info({ replayedReports: stored }, 'the local journal is stored in the database: storing reports directly again');
+    }
+  };
+
+  /** Stores a chunk's requests; a request the database refuses is set aside, anything else stops the chunk. */
+  const replayChunk = async (entries: readonly JournalEntry[]): Promise<{ ok: true; reports: number } | { ok: false; problem: string }> => {
+    const results = await Promise.allSettled(entries.map((entry) => (entry.items === null ? Promise.resolve() : replayBatcher.store(entry.items))));
+    const unavailable = results.find((result) => result.status === 'rejected' && !isDataError(result.reason));
+    if (unavailable !== undefined && unavailable.status === 'rejected') return { ok: false, problem: errorSummary(unavailable.reason).message };
+    let reports = 0;
+    for (const [index, entry] of entries.entries()) {
+      reports += entry.items?.length ?? 0;
+      const result = results[index];
+      const reason = entry.problem ?? (result?.status === 'rejected' ? errorSummary(result.reason).message : null);
+      if (reason === null) continue;
+      logger.error({ reason }, 'a journaled request could not be stored: set aside in set-aside.jsonl of the journal folder');
+      await journal.setAside(entry.line, reason);
+    }
+    return { ok: true, reports };
+  };
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+    });
+
+  return {
+    store: (items) => {
+      if (closed) return Promise.reject(new BatcherClosedError());
+      const stored = journal.holdsUnreplayed() ? toJournal(items) : storeDirectly(items);
+      inFlight.add(stored);
+      void stored.catch(() => undefined).finally(() => inFlight.delete(stored));
+      return stored;
+    },
+    storingTo: () => (journal.holdsUnreplayed() ? 'journal' : 'database'),
+    journalReports: () => journal.unreplayedReports(),
+    start: () => {
+      if (!journal.holdsUnreplayed()) return;
+      noteJournalStart(new Error('reports left in the journal by an earlier run'));
+      startReplay();
+    },
+    close: async () => {
+      await Promise.allSettled([...inFlight]);
+      closed = true;
+      wake?.();
+      await replaying;
+      if (depthTimer !== null) clearInterval(depthTimer);
+      await Promise.all([batcher.close(), replayBatcher.close()]);
+      await journal.close();
+    },
+  };
+}

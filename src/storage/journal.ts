@@ -1,0 +1,256 @@
+/**
+ * The local journal: an append-only file of accepted requests that the database could not take at
+ * the time. An append resolves only after the bytes are on disk (fdatasync), so a 200 given for a
+ * journaled report survives a crash. Appends waiting at one moment share one write and one sync.
+ *
+ * Files in the folder: `reports.jsonl` (one line per request, see journal-codec), `replayed` (how
+ * far the file has been stored in the database; only ever behind the truth, so at worst a restart
+ * stores some reports again, which the database recognises as duplicates), `set-aside.jsonl`
+ * (lines the database refused, kept for a person to look at), and `owner` (the pid using the folder).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
+import type { ReportToStore } from './write-reports.js';
+
+export class JournalFullError extends Error {
+  constructor(maxBytes: number) {
+    super(`the local journal holds its limit of ${maxBytes} bytes and the database is not taking reports`);
+    this.name = 'JournalFullError';
+  }
+}
+
+export class JournalInUseError extends Error {
+  constructor(folder: string, pid: number) {
+    super(`the journal folder ${folder} is in use by process ${pid}; give each receiver its own DATA_DIR`);
+    this.name = 'JournalInUseError';
+  }
+}
+
+/** A journaled request, read back. `items` is null when the line could not be read. */
+export interface JournalEntry {
+  readonly line: string;
+  readonly items: ReportToStore[] | null;
+  readonly problem: string | null;
+}
+
+export interface JournalChunk {
+  readonly entries: readonly JournalEntry[];
+  /** Where the file continues after these entries. */
+  readonly end: number;
+}
+
+export interface Journal {
+  /** Writes the request's reports and resolves once they are on disk. */
+  readonly append: (items: readonly ReportToStore[]) => Promise<void>;
+  /** Whether anything written or being written is not yet marked replayed. */
+  readonly holdsUnreplayed: () => boolean;
+  /** Reports written and not yet marked replayed. */
+  readonly unreplayedReports: () => number;
+  readonly unreplayedBytes: () => number;
+  /** The next whole lines after the replayed point, about `maxBytes` of them (at least one line). */
+  readonly readNext: (maxBytes: number) => Promise<JournalChunk>;
+  /** Records that everything before `end` is stored; `reports` of them. */
+  readonly markReplayed: (end: number, reports: number) => Promise<void>;
+  /** Keeps a line the database refused, with the reason, out of the way. */
+  readonly setAside: (line: string, reason: string) => Promise<void>;
+  /** Empties the file once everything in it is replayed and nothing is being written; says whether it did. */
+  readonly clearIfReplayed: () => Promise<boolean>;
+  /** Resolves when the appends asked for so far are written. */
+  readonly settled: () => Promise<void>;
+  readonly close: () => Promise<void>;
+}
+
+export interface JournalOptions {
+  readonly folder: string;
+  readonly maxBytes: number;
+}
+
+interface WaitingAppend {
+  readonly text: string;
+  readonly reports: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const SCAN_CHUNK = 1 << 20;
+
+export async function openJournal(options: JournalOptions): Promise<Journal> {
+  const { folder, maxBytes } = options;
+  await mkdir(folder, { recursive: true });
+  const ownerPath = join(folder, 'owner');
+  await claimFolder(folder, ownerPath);
+  const replayedPath = join(folder, 'replayed');
+  const setAsidePath = join(folder, 'set-aside.jsonl');
+  const handle = await open(join(folder, 'reports.jsonl'), 'a+');
+
+  const scan = await scanFile(handle, await readReplayedOffset(replayedPath));
+  // A line without its newline was being written when the process stopped: it was never
+  // acknowledged, so it is dropped.
+  if (scan.end < scan.size) await handle.truncate(scan.end);
+  let size = scan.end;
+  let replayed = scan.start;
+  let unreplayedReports = scan.reports;
+  let waiting: WaitingAppend[] = [];
+  let waitingBytes = 0;
+  let groupScheduled = false;
+  let writing = false;
+
+  // File work runs one task at a time, in order: appends, and emptying the file.
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  const writeGroup = async (): Promise<void> => {
+    groupScheduled = false;
+    const group = waiting;
+    waiting = [];
+    waitingBytes = 0;
+    const bytes = Buffer.from(group.map((each) => each.text).join(''));
+    writing = true;
+    try {
+      await writeAll(handle, bytes);
+      await handle.datasync();
+      size += bytes.length;
+      unreplayedReports += group.reduce((sum, each) => sum + each.reports, 0);
+      for (const each of group) each.resolve();
+    } catch (error) {
+      // Leave no partial line behind for the next group to follow.
+      await handle.truncate(size).catch(() => undefined);
+      for (const each of group) each.reject(error);
+    } finally {
+      writing = false;
+    }
+  };
+
+  return {
+    append: (items) => {
+      const text = encodeJournalLine(items);
+      const length = Buffer.byteLength(text);
+      if (size + waitingBytes + length > maxBytes) return Promise.reject(new JournalFullError(maxBytes));
+      const written = new Promise<void>((resolve, reject) => {
+        waiting.push({ text, reports: items.length, resolve, reject });
+      });
+      waitingBytes += length;
+      if (!groupScheduled) {
+        groupScheduled = true;
+        void exclusive(writeGroup);
+      }
+      return written;
+    },
+    holdsUnreplayed: () => size > replayed || waiting.length > 0 || writing,
+    unreplayedReports: () => unreplayedReports,
+    unreplayedBytes: () => size - replayed,
+    readNext: async (maxBytes) => readLines(handle, replayed, size, maxBytes),
+    markReplayed: async (end, reports) => {
+      replayed = end;
+      unreplayedReports -= reports;
+      // Not synced: a lost or stale mark only means some reports are stored again, as duplicates.
+      await writeFile(replayedPath, String(end));
+    },
+    setAside: async (line, reason) => {
+      await appendFile(setAsidePath, `${JSON.stringify({ at: new Date().toISOString(), reason, line })}\n`);
+    },
+    clearIfReplayed: () =>
+      exclusive(async () => {
+        if (size > replayed || waiting.length > 0) return false;
+        if (size === 0) return true;
+        // The mark goes first: if the process stops between the two, the file is replayed again.
+        await writeFile(replayedPath, '0');
+        await handle.truncate(0);
+        size = 0;
+        replayed = 0;
+        unreplayedReports = 0;
+        return true;
+      }),
+    settled: () => exclusive(async () => undefined),
+    close: async () => {
+      await exclusive(async () => undefined);
+      await handle.close();
+      await rm(ownerPath, { force: true });
+    },
+  };
+}
+
+/** Takes the folder for this process, unless a live process holds it. */
+async function claimFolder(folder: string, ownerPath: string): Promise<void> {
+  const owner = Number.parseInt(await readFile(ownerPath, 'utf8').catch(() => ''), 10);
+  // In a container every restart may get the same pid: our own pid in the file is a stale claim.
+  if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw new JournalInUseError(folder, owner);
+  await writeFile(ownerPath, String(process.pid));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readReplayedOffset(path: string): Promise<number> {
+  const text = await readFile(path, 'utf8').catch(() => '0');
+  const offset = Number.parseInt(text, 10);
+  return Number.isSafeInteger(offset) && offset > 0 ? offset : 0;
+}
+
+interface Scan {
+  /** Where replay starts: the recorded mark, or 0 when the mark does not fit the file. */
+  readonly start: number;
+  /** Just after the last whole line. */
+  readonly end: number;
+  readonly size: number;
+  readonly reports: number;
+}
+
+/** Counts the unreplayed reports and finds the last whole line. */
+async function scanFile(handle: FileHandle, mark: number): Promise<Scan> {
+  const { size } = await handle.stat();
+  const start = mark <= size ? mark : 0;
+  let offset = start;
+  let reports = 0;
+  while (offset < size) {
+    const chunk = await readLines(handle, offset, size, SCAN_CHUNK);
+    if (chunk.entries.length === 0) break;
+    for (const entry of chunk.entries) reports += entry.items?.length ?? 0;
+    offset = chunk.end;
+  }
+  return { start, end: offset, size, reports };
+}
+
+/** Whole lines from `from`, up to about `maxBytes` of them but at least one, never past `limit`. */
+async function readLines(handle: FileHandle, from: number, limit: number, maxBytes: number): Promise<JournalChunk> {
+  let want = maxBytes;
+  for (;;) {
+    const length = Math.min(want, limit - from);
+    if (length <= 0) return { entries: [], end: from };
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, from);
+    const lastNewline = buffer.lastIndexOf(0x0a, bytesRead - 1);
+    if (lastNewline === -1) {
+      if (from + length >= limit) return { entries: [], end: from };
+      want *= 2;
+      continue;
+    }
+    const text = buffer.toString('utf8', 0, lastNewline);
+    const entries = text.split('\n').map((line): JournalEntry => {
+      const decoded = decodeJournalLine(line);
+      return decoded.ok ? { line, items: decoded.value, problem: null } : { line, items: null, problem: decoded.problem };
+    });
+    return { entries, end: from + lastNewline + 1 };
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * PostgreSQL goes away while reports arrive: the receiver keeps acknowledging valid reports from
+ * its local journal and stores every one of them, once, when the database is back, even if the
+ * receiver itself is killed in the middle of that replay. Runs against a PostgreSQL server this test
+ * starts itself (so stopping it disturbs nobody), in the suite run on the PostgreSQL server.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverUrl } from '../helpers/database.js';
+import type { OwnPostgres } from '../helpers/own-postgres.js';
+import { postgresBinaries, startOwnPostgres } from '../helpers/own-postgres.js';
+import type { RunningReceiver } from '../helpers/receiver-process.js';
+import { missingMessages, readiness, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
+
+const binaries = postgresBinaries();
+let own: OwnPostgres | undefined;
+
+beforeAll(async () => {
+  if (binaries !== null && serverUrl !== null) own = await startOwnPostgres(binaries);
+}, 120_000);
+afterAll(() => {
+  own?.remove();
+});
+
+const postgres = {
+  get url() { return started().url; },
+  stop: (mode: 'fast' | 'immediate') => { started().stop(mode); },
+  start: () => { started().start(); },
+};
+
+function started(): OwnPostgres {
+  if (own === undefined) throw new Error('the test PostgreSQL did not start');
+  return own;
+}
+
+async function storedReports(): Promise<{ reports: number; distinct: number }> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ reports: string; distinct: string }>(
+      'SELECT count(*) AS reports, count(DISTINCT report_id) AS "distinct" FROM reports',
+    );
+    return { reports: Number(rows[0]?.reports), distinct: Number(rows[0]?.distinct) };
+  } finally {
+    await client.end();
+  }
+}
+
+function receiverEnv(dataDir: string): Record<string, string> {
+  return { DATABASE_URL: postgres.url, DATA_DIR: dataDir, JOURNAL_RETRY_MS: '100' };
+}
+
+async function stopReceiver(receiver: RunningReceiver): Promise<void> {
+  receiver.child.kill('SIGTERM');
+  expect(await receiver.exited).toBe(0);
+}
+
+const journalEmpty = (receiver: RunningReceiver) => async () => {
+  const ready = await readiness(receiver.base);
+  return ready?.status === 'ready' && ready.storingTo === 'database' && ready.journalReports === 0;
+};
+
+describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', () => {
+  it('is bridged by the journal: every report acknowledged during it is stored once the database is back', async () => {
+    const receiver = await startReceiver(receiverEnv(mkdtempSync(join(tmpdir(), 'dlr-outage-'))));
+    const sender = startSending(() => receiver.base, 'outage');
+    try {
+      await waitFor('reports before the outage', async () => sender.tally().acknowledged.length >= 200);
+      postgres.stop('immediate');
+      const beforeOutage = sender.tally().acknowledged.length;
+      await waitFor('reports during the outage', async () => sender.tally().acknowledged.length >= beforeOutage + 500);
+      const during = await fetch(`${receiver.base}/readyz`);
+      expect(during.status).toBe(503);
+      expect(await during.json()).toMatchObject({ database: 'down', storingTo: 'journal' });
+
+      postgres.start();
+      await waitFor('the journal to be stored', journalEmpty(receiver));
+      const afterOutage = sender.tally().acknowledged.length;
+      await waitFor('reports after the outage', async () => sender.tally().acknowledged.length >= afterOutage + 200);
+    } finally {
+      await sender.stop();
+    }
+    const tally = sender.tally();
+    const missing = await missingMessages(receiver.base, tally.acknowledged);
+    const stored = await storedReports();
+    console.info(`outage: sent ${tally.sent}, acknowledged ${tally.acknowledged.length}, refused ${JSON.stringify(tally.refused)}, stored ${stored.reports}, lost ${missing.length}`);
+    expect(tally.refused).toEqual({});
+    expect(missing).toEqual([]);
+    expect(stored).toEqual({ reports: tally.acknowledged.length, distinct: tally.acknowledged.length });
+    expect(receiver.output()).toContain('keeping them in the local journal');
+    expect(receiver.output()).toContain('storing reports directly again');
+    await stopReceiver(receiver);
+  }, 120_000);
+
+  it('survives the receiver being killed in the middle of replaying its journal', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-replay-crash-'));
+    const before = await storedReports();
+    const first = await startReceiver(receiverEnv(dataDir));
+    postgres.stop('fast');
+    const sender = startSending(() => first.base, 'replay-crash', 16);
+    await waitFor('a deep journal', async () => sender.tally().acknowledged.length >= 3000);
+    const tally = await sender.stop();
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    postgres.start();
+    const second = await startReceiver(receiverEnv(dataDir));
+    // Kill it as soon as the replay has visibly begun and not ended.
+    let seenMidway = false;
+    await waitFor('the replay to begin', async () => {
+      const ready = await readiness(second.base);
+      seenMidway = ready !== null && ready.journalReports > 0 && ready.journalReports < tally.acknowledged.length;
+      return ready === null || ready.journalReports < tally.acknowledged.length;
+    }, 30_000);
+    second.child.kill('SIGKILL');
+    await second.exited;
+
+    const third = await startReceiver(receiverEnv(dataDir));
+    await waitFor('the journal to be stored', journalEmpty(third));
+    const missing = await missingMessages(third.base, tally.acknowledged);
+    const stored = await storedReports();
+    console.info(`replay crash: acknowledged ${tally.acknowledged.length} into the journal, killed midway: ${seenMidway}, stored ${stored.reports - before.reports}, lost ${missing.length}`);
+    expect(missing).toEqual([]);
+    expect(stored.reports - before.reports).toBe(tally.acknowledged.length);
+    expect(stored.distinct).toBe(stored.reports);
+    await stopReceiver(third);
+  }, 180_000);
+});

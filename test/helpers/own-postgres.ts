@@ -1,0 +1,56 @@
+/**
+ * A PostgreSQL server of the test's own, so that a test can stop and start it without disturbing
+ * anyone else's. `initdb` and `postgres` refuse to run as root, so they run as the postgres user.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './receiver-process.js';
+
+export interface OwnPostgres {
+  readonly url: string;
+  readonly start: () => void;
+  /** `immediate` is a crash as far as the clients can tell: connections cut, no goodbye. */
+  readonly stop: (mode?: 'fast' | 'immediate') => void;
+  readonly remove: () => void;
+}
+
+/** The folder of PostgreSQL's server programs, or null when this machine has none to run. */
+export function postgresBinaries(): string | null {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root) || process.getuid?.() !== 0) return null;
+  const version = readdirSync(root).sort().at(-1);
+  const folder = version === undefined ? null : join(root, version, 'bin');
+  return folder !== null && existsSync(join(folder, 'initdb')) ? folder : null;
+}
+
+export async function startOwnPostgres(binaries: string): Promise<OwnPostgres> {
+  const folder = mkdtempSync(join(tmpdir(), 'dlr-own-pg-'));
+  chmodSync(folder, 0o777);
+  const data = join(folder, 'data');
+  const port = await freePort();
+  const asPostgres = (program: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', join(binaries, program), ...args], { stdio: 'pipe', timeout: 60_000 });
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const start = () => {
+    asPostgres('pg_ctl', ['-D', data, '-l', join(folder, 'log'), '-w', '-o', `-p ${port} -k ${folder} -c fsync=off -c listen_addresses=127.0.0.1`, 'start']);
+  };
+  const stop = (mode: 'fast' | 'immediate' = 'fast') => {
+    asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']);
+  };
+  start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start,
+    stop,
+    remove: () => {
+      try {
+        stop('immediate');
+      } catch {
+        // Already stopped.
+      }
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/** The local journal on a real file system: what is written comes back, across reopenings and torn writes. */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Journal } from '../../src/storage/journal.js';
+import { JournalFullError, JournalInUseError, openJournal } from '../../src/storage/journal.js';
+import { reportToStore } from '../helpers/reports.js';
+
+const MiB = 1024 ** 2;
+
+function freshFolder(): string {
+  return join(mkdtempSync(join(tmpdir(), 'dlr-journal-')), 'journal');
+}
+
+async function readAll(journal: Journal): Promise<string[]> {
+  const chunk = await journal.readNext(MiB);
+  return chunk.entries.flatMap((entry) => entry.items?.map((item) => item.report.reportId) ?? []);
+}
+
+describe('the local journal', () => {
+  it('gives back what was appended, dates and all, after the process reopens it', async () => {
+    const folder = freshFolder();
+    const first = await openJournal({ folder, maxBytes: MiB });
+    const timestamp = new Date('2026-11-23T09:00:00.123Z');
+    await Promise.all([first.append([reportToStore('a$1', timestamp), reportToStore('a$2')]), first.append([reportToStore('b')])]);
+    expect(first.unreplayedReports()).toBe(3);
+    await first.close();
+
+    const second = await openJournal({ folder, maxBytes: MiB });
+    expect(second.holdsUnreplayed()).toBe(true);
+    expect(second.unreplayedReports()).toBe(3);
+    const chunk = await second.readNext(MiB);
+    expect(chunk.entries).toHaveLength(2);
+    const [firstItem] = chunk.entries[0]?.items ?? [];
+    expect(firstItem?.report.timestamp).toEqual(timestamp);
+    expect(firstItem?.receivedAt).toBeInstanceOf(Date);
+    expect(await readAll(second)).toEqual(['a$1', 'a$2', 'b']);
+    await second.close();
+  });
+
+  it('drops a line cut short by a crash, which was never acknowledged, and keeps the lines before it', async () => {
+    const folder = freshFolder();
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    await journal.append([reportToStore('whole')]);
+    await journal.close();
+    appendFileSync(join(folder, 'reports.jsonl'), '{"v":1,"items":[{"report":');
+
+    const reopened = await openJournal({ folder, maxBytes: MiB });
+    expect(reopened.unreplayedReports()).toBe(1);
+    await reopened.append([reportToStore('after')]);
+    expect(await readAll(reopened)).toEqual(['whole', 'after']);
+    await reopened.close();
+  });
+
+  it('remembers how far it was replayed, and empties itself once all of it is', async () => {
+    const folder = freshFolder();
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    await journal.append([reportToStore('one')]);
+    await journal.append([reportToStore('two')]);
+    const chunk = await journal.readNext(1);
+    expect(chunk.entries).toHaveLength(1);
+    await journal.markReplayed(chunk.end, 1);
+    expect(await journal.clearIfReplayed()).toBe(false);
+    await journal.close();
+
+    const reopened = await openJournal({ folder, maxBytes: MiB });
+    expect(reopened.unreplayedReports()).toBe(1);
+    const rest = await reopened.readNext(MiB);
+    expect(rest.entries.map((entry) => entry.items?.[0]?.report.reportId)).toEqual(['two']);
+    await reopened.markReplayed(rest.end, 1);
+    expect(await reopened.clearIfReplayed()).toBe(true);
+    expect(reopened.holdsUnreplayed()).toBe(false);
+    expect(statSync(join(folder, 'reports.jsonl')).size).toBe(0);
+    await reopened.close();
+  });
+
+  it('refuses an append past its size limit, and takes appends again once emptied', async () => {
+    const folder = freshFolder();
+    const journal = await openJournal({ folder, maxBytes: 2048 });
+    await journal.append([reportToStore('first')]);
+    const many = Array.from({ length: 10 }, (_, index) => reportToStore(`big-${index}`));
+    await expect(journal.append(many)).rejects.toBeInstanceOf(JournalFullError);
+    expect(journal.unreplayedReports()).toBe(1);
+    const chunk = await journal.readNext(MiB);
+    await journal.markReplayed(chunk.end, 1);
+    expect(await journal.clearIfReplayed()).toBe(true);
+    await journal.append([reportToStore('second')]);
+    expect(await readAll(journal)).toEqual(['second']);
+    await journal.close();
+  });
+
+  it('names a line it cannot read instead of failing the rest', async () => {
+    const folder = freshFolder();
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    await journal.close();
+    writeFileSync(join(folder, 'reports.jsonl'), 'not json\n');
+    const reopened = await openJournal({ folder, maxBytes: MiB });
+    await reopened.append([reportToStore('fine')]);
+    const chunk = await reopened.readNext(MiB);
+    expect(chunk.entries.map((entry) => entry.problem)).toEqual(['the journal line is not JSON', null]);
+    await reopened.setAside(chunk.entries[0]?.line ?? '', 'unreadable');
+    expect(readFileSync(join(folder, 'set-aside.jsonl'), 'utf8')).toContain('not json');
+    await reopened.close();
+  });
+
+  it('is never shared: a folder in use by a live process is refused, a stale claim is taken over', async () => {
+    const folder = freshFolder();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const journal = await openJournal({ folder, maxBytes: MiB });
+      await journal.close();
+      writeFileSync(join(folder, 'owner'), String(other.pid));
+      await expect(openJournal({ folder, maxBytes: MiB })).rejects.toBeInstanceOf(JournalInUseError);
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((resolve) => other.once('exit', resolve));
+    }
+    const taken = await openJournal({ folder, maxBytes: MiB });
+    expect(readFileSync(join(folder, 'owner'), 'utf8')).toBe(String(process.pid));
+    await taken.close();
+  });
+});
