@@ -41,6 +41,10 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     // No line per request: the hot path stays cheap, and no request's query string reaches the log.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // A client sending its request a byte at a time is cut off, not waited for: headers and
+    // body must both arrive within the timeout, checked a few times a second.
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Intake reads every body itself, raw, so that it can keep a refused request exactly as it came.

@@ -43,6 +43,8 @@ export interface Config {
   readonly journalMaxBytes: number;
   /** How long to wait between attempts to store the journal while the database is away. */
   readonly journalRetryMs: number;
+  /** The longest a client may take to send a whole request; a slower one gets 408 and is cut off. */
+  readonly requestTimeoutMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -91,6 +93,7 @@ export function readConfig(env: Environment): Config {
   }
 
   const journalMaxBytes = parseWhole('JOURNAL_MAX_BYTES', value('JOURNAL_MAX_BYTES') ?? String(1024 ** 3), { min: 1024 ** 2, max: 2 ** 50 }, fail);
+  const requestTimeoutMs = parseWhole('REQUEST_TIMEOUT_MS', value('REQUEST_TIMEOUT_MS') ?? '30000', { min: 100, max: 600_000 }, fail);
   const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
 
   const config: Config = {
@@ -107,6 +110,7 @@ export function readConfig(env: Environment): Config {
     smpp: parseSmpp(value('SMPP_URL'), value('SMPP_BIND') ?? 'receiver', fail),
     journalMaxBytes,
     journalRetryMs,
+    requestTimeoutMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -4,6 +4,7 @@
  */
 import { TextDecoder } from 'node:util';
 import type { Result } from '../lib/result.js';
+import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from './payload-depth.js';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { interpretReport } from '../meaning/interpret-report.js';
 import { readJsonReports } from './read-json.js';
@@ -38,11 +39,12 @@ export function readIntakeRequest(request: IntakeRequest): { ok: true; value: Re
   if (!read.ok) return read;
   const reports: Array<{ report: InterpretedReport; payload: unknown }> = [];
   for (const [index, item] of read.value.reports.entries()) {
-    const report = interpretReport(item.report);
-    if (!report.ok) {
-      const where = read.value.reports.length > 1 ? `report [${index}]: ` : '';
-      return refuse(400, `${where}${report.problem}`);
+    const where = read.value.reports.length > 1 ? `report [${index}]: ` : '';
+    if (nestsDeeperThan(item.payload, MAX_PAYLOAD_DEPTH)) {
+      return refuse(400, `${where}the report is nested more than ${MAX_PAYLOAD_DEPTH} levels deep`);
     }
+    const report = interpretReport(item.report);
+    if (!report.ok) return refuse(400, `${where}${report.problem}`);
     reports.push({ report: report.value, payload: item.payload });
   }
   return { ok: true, value: { format: read.value.format, reports } };

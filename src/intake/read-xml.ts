@@ -36,8 +36,9 @@ export function readXmlReport(body: string): Result<ReadReport[]> {
   if (/<!DOCTYPE/i.test(body)) return problem('XML with a DOCTYPE is not accepted');
   const syntax = checkSyntax(body);
   if (!syntax.ok) return syntax;
-  const document = parser.parse(body) as XmlElement;
-  const roots = Object.entries(document).filter(([name]) => name !== TEXT);
+  const document = parse(body);
+  if (!document.ok) return document;
+  const roots = Object.entries(document.value).filter(([name]) => name !== TEXT);
   const [root] = roots;
   if (root === undefined) return problem('the XML document has no root element');
   const [rootName, rootNodes] = root;
@@ -46,6 +47,16 @@ export function readXmlReport(body: string): Result<ReadReport[]> {
     return problem(`the root element <${clip(rootName)}> holds no report fields`);
   }
   return reportFromElement(rootElement);
+}
+
+function parse(body: string): Result<XmlElement> {
+  try {
+    return ok(parser.parse(body) as XmlElement);
+  } catch (error) {
+    // The parser recurses per element: a document nested thousands deep exhausts the stack.
+    if (error instanceof RangeError) return problem(`the XML is nested more than the receiver can read`);
+    return problem(`the XML could not be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function checkSyntax(body: string): Result<true> {

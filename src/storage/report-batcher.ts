@@ -118,11 +118,11 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
 }
 
 /**
- * An error the data caused (SQLSTATE classes 22 data exception, 23 integrity, P0 raised by a
- * trigger, 42 a statement the data made invalid): the same reports would fail again, so the batch
- * is split. Anything else (a dropped connection, a timeout, a shutdown) is about the database.
+ * An error the data caused (SQLSTATE classes 22 data exception, 23 integrity, 42 a statement the
+ * data made invalid, 54 a limit the data exceeded, P0 raised by a trigger): the same reports would
+ * fail again, so the batch is split. Anything else (a dropped connection, a timeout, a shutdown) is about the database.
  */
 export function isDataError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  return /^(22|23|P0|42)/.test(String(error.code));
+  return /^(22|23|42|54|P0)/.test(String(error.code));
 }

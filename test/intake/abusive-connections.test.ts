@@ -1,0 +1,81 @@
+/**
+ * Abuse at the connection level, over real sockets: a body sent a byte at a time, a flood of
+ * headers, a thousand idle connections. The receiver cuts off what it must and keeps serving.
+ */
+import type { Socket } from 'node:net';
+import { connect } from 'node:net';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { deliveredReport, useTestReceiver } from '../helpers/app.js';
+
+const receiver = useTestReceiver({ REQUEST_TIMEOUT_MS: '1000' });
+let port: number;
+
+beforeAll(async () => {
+  await receiver.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = receiver.app.server.address();
+  port = typeof address === 'object' && address !== null ? address.port : 0;
+});
+
+async function open(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => { resolve(socket); });
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes the connection, and how long that took. */
+function untilClosed(socket: Socket): Promise<{ text: string; ms: number }> {
+  const started = Date.now();
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return new Promise((resolve) => socket.once('close', () => { resolve({ text, ms: Date.now() - started }); }));
+}
+
+async function postReport(id: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/dlr`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(deliveredReport({ id })),
+  });
+  return response.status;
+}
+
+describe('abusive connections', () => {
+  it('cuts off a body sent a byte at a time with 408 once the request timeout passes', async () => {
+    const socket = await open();
+    const closed = untilClosed(socket);
+    const body = JSON.stringify(deliveredReport({ id: 'slow-body' }));
+    socket.write(`POST /dlr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (!socket.destroyed && sent < body.length) socket.write(body[sent++] ?? '');
+    }, 200);
+    const { text, ms } = await closed;
+    clearInterval(drip);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+    expect(ms).toBeLessThan(5_000);
+    expect(await postReport('after-slow-body')).toBe(200);
+  });
+
+  it('answers a flood of headers with 431', async () => {
+    const socket = await open();
+    const closed = untilClosed(socket);
+    const headers = Array.from({ length: 2_000 }, (_, index) => `X-Flood-${index}: ${'x'.repeat(20)}\r\n`).join('');
+    socket.write(`POST /dlr HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+    const { text } = await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 431/);
+    expect(await postReport('after-header-flood')).toBe(200);
+  });
+
+  it('keeps taking reports with a thousand idle connections open', async () => {
+    const idle = await Promise.all(Array.from({ length: 1_000 }, () => open()));
+    try {
+      expect(await postReport('beside-idle-connections')).toBe(200);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+  });
+});
+

@@ -1,0 +1,73 @@
+/**
+ * What the logs hold, captured from a receiver logging at `trace`: never the Authorization header,
+ * a GET report's query string, or a phone number, whatever the requests did; and a refused caller
+ * is logged once per window, not once per request.
+ */
+import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { buildApp } from '../../src/app.js';
+import { readConfig } from '../../src/config/config.js';
+import { loggerOptions } from '../../src/logging.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+const TOKEN = 'tok-3f9a7c1e55';
+const PHONE = '4799887766';
+const SENDER = '4711223344';
+let lines = '';
+let testDb: TestDatabase;
+let app: App;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines += chunk.toString();
+      done();
+    },
+  });
+  const config = readConfig({ DLR_ALLOWED_IPS: '127.0.0.1', API_TOKEN: TOKEN, DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-logs-')) });
+  app = await buildApp({ config, database: testDb.database, logger: pino(loggerOptions('trace', false), sink) });
+  await app.ready();
+});
+afterAll(async () => {
+  await app.close();
+  await testDb.drop();
+});
+
+describe('the logs', () => {
+  it('hold no token, no GET query string and no phone number, whatever the requests', async () => {
+    const query = `id=log-get-1&resultCode=1001&customParameters.destination=${PHONE}&customParameters.source=${SENDER}`;
+    expect((await app.inject({ method: 'GET', url: `/dlr?${query}` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/dlr?resultCode=oops&destination=${PHONE}` })).statusCode).toBe(400);
+    const refusedJson = await app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"id":"log-bad","resultCode":"x","customParameters":{"destination":"${PHONE}"}}`,
+    });
+    expect(refusedJson.statusCode).toBe(400);
+    const stranger = await app.inject({ method: 'GET', url: `/dlr?${query}`, remoteAddress: '192.0.2.77' });
+    expect(stranger.statusCode).toBe(403);
+    for (const authorization of [`Bearer ${TOKEN}`, 'Bearer wrong-token']) {
+      await app.inject({ method: 'GET', url: '/messages/log-get-1', headers: { authorization } });
+    }
+    await app.inject({ method: 'GET', url: `/messages?refId=${PHONE}`, headers: { authorization: `Bearer ${TOKEN}` } });
+
+    expect(lines).toContain('report refused');
+    for (const secret of [TOKEN, PHONE, SENDER, 'resultCode=oops', 'log-get-1&']) expect(lines).not.toContain(secret);
+  });
+
+  it('name a refused caller once per window, however many requests it sends', async () => {
+    const before = lines.split('192.0.2.99').length;
+    for (let index = 0; index < 20; index++) {
+      expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.99' })).statusCode).toBe(403);
+    }
+    expect(lines.split('192.0.2.99').length - before).toBe(1);
+  });
+});
