@@ -92,7 +92,7 @@ export function readConfig(env: Environment): Config {
     fail('DLR_BODY_LIMIT', 'must be a number of bytes from 1024 to 16777216');
   }
 
-  const journalMaxBytes = parseWhole('JOURNAL_MAX_BYTES', value('JOURNAL_MAX_BYTES') ?? String(1024 ** 3), { min: 1024 ** 2, max: 2 ** 50 }, fail);
+  const journalMaxBytes = parseWhole('JOURNAL_MAX_BYTES', value('JOURNAL_MAX_BYTES') ?? String(1024 ** 3), { min: 65_536, max: 2 ** 50 }, fail);
   const requestTimeoutMs = parseWhole('REQUEST_TIMEOUT_MS', value('REQUEST_TIMEOUT_MS') ?? '30000', { min: 100, max: 600_000 }, fail);
   const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
 

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../http/errors.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
+import { JournalFullError } from '../storage/journal.js';
 import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js';
 import type { ReportToStore } from '../storage/write-reports.js';
 import type { CallerCheck } from './caller-check.js';
@@ -65,7 +66,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     try {
       await options.sink.store(items);
     } catch (error) {
-      if (error instanceof QueueFullError || error instanceof BatcherClosedError) {
+      if (error instanceof QueueFullError || error instanceof BatcherClosedError || error instanceof JournalFullError) {
         return reply.code(503).send(errorBody(503, `${error.message}; retry later`));
       }
       request.log.error({ err: errorSummary(error) }, 'report not stored: answering 503 so the sender retries');
