@@ -13,7 +13,10 @@ import { callerCheck } from './intake/caller-check.js';
 import { intakeRoutes } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
 import { queryRoutes } from './query/routes.js';
+import { receiptIntake } from './smpp/receipt-intake.js';
+import { smppReceiver } from './smpp/smpp-receiver.js';
 import type { Database } from './storage/database.js';
+import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { durableSink } from './storage/durable-sink.js';
 import { openJournal } from './storage/journal.js';
@@ -80,22 +83,36 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     retryMs: config.journalRetryMs,
     depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
-  app.addHook('onClose', () => sink.close());
+  const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database.db, rejected);
+  const smpp =
+    config.smpp === null
+      ? null
+      : smppReceiver({
+          config: config.smpp,
+          logger: app.log.child({ name: 'smpp' }),
+          handleDeliverSm: receiptIntake({ sink, keepRejected, logger: app.log.child({ name: 'smpp' }) }),
+        });
+  // The bind goes first, so that a receipt in hand is answered before the storage path closes.
+  app.addHook('onClose', async () => {
+    await smpp?.stop();
+    await sink.close();
+  });
 
   await app.register(intakeRoutes, {
     sink,
-    keepRejected: (rejected) => recordRejectedRequest(database.db, rejected),
+    keepRejected,
     callers: callerCheck(config.allowedCallers),
     ackBody: config.ackBody,
   });
   await app.register(queryRoutes, { db: database.db, apiToken: config.apiToken });
   await app.register(healthRoutes, {
     pingDatabase: () => database.ping(),
-    smppState: () => 'disabled',
+    smppState: () => smpp?.state() ?? 'disabled',
     storingTo: sink.storingTo,
     journalReports: sink.journalReports,
   });
   sink.start();
+  smpp?.start();
   return app;
 }
 

@@ -17,6 +17,12 @@ export interface SmppConfig {
   readonly systemId: string;
   readonly password: string;
   readonly bind: SmppBind;
+  /** The gateway asks for 30 seconds' wait before reconnecting after a drop or a refused bind. */
+  readonly reconnectMs: number;
+  /** How often to send enquire_link: the gateway closes a link idle for 5 minutes. */
+  readonly enquireLinkMs: number;
+  /** Certificates (PEM) to trust for `smpps://` besides the system's; null: the system's only. */
+  readonly tlsCa: string | null;
 }
 
 export interface Config {
@@ -107,7 +113,12 @@ export function readConfig(env: Environment): Config {
     apiToken: value('API_TOKEN') ?? null,
     logLevel,
     bodyLimit,
-    smpp: parseSmpp(value('SMPP_URL'), value('SMPP_BIND') ?? 'receiver', fail),
+    smpp: parseSmpp(value('SMPP_URL'), {
+      bind: value('SMPP_BIND') ?? 'receiver',
+      reconnectMs: parseWhole('SMPP_RECONNECT_MS', value('SMPP_RECONNECT_MS') ?? '30000', { min: 10, max: 3_600_000 }, fail),
+      enquireLinkMs: parseWhole('SMPP_ENQUIRE_LINK_MS', value('SMPP_ENQUIRE_LINK_MS') ?? '60000', { min: 10, max: 240_000 }, fail),
+      tlsCaFile: value('SMPP_TLS_CA'),
+    }, fail),
     journalMaxBytes,
     journalRetryMs,
     requestTimeoutMs,
@@ -148,7 +159,15 @@ function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {
   return false;
 }
 
-function parseSmpp(text: string | undefined, bindText: string, fail: Fail): SmppConfig | null {
+interface SmppSettings {
+  readonly bind: string;
+  readonly reconnectMs: number;
+  readonly enquireLinkMs: number;
+  readonly tlsCaFile: string | undefined;
+}
+
+function parseSmpp(text: string | undefined, settings: SmppSettings, fail: Fail): SmppConfig | null {
+  const bindText = settings.bind;
   if (bindText !== 'receiver' && bindText !== 'transceiver') fail('SMPP_BIND', 'must be receiver or transceiver');
   if (text === undefined) return null;
   let url: URL;
@@ -174,7 +193,21 @@ function parseSmpp(text: string | undefined, bindText: string, fail: Fail): Smpp
     systemId: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     bind: bindText === 'transceiver' ? 'transceiver' : 'receiver',
+    reconnectMs: settings.reconnectMs,
+    enquireLinkMs: settings.enquireLinkMs,
+    tlsCa: settings.tlsCaFile === undefined ? null : readCaFile(settings.tlsCaFile, fail),
   };
+}
+
+function readCaFile(path: string, fail: Fail): string | null {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+    fail('SMPP_TLS_CA', `${path} holds no PEM certificate`);
+  } catch (error) {
+    fail('SMPP_TLS_CA', `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return null;
 }
 
 /**

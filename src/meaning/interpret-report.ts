@@ -27,6 +27,10 @@ export interface InterpretedReport {
   /** From `customParameters`, where LINK copies the original request's addresses. */
   readonly source: string | null;
   readonly destination: string | null;
+  /** An SMPP receipt's state word, `err` and the err's description; null for a REST report. */
+  readonly stat: string | null;
+  readonly err: string | null;
+  readonly errDescription: string | null;
   /** Equal for the same report delivered again, so a retry is stored once. */
   readonly fingerprint: string;
 }
@@ -53,6 +57,9 @@ export function interpretReport(report: DeliveryReport): Result<InterpretedRepor
     billing: meaning.billing,
     source: textParameter(report.customParameters, 'source'),
     destination: textParameter(report.customParameters, 'destination'),
+    stat: null,
+    err: null,
+    errDescription: null,
     fingerprint: fingerprintOf(report),
   });
 }

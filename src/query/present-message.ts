@@ -53,7 +53,14 @@ function presentPart(part: number, report: ReportRow) {
     sentTimestamp: rfc3339(report.sent_timestamp),
     timestamp: rfc3339(report.report_timestamp),
     receivedAt: rfc3339(report.received_at),
+    ...receiptFields(report),
   };
+}
+
+/** An SMPP receipt has no result code: it carries its `stat`, `err` and the err's description instead. */
+function receiptFields(report: ReportRow) {
+  if (report.format !== 'smpp') return {};
+  return { stat: report.stat, err: report.err, errDescription: report.err_description };
 }
 
 function presentReport(report: ReportRow) {
@@ -66,6 +73,7 @@ function presentReport(report: ReportRow) {
     format: report.format,
     gate: report.gate,
     receivedAt: rfc3339(report.received_at),
+    ...receiptFields(report),
     payload: report.payload,
   };
 }

@@ -6,6 +6,13 @@ const Time = Type.String({ description: 'RFC 3339, UTC' });
 
 export const ErrorSchema = Type.Object({ error: Type.String(), message: Type.String() });
 
+/** Only on SMPP receipts, which have no result code. */
+const ReceiptFields = {
+  stat: Type.Optional(Nullable(Type.String())),
+  err: Type.Optional(Nullable(Type.String())),
+  errDescription: Type.Optional(Nullable(Type.String())),
+};
+
 export const PartSchema = Type.Object({
   part: Type.Integer(),
   status: Type.String(),
@@ -19,6 +26,7 @@ export const PartSchema = Type.Object({
   sentTimestamp: Nullable(Time),
   timestamp: Nullable(Time),
   receivedAt: Time,
+  ...ReceiptFields,
 });
 
 export const ReportSchema = Type.Object({
@@ -30,6 +38,7 @@ export const ReportSchema = Type.Object({
   format: Type.String(),
   gate: Nullable(Type.String()),
   receivedAt: Time,
+  ...ReceiptFields,
   payload: Type.Unknown(),
 });
 

@@ -50,6 +50,10 @@ function reviveItem(value: unknown): ReportToStore | null {
       ...(report as unknown as InterpretedReport),
       sentTimestamp: dateOf(report.sentTimestamp),
       timestamp: dateOf(report.timestamp),
+      // Lines written before receipts were taken have no receipt fields.
+      stat: textOf(report.stat),
+      err: textOf(report.err),
+      errDescription: textOf(report.errDescription),
     },
     payload: value.payload ?? null,
     format: value.format,
@@ -63,6 +67,10 @@ function dateOf(value: unknown): Date | null {
   if (typeof value !== 'string') return null;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function textOf(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -21,6 +21,10 @@ export interface ReportsTable {
   report_timestamp: Date | null;
   source: string | null;
   destination: string | null;
+  /** An SMPP receipt's state word, err and its description; null for a REST report. */
+  stat: string | null;
+  err: string | null;
+  err_description: string | null;
   format: string;
   gate: string | null;
   remote_address: string | null;

@@ -88,7 +88,7 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
     WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
-                         source, destination, format, gate, remote_address, received_at, payload)
+                         source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload)
     SELECT * FROM unnest(
       ${column((item) => item.report.fingerprint)}::text[], ${column((item) => item.report.reportId)}::text[],
       ${column((item) => item.report.messageId)}::text[], ${column((item) => item.report.part)}::smallint[],
@@ -99,6 +99,8 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
       ${column((item) => item.report.operatorResultCode)}::text[], ${column((item) => item.report.segments)}::smallint[],
       ${column((item) => item.report.sentTimestamp)}::timestamptz[], ${column((item) => item.report.timestamp)}::timestamptz[],
       ${column((item) => item.report.source)}::text[], ${column((item) => item.report.destination)}::text[],
+      ${column((item) => item.report.stat)}::text[], ${column((item) => item.report.err)}::text[],
+      ${column((item) => item.report.errDescription)}::text[],
       ${column((item) => item.format)}::text[], ${column((item) => item.gate)}::text[],
       ${column((item) => item.remoteAddress)}::text[], ${column((item) => item.receivedAt)}::timestamptz[],
       ${column((item) => JSON.stringify(item.payload))}::json[])

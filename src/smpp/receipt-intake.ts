@@ -1,0 +1,83 @@
+/**
+ * What the receiver does with a `deliver_sm`, and which command status its `deliver_sm_resp` carries.
+ * A receipt goes through the same storage path as an HTTP report (format `smpp`), and `ESME_ROK` is
+ * answered only once it is committed or safe in the journal; when it cannot be made durable, a
+ * temporary error makes the gateway deliver it again. A `deliver_sm` that is not a receipt, or a
+ * receipt that cannot be read, is kept among the rejected requests and answered `ESME_ROK`: with a
+ * window of one, an error would make the gateway resend it forever and hold back every receipt
+ * behind it.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { DeliverSm } from '../intake/read-receipt.js';
+import { readDeliverSm } from '../intake/read-receipt.js';
+import type { ReportSink } from '../intake/report-sink.js';
+import { errorSummary } from '../lib/error-summary.js';
+import { interpretReceipt } from '../meaning/interpret-receipt.js';
+import type { RejectedRequest } from '../storage/rejected-requests.js';
+import { isDataError } from '../storage/report-batcher.js';
+import { COMMAND_STATUS } from './smpp-library.js';
+
+export interface ReceiptIntakeOptions {
+  readonly sink: ReportSink;
+  readonly keepRejected: (request: RejectedRequest) => Promise<void>;
+  readonly logger: FastifyBaseLogger;
+}
+
+/** Where a `deliver_sm` came from: the gateway's address and the `smpp://host:port` it was bound at. */
+export interface Gateway {
+  readonly remoteAddress: string | null;
+  readonly label: string;
+}
+
+export type DeliverSmHandler = (deliverSm: DeliverSm, gateway: Gateway) => Promise<number>;
+
+export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
+  const { sink, logger } = options;
+
+  const keep = async (gateway: Gateway, reason: string, text: string, receivedAt: Date): Promise<number> => {
+    try {
+      await options.keepRejected({
+        receivedAt,
+        remoteAddress: gateway.remoteAddress,
+        method: 'deliver_sm',
+        path: gateway.label,
+        contentType: null,
+        reason,
+        body: Buffer.from(text),
+      });
+      return COMMAND_STATUS.ok;
+    } catch (error) {
+      logger.error({ err: errorSummary(error) }, 'could not keep a deliver_sm that was not stored: answering a temporary error');
+      return COMMAND_STATUS.temporaryAppError;
+    }
+  };
+
+  return async (deliverSm, gateway) => {
+    const receivedAt = new Date();
+    const reading = readDeliverSm(deliverSm);
+    if (reading.kind === 'not a receipt') {
+      logger.info({ esmClass: deliverSm.esmClass }, 'a deliver_sm that is not a delivery receipt: kept among the rejected requests');
+      return keep(gateway, 'not a delivery receipt (an incoming message): acknowledged, not stored as a report', reading.text, receivedAt);
+    }
+    if (reading.kind === 'unreadable') {
+      logger.warn({ reason: reading.problem }, 'receipt refused: kept among the rejected requests');
+      return keep(gateway, reading.problem, reading.text, receivedAt);
+    }
+    const report = interpretReceipt(reading.receipt);
+    if (!report.ok) {
+      logger.warn({ reason: report.problem }, 'receipt refused: kept among the rejected requests');
+      return keep(gateway, report.problem, reading.payload.short_message, receivedAt);
+    }
+    try {
+      await sink.store([{ report: report.value, payload: reading.payload, format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);
+      return COMMAND_STATUS.ok;
+    } catch (error) {
+      if (isDataError(error)) {
+        logger.warn({ err: errorSummary(error) }, 'the database refused a receipt: kept among the rejected requests');
+        return keep(gateway, `the database refused the receipt: ${errorSummary(error).message}`, reading.payload.short_message, receivedAt);
+      }
+      logger.error({ err: errorSummary(error) }, 'receipt not stored: answering a temporary error so the gateway delivers it again');
+      return COMMAND_STATUS.temporaryAppError;
+    }
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * A real SMPP server in the test process, playing LINK's gateway: it checks `system_id` and
+ * `password`, counts binds and keepalives, sends `deliver_sm` receipts one at a time (window 1)
+ * and hands back the receiver's `deliver_sm_resp`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { SmppPdu, SmppSession } from '../../src/smpp/smpp-library.js';
+import { COMMAND_STATUS, smpp } from '../../src/smpp/smpp-library.js';
+
+export interface BindAttempt {
+  readonly command: string;
+  readonly systemId: string;
+  readonly accepted: boolean;
+  readonly at: number;
+}
+
+export interface FakeGateway {
+  readonly port: number;
+  /** `SMPP_URL` for this gateway with the given credentials. */
+  readonly url: (systemId: string, password: string) => string;
+  readonly binds: BindAttempt[];
+  /** `enquire_link`s the receiver sent, by arrival time. */
+  readonly enquireLinks: number[];
+  /** Waits until a session is bound and gives it. */
+  readonly bound: () => Promise<SmppSession>;
+  /** Sends a `deliver_sm` on the bound session; resolves with the receiver's answer. */
+  readonly deliver: (params: Record<string, unknown>) => Promise<SmppPdu>;
+  /** Cuts every connection, as a network failure would. */
+  readonly dropConnections: () => void;
+  readonly close: () => Promise<void>;
+}
+
+export interface GatewayOptions {
+  readonly systemId: string;
+  readonly password: string;
+  /** A key and certificate to serve TLS with (`smpps://`). */
+  readonly tls?: { readonly key: string; readonly cert: string };
+}
+
+export async function startFakeGateway(options: GatewayOptions): Promise<FakeGateway> {
+  const binds: BindAttempt[] = [];
+  const enquireLinks: number[] = [];
+  let boundSession: SmppSession | null = null;
+  let boundWaiters: Array<(session: SmppSession) => void> = [];
+
+  const server = smpp.createServer(options.tls === undefined ? {} : { key: options.tls.key, cert: options.tls.cert }, (session) => {
+    session.on('error', () => undefined);
+    session.on('close', () => {
+      if (boundSession === session) boundSession = null;
+    });
+    const onBind = (pdu: SmppPdu) => {
+      const accepted = pdu.system_id === options.systemId && pdu.password === options.password;
+      binds.push({ command: pdu.command, systemId: String(pdu.system_id), accepted, at: Date.now() });
+      session.send(pdu.response({ command_status: accepted ? COMMAND_STATUS.ok : COMMAND_STATUS.invalidPassword, system_id: 'fake-gateway' }));
+      if (!accepted) return;
+      boundSession = session;
+      for (const wake of boundWaiters) wake(session);
+      boundWaiters = [];
+    };
+    session.on('bind_receiver', onBind);
+    session.on('bind_transceiver', onBind);
+    session.on('enquire_link', (pdu: SmppPdu) => {
+      enquireLinks.push(Date.now());
+      session.send(pdu.response());
+    });
+    session.on('unbind', (pdu: SmppPdu) => {
+      session.send(pdu.response());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const scheme = options.tls === undefined ? 'smpp' : 'smpps';
+
+  const bound = () =>
+    boundSession !== null
+      ? Promise.resolve(boundSession)
+      : new Promise<SmppSession>((resolve) => {
+          boundWaiters.push(resolve);
+        });
+
+  return {
+    port,
+    url: (systemId, password) => `${scheme}://${encodeURIComponent(systemId)}:${encodeURIComponent(password)}@localhost:${port}`,
+    binds,
+    enquireLinks,
+    bound,
+    deliver: async (params) => {
+      const session = await bound();
+      return new Promise<SmppPdu>((resolve) => {
+        session.deliver_sm(params, resolve);
+      });
+    },
+    dropConnections: () => {
+      for (const session of [...server.sessions]) session.destroy();
+    },
+    close: async () => {
+      for (const session of [...server.sessions]) session.destroy();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    },
+  };
+}
+
+/** A receipt's text in the gateway's default form, or without seconds. */
+export function receiptText(fields: {
+  id: string;
+  stat: string;
+  err?: string;
+  submitDate?: string;
+  doneDate?: string;
+  text?: string;
+}): string {
+  const { id, stat, err = '000', submitDate = '2511190937', doneDate = '2511190938', text = '' } = fields;
+  return `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${submitDate} done date:${doneDate} stat:${stat} err:${err} text:${text}`;
+}
+
+/** A `deliver_sm` that carries a delivery receipt (esm_class 0x04) with the given text. */
+export function receiptPdu(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    source_addr: '4799999999',
+    destination_addr: 'LINK',
+    esm_class: 0x04,
+    data_coding: 0,
+    short_message: Buffer.from(text, 'latin1'),
+    ...extra,
+  };
+}
+
+/** A self-signed certificate for localhost, made with openssl for a TLS test. */
+export function selfSignedCertificate(): { key: string; cert: string; certFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), 'dlr-smpp-tls-'));
+  const keyFile = join(folder, 'key.pem');
+  const certFile = join(folder, 'cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
+  ], { stdio: 'pipe' });
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}

@@ -1,0 +1,216 @@
+/**
+ * Receipts over SMPP, end to end: a real SMPP server plays the gateway, the receiver binds to it,
+ * takes `deliver_sm` receipts and answers each only once the receipt is stored; the query API then
+ * shows them beside the REST reports.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SmppPdu } from '../../src/smpp/smpp-library.js';
+import { COMMAND_STATUS } from '../../src/smpp/smpp-library.js';
+import type { MessageJson } from '../helpers/app.js';
+import { getMessage, postJson } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+import type { FakeGateway } from '../helpers/smpp-gateway.js';
+import { receiptPdu, receiptText, startFakeGateway } from '../helpers/smpp-gateway.js';
+import type { SmppTestReceiver } from '../helpers/smpp-receiver.js';
+import { startSmppReceiver } from '../helpers/smpp-receiver.js';
+
+let testDb: TestDatabase;
+let gateway: FakeGateway;
+let receiver: SmppTestReceiver;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  gateway = await startFakeGateway({ systemId: 'dlr-user', password: 's3cret' });
+  receiver = await startSmppReceiver(testDb.database, { SMPP_URL: gateway.url('dlr-user', 's3cret') });
+  await receiver.waitForState('bound');
+});
+afterAll(async () => {
+  await receiver.app.close();
+  await gateway.close();
+  await testDb.drop();
+});
+
+/** Sends a receipt and, the moment its answer arrives, checks whether the report is stored yet. */
+async function deliver(params: Record<string, unknown>, reportId: string): Promise<{ answer: SmppPdu; storedWhenAnswered: boolean }> {
+  const answer = await gateway.deliver(params);
+  const row = await testDb.database.db.selectFrom('reports').select('seq').where('report_id', '=', reportId).executeTakeFirst();
+  return { answer, storedWhenAnswered: row !== undefined };
+}
+
+type SmppPart = MessageJson['parts'][number] & { stat?: string | null; err?: string | null; errDescription?: string | null };
+
+function onlyPart(message: MessageJson): SmppPart {
+  const [part] = message.parts;
+  if (part === undefined) throw new Error(`message ${message.messageId} has no part`);
+  return part;
+}
+
+describe('binding', () => {
+  it('binds as a receiver with the system_id and password of SMPP_URL, and /readyz says bound', async () => {
+    expect(gateway.binds[0]).toMatchObject({ command: 'bind_receiver', systemId: 'dlr-user', accepted: true });
+    expect(await receiver.smppState()).toBe('bound');
+  });
+
+  it("answers the gateway's enquire_link", async () => {
+    const session = await gateway.bound();
+    const answer = await new Promise<SmppPdu>((resolve) => {
+      session.enquire_link({}, resolve);
+    });
+    expect(answer.command).toBe('enquire_link_resp');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+  });
+});
+
+describe('a delivery receipt in the default format', () => {
+  it('is stored, answered ESME_ROK only once committed, and read back with stat, err and its description', async () => {
+    const text = receiptText({ id: 'smpp-default-1', stat: 'DELIVRD', submitDate: '251119093735', doneDate: '251119093801' });
+    const { answer, storedWhenAnswered } = await deliver(receiptPdu(text), 'smpp-default-1');
+    expect(answer.command).toBe('deliver_sm_resp');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(storedWhenAnswered).toBe(true);
+
+    const message = await getMessage(receiver.app, 'smpp-default-1');
+    expect(message).toMatchObject({ status: 'delivered', final: true, resultCode: null, source: 'LINK', destination: '4799999999' });
+    expect(onlyPart(message)).toMatchObject({
+      part: 0,
+      status: 'delivered',
+      resultCode: null,
+      stat: 'DELIVRD',
+      err: '000',
+      errDescription: 'OK',
+      delivery: 'DELIVERED',
+      sentTimestamp: '2025-11-19T09:37:35Z',
+      timestamp: '2025-11-19T09:38:01Z',
+    });
+    expect(message.reports[0]).toMatchObject({ id: 'smpp-default-1', format: 'smpp', stat: 'DELIVRD', err: '000', errDescription: 'OK' });
+    expect(message.reports[0]?.payload).toMatchObject({ short_message: text, source_addr: '4799999999', fields: { stat: 'DELIVRD' } });
+  });
+
+  it('reads dates without seconds as whole minutes, UTC', async () => {
+    const text = receiptText({ id: 'smpp-minutes-1', stat: 'UNDELIV', err: '108', submitDate: '2511190937', doneDate: '2511191002' });
+    expect((await deliver(receiptPdu(text), 'smpp-minutes-1')).answer.command_status).toBe(COMMAND_STATUS.ok);
+    const part = onlyPart(await getMessage(receiver.app, 'smpp-minutes-1'));
+    expect(part).toMatchObject({ status: 'failed', final: true, err: '108', errDescription: 'Delivery fail' });
+    expect(part.sentTimestamp).toBe('2025-11-19T09:37:00Z');
+    expect(part.timestamp).toBe('2025-11-19T10:02:00Z');
+  });
+
+  it('keeps a "$n" part id as it came, so the receipt speaks for that part of its message', async () => {
+    await deliver(receiptPdu(receiptText({ id: 'smpp-long$1', stat: 'DELIVRD' })), 'smpp-long$1');
+    const message = await getMessage(receiver.app, 'smpp-long');
+    expect(message.segments).toMatchObject({ total: 2, delivered: 1, pending: 1 });
+    expect(message.status).toBe('pending');
+    expect(message.parts.map((part) => part.part)).toEqual([1]);
+  });
+
+  it('is stored once when the gateway delivers it again', async () => {
+    const pdu = receiptPdu(receiptText({ id: 'smpp-again-1', stat: 'EXPIRED', err: '220' }));
+    expect((await gateway.deliver(pdu)).command_status).toBe(COMMAND_STATUS.ok);
+    expect((await gateway.deliver(pdu)).command_status).toBe(COMMAND_STATUS.ok);
+    expect((await getMessage(receiver.app, 'smpp-again-1')).reports).toHaveLength(1);
+  });
+});
+
+describe('each stat', () => {
+  const cases = [
+    ['DELIVRD', 'delivered', true],
+    ['EXPIRED', 'failed', true],
+    ['DELETED', 'failed', true],
+    ['UNDELIV', 'failed', true],
+    ['REJECTD', 'failed', true],
+    ['UNKNOWN', 'unknown', true],
+    ['ACCEPTD', 'delivered', true],
+    ['ENROUTE', 'pending', false],
+    ['BUFFRED', 'pending', false],
+    ['NEWSTATE', 'unknown', false],
+  ] as const;
+  it.each(cases)('stat %s gives a part %s, final %s', async (stat, status, final) => {
+    const id = `smpp-stat-${stat}`;
+    await deliver(receiptPdu(receiptText({ id, stat })), id);
+    const message = await getMessage(receiver.app, id);
+    expect(onlyPart(message)).toMatchObject({ status, final, stat });
+    expect(message.final).toBe(final);
+  });
+});
+
+describe('TLVs', () => {
+  it('takes the id from receipted_message_id and the state from message_state when they are present', async () => {
+    const text = receiptText({ id: '12345', stat: 'ENROUTE' });
+    // message_state 2 is DELIVERED.
+    await deliver(receiptPdu(text, { receipted_message_id: 'smpp-tlv-1', message_state: 2 }), 'smpp-tlv-1');
+    const message = await getMessage(receiver.app, 'smpp-tlv-1');
+    expect(onlyPart(message)).toMatchObject({ status: 'delivered', final: true, stat: 'DELIVRD' });
+    expect(message.reports[0]?.payload).toMatchObject({ receipted_message_id: 'smpp-tlv-1', message_state: 2 });
+  });
+
+  it('reads the receipt from message_payload when short_message is empty', async () => {
+    const text = receiptText({ id: 'smpp-payload-1', stat: 'REJECTD', err: '137' });
+    await deliver(receiptPdu('', { message_payload: Buffer.from(text, 'latin1') }), 'smpp-payload-1');
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-payload-1'))).toMatchObject({
+      status: 'failed',
+      errDescription: 'SMS was rejected (SPAM)',
+    });
+  });
+});
+
+describe('a deliver_sm that is no receipt, or a receipt that cannot be read', () => {
+  async function latestRejected(): Promise<{ method: string; reason: string; body: string }> {
+    const response = await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' });
+    const [latest] = response.json<{ rejected: Array<{ method: string; reason: string; body: string }> }>().rejected;
+    if (latest === undefined) throw new Error('nothing was rejected');
+    return latest;
+  }
+
+  it('answers an incoming message ESME_ROK, so it does not hold the window, and keeps it among the rejected', async () => {
+    const answer = await gateway.deliver({ source_addr: '4799999999', destination_addr: '2000', esm_class: 0, short_message: Buffer.from('STOP') });
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(await latestRejected()).toMatchObject({ method: 'deliver_sm', body: 'STOP' });
+    expect((await latestRejected()).reason).toContain('not a delivery receipt');
+  });
+
+  it('keeps a receipt with an impossible date among the rejected, naming the field, and answers ESME_ROK', async () => {
+    const text = receiptText({ id: 'smpp-bad-date', stat: 'DELIVRD', doneDate: '2513451200' });
+    const { answer, storedWhenAnswered } = await deliver(receiptPdu(text), 'smpp-bad-date');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(storedWhenAnswered).toBe(false);
+    expect((await latestRejected()).reason).toContain('done date is not a real date-time');
+  });
+
+  it('keeps a receipt without any id among the rejected', async () => {
+    await gateway.deliver(receiptPdu('sub:001 dlvrd:001 stat:DELIVRD err:000'));
+    expect((await latestRejected()).reason).toContain('the receipt has no id');
+  });
+
+  it('goes on taking receipts after those', async () => {
+    const { answer } = await deliver(receiptPdu(receiptText({ id: 'smpp-after-bad', stat: 'DELIVRD' })), 'smpp-after-bad');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+  });
+});
+
+describe('beside the REST reports', () => {
+  it('lists SMPP and REST messages together, and a REST part carries no stat', async () => {
+    expect((await postJson(receiver.app, { id: 'rest-beside-smpp', resultCode: 1001 })).statusCode).toBe(200);
+    const rest = await getMessage(receiver.app, 'rest-beside-smpp');
+    expect(onlyPart(rest)).not.toHaveProperty('stat');
+    const listing = await receiver.app.inject({ method: 'GET', url: '/messages?limit=500' });
+    const ids = listing.json<{ messages: MessageJson[] }>().messages.map((message) => message.messageId);
+    expect(ids).toEqual(expect.arrayContaining(['rest-beside-smpp', 'smpp-default-1']));
+  });
+});
+
+describe('a dropped connection', () => {
+  it('is noticed, logged once, and bound again after the wait', async () => {
+    const bindsBefore = gateway.binds.length;
+    const droppedAt = Date.now();
+    gateway.dropConnections();
+    await receiver.waitForState('connecting');
+    await receiver.waitForState('bound');
+    const rebind = gateway.binds.at(-1);
+    expect(gateway.binds.length).toBe(bindsBefore + 1);
+    expect((rebind?.at ?? 0) - droppedAt).toBeGreaterThanOrEqual(150);
+    expect(receiver.logs()).toContain('SMPP connection lost');
+    const { answer } = await deliver(receiptPdu(receiptText({ id: 'smpp-after-drop', stat: 'DELIVRD' })), 'smpp-after-drop');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+  });
+});
