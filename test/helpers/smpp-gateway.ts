@@ -25,6 +25,8 @@ export interface FakeGateway {
   readonly binds: BindAttempt[];
   /** `enquire_link`s the receiver sent, by arrival time. */
   readonly enquireLinks: number[];
+  /** `unbind`s the receiver sent. */
+  readonly unbinds: number[];
   /** Waits until a session is bound and gives it. */
   readonly bound: () => Promise<SmppSession>;
   /** Sends a `deliver_sm` on the bound session; resolves with the receiver's answer. */
@@ -44,6 +46,7 @@ export interface GatewayOptions {
 export async function startFakeGateway(options: GatewayOptions): Promise<FakeGateway> {
   const binds: BindAttempt[] = [];
   const enquireLinks: number[] = [];
+  const unbinds: number[] = [];
   let boundSession: SmppSession | null = null;
   let boundWaiters: Array<(session: SmppSession) => void> = [];
 
@@ -68,6 +71,7 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
       session.send(pdu.response());
     });
     session.on('unbind', (pdu: SmppPdu) => {
+      unbinds.push(Date.now());
       session.send(pdu.response());
     });
   });
@@ -87,6 +91,7 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
     url: (systemId, password) => `${scheme}://${encodeURIComponent(systemId)}:${encodeURIComponent(password)}@localhost:${port}`,
     binds,
     enquireLinks,
+    unbinds,
     bound,
     deliver: async (params) => {
       const session = await bound();

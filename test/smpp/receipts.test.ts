@@ -51,15 +51,6 @@ describe('binding', () => {
     expect(gateway.binds[0]).toMatchObject({ command: 'bind_receiver', systemId: 'dlr-user', accepted: true });
     expect(await receiver.smppState()).toBe('bound');
   });
-
-  it("answers the gateway's enquire_link", async () => {
-    const session = await gateway.bound();
-    const answer = await new Promise<SmppPdu>((resolve) => {
-      session.enquire_link({}, resolve);
-    });
-    expect(answer.command).toBe('enquire_link_resp');
-    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
-  });
 });
 
 describe('a delivery receipt in the default format', () => {
