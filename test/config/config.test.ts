@@ -46,6 +46,11 @@ describe('configuration', () => {
     [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
     [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],
     [{ SMPP_BIND: 'transmitter' }, 'SMPP_BIND'],
+    [{ SMPP_URL: 'smpp://id:pw@host', SMPP_RECONNECT_MS: 'soon' }, 'SMPP_RECONNECT_MS'],
+    // The gateway closes a link idle for 5 minutes: a keepalive must come well inside that.
+    [{ SMPP_URL: 'smpp://id:pw@host', SMPP_ENQUIRE_LINK_MS: '300000' }, 'SMPP_ENQUIRE_LINK_MS'],
+    [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: '/nonexistent/ca.pem' }, 'SMPP_TLS_CA'],
+    [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: 'package.json' }, 'SMPP_TLS_CA'],
     [{ DLR_BODY_LIMIT: '12' }, 'DLR_BODY_LIMIT'],
   ])('refuses %o, naming %s', (env, variable) => {
     const problems = problemsOf(env);
@@ -69,6 +74,18 @@ describe('configuration', () => {
       systemId: 'my id',
       password: 'p@ss',
       bind: 'transceiver',
+      reconnectMs: 30_000,
+      enquireLinkMs: 60_000,
+      tlsCa: null,
+    });
+  });
+
+  it('waits 30 seconds before reconnecting and sends enquire_link every minute unless told otherwise', () => {
+    expect(readConfig({ SMPP_URL: 'smpp://id:pw@host', SMPP_RECONNECT_MS: '500', SMPP_ENQUIRE_LINK_MS: '20000' }).smpp).toMatchObject({
+      port: 2775,
+      bind: 'receiver',
+      reconnectMs: 500,
+      enquireLinkMs: 20_000,
     });
   });
 
