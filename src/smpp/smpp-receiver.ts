@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SmppConfig } from '../config/config.js';
+import { errorSummary } from '../lib/error-summary.js';
 import type { DeliverSm } from '../intake/read-receipt.js';
 import type { DeliverSmHandler, Gateway } from './receipt-intake.js';
 import type { SmppPdu, SmppSession } from './smpp-library.js';
@@ -160,7 +161,7 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
     try {
       status = await options.handleDeliverSm(deliverSmOf(pdu), gateway);
     } catch (error) {
-      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'a deliver_sm could not be handled: answering a temporary error');
+      logger.error({ err: errorSummary(error) }, 'a deliver_sm could not be handled: answering a temporary error');
       status = COMMAND_STATUS.temporaryAppError;
     }
     // A link lost meanwhile gets no answer: the gateway delivers the receipt again on the next bind.
