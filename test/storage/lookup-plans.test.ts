@@ -1,0 +1,71 @@
+/**
+ * The write path reads a stored message's parts, and the query API its reports, by message id. Those
+ * lookups must stay on the index as the tables grow, even when PostgreSQL last gathered statistics
+ * while every row belonged to one message: a scan of the whole table per lookup makes ingest and
+ * queries slower with every report stored.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  const db = testDb.database.db;
+  // Young tables, analyzed: one long message of 100 parts, and its 100 reports.
+  await fill(db, 'young', 100, (index) => `young$${index}`, (index) => index);
+  await sql`ANALYZE parts`.execute(db);
+  await sql`ANALYZE reports`.execute(db);
+  await sql`ANALYZE messages`.execute(db);
+  // Then they grow the usual way: many messages of one part each.
+  await fill(db, null, 50_000, (index) => `m-${index}`, () => null);
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+/** Adds a message row, a part and a report per index: one message (`messageId`) or one each. */
+async function fill(
+  db: TestDatabase['database']['db'],
+  messageId: string | null,
+  count: number,
+  reportId: (index: number) => string,
+  part: (index: number) => number | null,
+): Promise<void> {
+  const ids = Array.from({ length: count }, (_, index) => messageId ?? reportId(index));
+  const reportIds = Array.from({ length: count }, (_, index) => reportId(index));
+  const parts = Array.from({ length: count }, (_, index) => part(index));
+  await sql`INSERT INTO messages (message_id, last_seq) SELECT DISTINCT id, 1 FROM unnest(${ids}::text[]) AS id`.execute(db);
+  await sql`INSERT INTO parts (message_id, part, report_seq, status, final, result_description)
+            SELECT id, part, 1, 'delivered', true, 'Billed and delivered' FROM unnest(${ids}::text[], ${parts}::smallint[]) AS t (id, part)`.execute(db);
+  await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
+            SELECT report_id, report_id, id, part, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
+            FROM unnest(${ids}::text[], ${reportIds}::text[], ${parts}::smallint[]) AS t (id, report_id, part)`.execute(db);
+}
+
+async function planOf(query: ReturnType<typeof sql>): Promise<string> {
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query}`.execute(testDb.database.db);
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+}
+
+const BATCH_IDS = Array.from({ length: 50 }, (_, index) => `m-${index * 997 + 1}`);
+
+describe('looking up stored messages by id', () => {
+  it("reads a stored message's parts through the index, as the write path does", async () => {
+    const plan = await planOf(sql`
+      SELECT json_agg(json_build_object('message', m, 'parts', (SELECT json_agg(p) FROM parts AS p WHERE p.message_id = m.message_id)))
+      FROM messages AS m WHERE m.message_id = ANY(${BATCH_IDS}::text[])`);
+    expect(plan).not.toContain('Seq Scan');
+    expect(plan).toContain('parts_message_part_key');
+  });
+
+  it("reads a message's reports through the index, as the query API does", async () => {
+    const plan = await planOf(sql`
+      SELECT (SELECT json_agg(r ORDER BY r.seq) FROM reports AS r WHERE r.message_id = messages.message_id)
+      FROM messages WHERE message_id = ${'m-4242'}`);
+    expect(plan).not.toContain('Seq Scan');
+    expect(plan).toContain('reports_message_idx');
+  });
+});
