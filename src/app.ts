@@ -30,7 +30,7 @@ export interface AppOptions {
 }
 
 /** Transactions writing reports at once, on a server; the pool keeps connections for reads too. */
-const WRITE_SLOTS = 4;
+const WRITE_SLOTS = 2;
 const MAX_BATCH_REPORTS = 500;
 /** About a second of full-speed intake; past it, intake answers 503 instead of growing memory. */
 const MAX_QUEUED_REPORTS = 20_000;

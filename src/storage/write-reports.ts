@@ -10,6 +10,7 @@ import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
 import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
+import { preparedAs } from './prepared-statements.js';
 import type { MessageRow, PartRow, Tables } from './tables.js';
 
 export interface ReportToStore {
@@ -66,7 +67,7 @@ async function storeInTransaction(tx: Transaction<Tables>, items: readonly Repor
  * wait on each other in a circle. The statements after this one see what the lock holders committed.
  */
 async function lockMessages(tx: Transaction<Tables>, messageIds: readonly string[]): Promise<void> {
-  await sql`
+  await sql`${sql.raw(preparedAs('lock-messages'))}
     SELECT pg_advisory_xact_lock(key)
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM unnest(${messageIds}::text[]) AS id ORDER BY key) AS keys`.execute(tx);
 }
@@ -86,7 +87,7 @@ interface StoredState {
  */
 async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[], messageIds: readonly string[]): Promise<StoredState> {
   const column = <T>(value: (item: ReportToStore) => T): T[] => items.map(value);
-  const { rows } = await sql<{ inserted: Array<[number, string]>; messages: Array<{ message: JsonRow; parts: JsonRow[] }> }>`
+  const { rows } = await sql<{ inserted: Array<[number, string]>; messages: Array<{ message: JsonRow; parts: JsonRow[] }> }>`${sql.raw(preparedAs('insert-reports'))}
     WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
@@ -142,7 +143,7 @@ function partRowFromJson(row: JsonRow): PartRow {
 async function writeState(tx: Transaction<Tables>, parts: readonly PartRow[], messages: readonly MessageRow[]): Promise<void> {
   const part = <T>(value: (row: PartRow) => T): T[] => parts.map(value);
   const message = <T>(value: (row: MessageRow) => T): T[] => messages.map(value);
-  await sql`
+  await sql`${sql.raw(preparedAs('write-state'))}
     WITH written_parts AS (
       INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
       SELECT * FROM unnest(
