@@ -58,8 +58,9 @@ async function storeInTransaction(tx: Transaction<Tables>, items: readonly Repor
   return { stored: fresh.length, duplicates: items.length - fresh.length };
 }
 
-// The batch statements pass one array per column and unnest them: a few parameters however many
-// rows, where a multi-row VALUES list would bind (and plan) thousands.
+// The batch statements pass their rows as one JSON document, or one array per column, and unpack
+// them: a few parameters however many rows, where a multi-row VALUES list would bind (and plan)
+// thousands.
 
 /**
  * Locks the messages until commit, so work on one message is serialised across receivers. Advisory
@@ -86,27 +87,20 @@ interface StoredState {
  * lookup stays on the index whatever the table's statistics (migration 20261123T1800).
  */
 async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[], messageIds: readonly string[]): Promise<StoredState> {
-  const column = <T>(value: (item: ReportToStore) => T): T[] => items.map(value);
   const { rows } = await sql<{ inserted: Array<[number, string]>; messages: Array<{ message: JsonRow; parts: JsonRow[] }> }>`${sql.raw(preparedAs('insert-reports'))}
     WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
                          source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload)
-    SELECT * FROM unnest(
-      ${column((item) => item.report.fingerprint)}::text[], ${column((item) => item.report.reportId)}::text[],
-      ${column((item) => item.report.messageId)}::text[], ${column((item) => item.report.part)}::smallint[],
-      ${column((item) => item.report.refId)}::text[], ${column((item) => item.report.resultCode)}::integer[],
-      ${column((item) => item.report.resultDescription)}::text[], ${column((item) => item.report.status)}::text[],
-      ${column((item) => item.report.final)}::boolean[], ${column((item) => item.report.delivery)}::text[],
-      ${column((item) => item.report.billing)}::text[], ${column((item) => item.report.operator)}::text[],
-      ${column((item) => item.report.operatorResultCode)}::text[], ${column((item) => item.report.segments)}::smallint[],
-      ${column((item) => item.report.sentTimestamp)}::timestamptz[], ${column((item) => item.report.timestamp)}::timestamptz[],
-      ${column((item) => item.report.source)}::text[], ${column((item) => item.report.destination)}::text[],
-      ${column((item) => item.report.stat)}::text[], ${column((item) => item.report.err)}::text[],
-      ${column((item) => item.report.errDescription)}::text[],
-      ${column((item) => item.format)}::text[], ${column((item) => item.gate)}::text[],
-      ${column((item) => item.remoteAddress)}::text[], ${column((item) => item.receivedAt)}::timestamptz[],
-      ${column((item) => JSON.stringify(item.payload))}::json[])
+    SELECT fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
+           delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
+           source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload::json
+    FROM json_to_recordset(${JSON.stringify(items.map(reportRow))}::json) AS row (
+      fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
+      result_description text, status text, final boolean, delivery text, billing text, operator text,
+      operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
+      source text, destination text, stat text, err text, err_description text, format text, gate text,
+      remote_address text, received_at timestamptz, payload text)
     ON CONFLICT (fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT
@@ -128,6 +122,44 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
   const messages = new Map(state.messages.map(({ message }) => [String(message.message_id), messageRowFromJson(message)]));
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
   return { fresh, messages, deciders };
+}
+
+/**
+ * A report as a row of the reports table. The batch's rows travel as one JSON document that
+ * PostgreSQL unpacks (json_to_recordset): one native JSON.stringify, where an array per column had
+ * the driver escape every value, which was most of its work. The payload travels as its JSON text:
+ * json_to_recordset decodes every string in the document, and a payload may hold a `\u0000` that
+ * only the json type can keep.
+ */
+function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }: ReportToStore) {
+  return {
+    fingerprint: report.fingerprint,
+    report_id: report.reportId,
+    message_id: report.messageId,
+    part: report.part,
+    ref_id: report.refId,
+    result_code: report.resultCode,
+    result_description: report.resultDescription,
+    status: report.status,
+    final: report.final,
+    delivery: report.delivery,
+    billing: report.billing,
+    operator: report.operator,
+    operator_result_code: report.operatorResultCode,
+    segments: report.segments,
+    sent_timestamp: report.sentTimestamp,
+    report_timestamp: report.timestamp,
+    source: report.source,
+    destination: report.destination,
+    stat: report.stat,
+    err: report.err,
+    err_description: report.errDescription,
+    format,
+    gate,
+    remote_address: remoteAddress,
+    received_at: receivedAt,
+    payload: JSON.stringify(payload),
+  };
 }
 
 /** Rows read as JSON carry times as text; the rest of the types survive as they are. */
