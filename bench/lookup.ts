@@ -108,7 +108,11 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
              min(result_code), min(result_description), 'no.telenor', 'LINK', '+4799999999',
              min(received_at), max(received_at), max(seq)
       FROM reports GROUP BY message_id`);
-    await client.query('ANALYZE');
+    // Settle the filled tables before measuring: VACUUM sets the hint bits and visibility map that
+    // the first reads would otherwise write, and the checkpoint flushes the fill's pages. Without
+    // them, the first lookup runs met autovacuum and a checkpoint, and every response stalled.
+    await client.query('VACUUM (ANALYZE) reports, parts, messages');
+    await client.query('CHECKPOINT');
     await client.query('CREATE TABLE fill_done (at timestamptz DEFAULT now())');
   } finally {
     await client.end();

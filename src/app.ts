@@ -84,14 +84,11 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
   const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database.db, rejected);
+  const smppLog = app.log.child({ name: 'smpp' });
   const smpp =
     config.smpp === null
       ? null
-      : smppReceiver({
-          config: config.smpp,
-          logger: app.log.child({ name: 'smpp' }),
-          handleDeliverSm: receiptIntake({ sink, keepRejected, logger: app.log.child({ name: 'smpp' }) }),
-        });
+      : smppReceiver({ config: config.smpp, logger: smppLog, handleDeliverSm: receiptIntake({ sink, keepRejected, logger: smppLog }) });
   // The bind goes first, so that a receipt in hand is answered before the storage path closes.
   app.addHook('onClose', async () => {
     await smpp?.stop();
