@@ -77,13 +77,21 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
   const connect = () => {
     reconnectTimer = null;
     if (stopped) return;
-    const session = smpp.connect({
-      host: config.host,
-      port: config.port,
-      tls: config.tls,
-      ...(config.tls && isIP(config.host) === 0 ? { servername: config.host } : {}),
-      ...(config.tls && config.tlsCa !== null ? { ca: config.tlsCa } : {}),
-    });
+    let session: SmppSession;
+    try {
+      session = smpp.connect({
+        host: config.host,
+        port: config.port,
+        tls: config.tls,
+        ...(config.tls && isIP(config.host) === 0 ? { servername: config.host } : {}),
+        ...(config.tls && config.tlsCa !== null ? { ca: config.tlsCa } : {}),
+      });
+    } catch (error) {
+      // This runs from a timer: a throw here would end the whole receiver, HTTP intake included.
+      noteProblem(`cannot connect: ${errorSummary(error).message}`, false);
+      reconnectTimer = setTimeout(connect, config.reconnectMs);
+      return;
+    }
     const current: Link = { session, ended: false, bound: false, waiting: null, enquireTimer: null };
     link = current;
     // Until bound, a silent gateway counts as a failed attempt.
