@@ -34,6 +34,8 @@ export interface SmppReceiver {
 const SMPP_VERSION_3_4 = 0x34;
 /** How long an unbind at shutdown may wait for the gateway's answer. */
 const UNBIND_WAIT_MS = 1_000;
+/** A gateway silent this long before the bind is answered counts as a failed attempt. */
+const CONNECT_TIMEOUT_MS = 30_000;
 /** Requests from the gateway that need no answer. */
 const NO_ANSWER = new Set(['alert_notification', 'outbind', 'generic_nack']);
 
@@ -95,7 +97,7 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
     const current: Link = { session, ended: false, bound: false, waiting: null, enquireTimer: null };
     link = current;
     // Until bound, a silent gateway counts as a failed attempt.
-    session.socket.setTimeout(config.reconnectMs);
+    session.socket.setTimeout(CONNECT_TIMEOUT_MS);
     session.socket.on('timeout', () => { drop(current, 'no answer from the gateway', false); });
     session.on(config.tls ? 'secureConnect' : 'connect', () => { bind(current); });
     session.on('error', (error: Error) => { drop(current, `connection error: ${error.message}`, false); });
@@ -155,8 +157,8 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
         current.session.send(pdu.response());
         return;
       case 'unbind':
-        current.session.send(pdu.response());
-        drop(current, 'the gateway unbound', false);
+        // Closed once the answer is written: closing at once could discard it.
+        current.session.send(pdu.response(), () => { drop(current, 'the gateway unbound', false); });
         return;
       default:
         if (!NO_ANSWER.has(pdu.command)) current.session.send(pdu.response({ command_status: COMMAND_STATUS.invalidCommandId }));
