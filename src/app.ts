@@ -69,7 +69,7 @@ export async function buildApp({ config, database, logger }: AppOptions) {
 
   const batcherFor = (slots: number) =>
     reportBatcher({
-      store: (items) => storeReports(database.db, items),
+      store: (items) => storeReports(database.writeTransaction, items),
       slots,
       maxBatchReports: MAX_BATCH_REPORTS,
       maxQueuedReports: MAX_QUEUED_REPORTS,

@@ -7,14 +7,17 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { preparingPool } from './prepared-statements.js';
 import type { Tables } from './tables.js';
+import type { WriteTransaction } from './write-transaction.js';
+import { embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
 export interface Database {
   readonly db: Kysely<Tables>;
   readonly kind: DatabaseKind;
+  /** The write path's transactions, in two round trips (see write-transaction.ts). */
+  readonly writeTransaction: WriteTransaction;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
   readonly close: () => Promise<void>;
@@ -52,23 +55,17 @@ function openServer(url: string, options: DatabaseOptions): Database {
   const connectionLost = (error: Error) => options.onConnectionError?.(error);
   // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
   // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
-  pool.on('connect', (client) => {
-    client.on('error', connectionLost);
-    // Prepared statements keep a plan made for each batch's own size: a generic plan, which
-    // PostgreSQL would switch to after five runs, made 200-report batches more than twice as slow.
-    // Queued ahead of the connection's first query; a failure shows in that query too.
-    client.query('SET plan_cache_mode = force_custom_plan').catch(connectionLost);
-  });
+  pool.on('connect', (client) => client.on('error', connectionLost));
   pool.on('error', connectionLost);
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-  return { db, kind: 'server', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'server', writeTransaction: serverWriteTransaction(pool), ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
 }
 
 function openEmbedded(options: DatabaseOptions): Database {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = new PGlite(options.dataDir);
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'embedded', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+  return { db, kind: 'embedded', writeTransaction: embeddedWriteTransaction(pglite), ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
 }
 
 async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {

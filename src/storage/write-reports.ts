@@ -3,15 +3,14 @@
  * and each touched message's state. Safe with several receivers on one database: each transaction
  * first locks its messages in one fixed order, so work on one message is serialised.
  */
-import type { Kysely, Transaction } from 'kysely';
-import { sql } from 'kysely';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
 import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
-import { preparedAs } from './prepared-statements.js';
-import type { MessageRow, PartRow, Tables } from './tables.js';
+import type { MessageRow, PartRow } from './tables.js';
+import type { SecondStep, WriteTransaction } from './write-transaction.js';
+import { sqlLiteral } from './write-transaction.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
@@ -37,65 +36,47 @@ const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
 
 /** Stores the reports, all or none; resolves once they are committed. */
-export async function storeReports(db: Kysely<Tables>, items: readonly ReportToStore[]): Promise<StoreOutcome> {
+export async function storeReports(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   if (items.length === 0) return { stored: 0, duplicates: 0 };
+  const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
+  const first = `${lockMessages(messageIds)};\n${insertReports(items, messageIds)}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute((tx) => storeInTransaction(tx, items));
+      return await writeTransaction(first, (rows) => writeState(items, rows));
     } catch (error) {
       if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
     }
   }
 }
 
-async function storeInTransaction(tx: Transaction<Tables>, items: readonly ReportToStore[]): Promise<StoreOutcome> {
-  const messageIds = [...new Set(items.map((item) => item.report.messageId))];
-  await lockMessages(tx, messageIds);
-  const { fresh, messages, deciders } = await insertReports(tx, items, messageIds);
-  if (fresh.length === 0) return { stored: 0, duplicates: items.length };
-  const plan = planMessageUpdates(messages, deciders, fresh);
-  await writeState(tx, plan.parts, plan.messages);
-  return { stored: fresh.length, duplicates: items.length - fresh.length };
+/** A value as a json literal: a batch's rows travel as one JSON document that PostgreSQL unpacks. */
+function jsonLiteral(value: unknown): string {
+  return `${sqlLiteral(JSON.stringify(value))}::json`;
 }
-
-// The batch statements pass their rows as one JSON document, or one array per column, and unpack
-// them: a few parameters however many rows, where a multi-row VALUES list would bind (and plan)
-// thousands.
 
 /**
  * Locks the messages until commit, so work on one message is serialised across receivers. Advisory
  * locks cost no row writes; taking them in the order of their keys means two transactions never
  * wait on each other in a circle. The statements after this one see what the lock holders committed.
  */
-async function lockMessages(tx: Transaction<Tables>, messageIds: readonly string[]): Promise<void> {
-  await sql`${sql.raw(preparedAs('lock-messages'))}
-    SELECT pg_advisory_xact_lock(key)
-    FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM unnest(${messageIds}::text[]) AS id ORDER BY key) AS keys`.execute(tx);
-}
-
-interface StoredState {
-  /** The reports this call added, with their arrival numbers. */
-  readonly fresh: FreshReport[];
-  readonly messages: Map<string, MessageRow>;
-  readonly deciders: PartRow[];
+function lockMessages(messageIds: string): string {
+  return `SELECT pg_advisory_xact_lock(key)
+    FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text(${messageIds}) AS id ORDER BY key) AS keys`;
 }
 
 /**
  * Inserts the reports that are not stored yet (the same report twice, even in one call, is kept
- * once) and, in the same round trip, reads the messages' stored state and their parts' deciders.
- * Parts are read per stored message, by its id: a new message costs no lookup in `parts`, and the
- * lookup stays on the index whatever the table's statistics (migration 20261123T1800).
+ * once) and, in the same statement, reads the messages' stored state and their parts' deciders.
  */
-async function insertReports(tx: Transaction<Tables>, items: readonly ReportToStore[], messageIds: readonly string[]): Promise<StoredState> {
-  const { rows } = await sql<{ inserted: Array<[number, string]>; messages: Array<{ message: JsonRow; parts: JsonRow[] }> }>`${sql.raw(preparedAs('insert-reports'))}
-    WITH inserted AS (
+function insertReports(items: readonly ReportToStore[], messageIds: string): string {
+  return `WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
                          source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload)
     SELECT fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
            delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
            source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload::json
-    FROM json_to_recordset(${JSON.stringify(items.map(reportRow))}::json) AS row (
+    FROM json_to_recordset(${jsonLiteral(items.map(reportRow))}) AS row (
       fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
       result_description text, status text, final boolean, delivery text, billing text, operator text,
       operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
@@ -103,13 +84,35 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
       remote_address text, received_at timestamptz, payload text)
     ON CONFLICT (fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
-    SELECT
-      (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
-      (SELECT coalesce(json_agg(json_build_object(
-         'message', m,
-         'parts', (SELECT coalesce(json_agg(p), '[]') FROM parts AS p WHERE p.message_id = m.message_id))), '[]')
-       FROM messages AS m WHERE m.message_id = ANY(${messageIds}::text[])) AS messages`.execute(tx);
-  const [state] = rows;
+    SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
+           ${storedMessages(messageIds)} AS messages`;
+}
+
+/**
+ * The stored state of the messages (a json array literal of ids), each with its parts' deciders.
+ * Each message is read by its own key, and a stored message's parts by its id, so a new message
+ * costs no lookup in `parts`. As one `= ANY(ids)` filter, or a join, PostgreSQL scanned the whole
+ * messages table while it had no statistics (a new database's first minutes), which made every
+ * batch slower than the last; a subquery per id cannot be turned into either. Migration
+ * 20261123T1800 keeps the parts lookup on its index whatever the table's statistics.
+ */
+export function storedMessages(messageIds: string): string {
+  return `(SELECT coalesce(json_agg(found.state) FILTER (WHERE found.state IS NOT NULL), '[]')
+    FROM (SELECT (SELECT json_build_object(
+                   'message', m,
+                   'parts', (SELECT coalesce(json_agg(p), '[]') FROM parts AS p WHERE p.message_id = m.message_id))
+                 FROM messages AS m WHERE m.message_id = wanted.id) AS state
+          FROM json_array_elements_text(${messageIds}) AS wanted (id)) AS found)`;
+}
+
+interface StoredState {
+  readonly inserted: Array<[number, string]>;
+  readonly messages: Array<{ message: JsonRow; parts: JsonRow[] }>;
+}
+
+/** From what the insert returned, plans the parts' and messages' new state, as the second step's script. */
+function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<string, unknown>>): SecondStep<StoreOutcome> {
+  const [state] = rows as unknown as StoredState[];
   if (state === undefined) throw new Error('the report insert returned no row');
   const seqByFingerprint = new Map(state.inserted.map(([seq, fingerprint]) => [fingerprint, seq]));
   const fresh: FreshReport[] = [];
@@ -119,9 +122,12 @@ async function insertReports(tx: Transaction<Tables>, items: readonly ReportToSt
     seqByFingerprint.delete(item.report.fingerprint);
     fresh.push({ seq, receivedAt: item.receivedAt, report: item.report });
   }
+  const outcome = { stored: fresh.length, duplicates: items.length - fresh.length };
+  if (fresh.length === 0) return { script: null, result: outcome };
   const messages = new Map(state.messages.map(({ message }) => [String(message.message_id), messageRowFromJson(message)]));
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
-  return { fresh, messages, deciders };
+  const plan = planMessageUpdates(messages, deciders, fresh);
+  return { script: writeStateScript(plan.parts, plan.messages), result: outcome };
 }
 
 /**
@@ -172,41 +178,30 @@ function partRowFromJson(row: JsonRow): PartRow {
 }
 
 /** Writes the touched parts' deciders and the messages' new state in one statement. */
-async function writeState(tx: Transaction<Tables>, parts: readonly PartRow[], messages: readonly MessageRow[]): Promise<void> {
-  const part = <T>(value: (row: PartRow) => T): T[] => parts.map(value);
-  const message = <T>(value: (row: MessageRow) => T): T[] => messages.map(value);
-  await sql`${sql.raw(preparedAs('write-state'))}
-    WITH written_parts AS (
+function writeStateScript(parts: readonly PartRow[], messages: readonly MessageRow[]): string {
+  return `WITH written_parts AS (
       INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-      SELECT * FROM unnest(
-        ${part((row) => row.message_id)}::text[], ${part((row) => row.part)}::smallint[],
-        ${part((row) => row.report_seq)}::bigint[], ${part((row) => row.status)}::text[],
-        ${part((row) => row.final)}::boolean[], ${part((row) => row.report_timestamp)}::timestamptz[],
-        ${part((row) => row.result_code)}::integer[], ${part((row) => row.result_description)}::text[],
-        ${part((row) => row.operator)}::text[])
+      SELECT * FROM json_to_recordset(${jsonLiteral(parts)}) AS row (
+        message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
+        result_code integer, result_description text, operator text)
       ON CONFLICT (message_id, part) DO UPDATE SET
         report_seq = excluded.report_seq, status = excluded.status, final = excluded.final,
         report_timestamp = excluded.report_timestamp, result_code = excluded.result_code,
         result_description = excluded.result_description, operator = excluded.operator)
     INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
                           result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
-    SELECT * FROM unnest(
-      ${message((row) => row.message_id)}::text[], ${message((row) => row.ref_id)}::text[],
-      ${message((row) => row.status)}::text[], ${message((row) => row.final)}::boolean[],
-      ${message((row) => row.segments_reported)}::smallint[], ${message((row) => row.total)}::smallint[],
-      ${message((row) => row.delivered)}::smallint[], ${message((row) => row.failed)}::smallint[],
-      ${message((row) => row.unknown)}::smallint[], ${message((row) => row.pending)}::smallint[],
-      ${message((row) => row.result_code)}::integer[], ${message((row) => row.result_description)}::text[],
-      ${message((row) => row.operator)}::text[], ${message((row) => row.source)}::text[],
-      ${message((row) => row.destination)}::text[], ${message((row) => row.first_report_at)}::timestamptz[],
-      ${message((row) => row.last_report_at)}::timestamptz[], ${message((row) => row.last_seq)}::bigint[])
+    SELECT * FROM json_to_recordset(${jsonLiteral(messages)}) AS row (
+      message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
+      delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
+      result_description text, operator text, source text, destination text, first_report_at timestamptz,
+      last_report_at timestamptz, last_seq bigint)
     ON CONFLICT (message_id) DO UPDATE SET
       ref_id = excluded.ref_id, status = excluded.status, final = excluded.final,
       segments_reported = excluded.segments_reported, total = excluded.total, delivered = excluded.delivered,
       failed = excluded.failed, unknown = excluded.unknown, pending = excluded.pending,
       result_code = excluded.result_code, result_description = excluded.result_description, operator = excluded.operator,
       source = excluded.source, destination = excluded.destination, first_report_at = excluded.first_report_at,
-      last_report_at = excluded.last_report_at, last_seq = excluded.last_seq`.execute(tx);
+      last_report_at = excluded.last_report_at, last_seq = excluded.last_seq`;
 }
 
 function isRetryable(error: unknown): boolean {

@@ -4,8 +4,11 @@
  * while every row belonged to one message: a scan of the whole table per lookup makes ingest and
  * queries slower with every report stored.
  */
+import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tables } from '../../src/storage/tables.js';
+import { storedMessages } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 
@@ -45,20 +48,32 @@ async function fill(
             FROM unnest(${ids}::text[], ${reportIds}::text[], ${parts}::smallint[]) AS t (id, report_id, part)`.execute(db);
 }
 
-async function planOf(query: ReturnType<typeof sql>): Promise<string> {
-  const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query}`.execute(testDb.database.db);
+async function planOf(query: ReturnType<typeof sql>, executor: Kysely<Tables> = testDb.database.db): Promise<string> {
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query}`.execute(executor);
   return rows.map((row) => row['QUERY PLAN']).join('\n');
 }
 
 const BATCH_IDS = Array.from({ length: 50 }, (_, index) => `m-${index * 997 + 1}`);
 
 describe('looking up stored messages by id', () => {
-  it("reads a stored message's parts through the index, as the write path does", async () => {
-    const plan = await planOf(sql`
-      SELECT json_agg(json_build_object('message', m, 'parts', (SELECT json_agg(p) FROM parts AS p WHERE p.message_id = m.message_id)))
-      FROM messages AS m WHERE m.message_id = ANY(${BATCH_IDS}::text[])`);
+  it("reads stored messages and their parts through the indexes, as the write path does", async () => {
+    const plan = await planOf(sql`SELECT ${sql.raw(storedMessages(`'${JSON.stringify(BATCH_IDS)}'::json`))}`);
     expect(plan).not.toContain('Seq Scan');
+    expect(plan).toContain('messages_pkey');
     expect(plan).toContain('parts_message_part_key');
+  });
+
+  it('reads stored messages through their key in a table that was never analyzed', async () => {
+    // A new database's first minutes: thousands of messages, no statistics yet. Read as one
+    // `= ANY(ids)` filter or a join, the batch's messages came from a scan of the whole table.
+    const lookup = storedMessages(`'${JSON.stringify(BATCH_IDS)}'::json`).replaceAll('FROM messages', 'FROM pg_temp.messages');
+    const plan = await testDb.database.db.transaction().execute(async (tx) => {
+      await sql`CREATE TEMPORARY TABLE messages (LIKE messages INCLUDING ALL) ON COMMIT DROP`.execute(tx);
+      await sql`INSERT INTO pg_temp.messages (message_id, last_seq) SELECT 'm-' || n, n FROM generate_series(1, 20000) AS n`.execute(tx);
+      return planOf(sql`SELECT ${sql.raw(lookup)}`, tx);
+    });
+    expect(plan).not.toMatch(/Seq Scan on messages/);
+    expect(plan).toMatch(/Index Scan using messages_pkey on messages/);
   });
 
   it("reads a message's reports through the index, as the query API does", async () => {

@@ -38,7 +38,7 @@ function batcherOn(database = testDb.database, slots = 1, calls: number[] = []):
   return reportBatcher({
     store: (items) => {
       calls.push(items.length);
-      return storeReports(database.db, items);
+      return storeReports(database.writeTransaction, items);
     },
     slots,
     maxBatchReports: 500,
@@ -80,7 +80,7 @@ describe('group commit', () => {
     const batcher = reportBatcher({
       store: async (items) => {
         await gate;
-        return storeReports(testDb.database.db, items);
+        return storeReports(testDb.database.writeTransaction, items);
       },
       slots: 1,
       maxBatchReports: 500,
