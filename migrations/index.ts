@@ -7,10 +7,12 @@ import * as initial from './20261122T1200_initial.js';
 import * as partsWithoutReportKey from './20261123T0100_parts-without-report-key.js';
 import * as receiptFields from './20261123T1700_receipt-fields.js';
 import * as messageIdDistinct from './20261123T1800_message-id-distinct.js';
+import * as reportsOneIndex from './20261123T2000_reports-one-index.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
   '20261123T0100_parts-without-report-key': partsWithoutReportKey,
   '20261123T1700_receipt-fields': receiptFields,
   '20261123T1800_message-id-distinct': messageIdDistinct,
+  '20261123T2000_reports-one-index': reportsOneIndex,
 };

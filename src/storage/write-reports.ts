@@ -82,7 +82,7 @@ function insertReports(items: readonly ReportToStore[], messageIds: string): str
       operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
       source text, destination text, stat text, err text, err_description text, format text, gate text,
       remote_address text, received_at timestamptz, payload text)
-    ON CONFLICT (fingerprint) DO NOTHING
+    ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
            ${storedMessages(messageIds)} AS messages`;
