@@ -3,6 +3,7 @@
  * in seven failed), kept between runs in a schema named by its size. Measured while ingest runs.
  */
 import pg from 'pg';
+import { migrations } from '../migrations/index.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
 import { openDatabase } from '../src/storage/database.js';
 import { startServer } from './processes.js';
@@ -20,7 +21,8 @@ interface LookupOptions {
 const SECONDS = 10;
 
 export async function runLookupBenchmark(options: LookupOptions): Promise<string> {
-  const schema = `bench_lookup_${options.reports}`;
+  // Named after the schema's version too: a table filled under older migrations is not reused.
+  const schema = `bench_lookup_${options.reports}_v${Object.keys(migrations).length}`;
   const messages = Math.floor(options.reports / 2);
   await fill(options, schema);
 
