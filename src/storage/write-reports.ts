@@ -153,8 +153,8 @@ function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }:
     operator: report.operator,
     operator_result_code: report.operatorResultCode,
     segments: report.segments,
-    sent_timestamp: report.sentTimestamp,
-    report_timestamp: report.timestamp,
+    sent_timestamp: isoTime(report.sentTimestamp),
+    report_timestamp: isoTime(report.timestamp),
     source: report.source,
     destination: report.destination,
     stat: report.stat,
@@ -163,9 +163,25 @@ function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }:
     format,
     gate,
     remote_address: remoteAddress,
-    received_at: receivedAt,
+    received_at: receivedAt.toISOString(),
     payload: JSON.stringify(payload),
   };
+}
+
+/**
+ * Times go into the batch's JSON as text already: JSON.stringify calls a Date's toJSON through its
+ * slow generic path, which made the document three times as costly to build.
+ */
+function isoTime(time: Date | null): string | null {
+  return time === null ? null : time.toISOString();
+}
+
+function partJson(row: PartRow) {
+  return { ...row, report_timestamp: isoTime(row.report_timestamp) };
+}
+
+function messageJson(row: MessageRow) {
+  return { ...row, first_report_at: isoTime(row.first_report_at), last_report_at: isoTime(row.last_report_at) };
 }
 
 /** Rows read as JSON carry times as text; the rest of the types survive as they are. */
@@ -181,7 +197,7 @@ function partRowFromJson(row: JsonRow): PartRow {
 function writeStateScript(parts: readonly PartRow[], messages: readonly MessageRow[]): string {
   return `WITH written_parts AS (
       INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-      SELECT * FROM json_to_recordset(${jsonLiteral(parts)}) AS row (
+      SELECT * FROM json_to_recordset(${jsonLiteral(parts.map(partJson))}) AS row (
         message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
         result_code integer, result_description text, operator text)
       ON CONFLICT (message_id, part) DO UPDATE SET
@@ -190,7 +206,7 @@ function writeStateScript(parts: readonly PartRow[], messages: readonly MessageR
         result_description = excluded.result_description, operator = excluded.operator)
     INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
                           result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
-    SELECT * FROM json_to_recordset(${jsonLiteral(messages)}) AS row (
+    SELECT * FROM json_to_recordset(${jsonLiteral(messages.map(messageJson))}) AS row (
       message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
       delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
       result_description text, operator text, source text, destination text, first_report_at timestamptz,
