@@ -1,0 +1,79 @@
+/**
+ * The write path sends its values inside SQL scripts, as literals: a value must reach PostgreSQL
+ * exactly as it was, whatever it holds and whatever the server's string settings, or a report
+ * would be stored altered, or its text would run as SQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeReports } from '../../src/storage/write-reports.js';
+import { sqlLiteral } from '../../src/storage/write-transaction.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { reportToStore } from '../helpers/reports.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+const AWKWARD = [
+  "it's",
+  "''",
+  '\\',
+  "\\'",
+  "\\'; DROP TABLE reports; --",
+  "E'\\x41'",
+  '$$ $tag$',
+  'line\nbreak\ttab\r',
+  'ø æ å ✓ 😀',
+  '\\u0041 \\n',
+];
+
+async function roundTrip(text: string, standardConformingStrings: 'on' | 'off'): Promise<unknown> {
+  return testDb.database.writeTransaction(
+    `SET LOCAL standard_conforming_strings = ${standardConformingStrings};\nSELECT ${sqlLiteral(text)} AS value`,
+    (rows) => ({ script: null, result: rows[0]?.value }),
+  );
+}
+
+describe('values sent inside the write scripts', () => {
+  it.each(['on', 'off'] as const)('arrive unchanged with standard_conforming_strings %s', async (setting) => {
+    for (const text of AWKWARD) expect(await roundTrip(text, setting)).toBe(text);
+  });
+
+  it('store a report whose fields hold quotes, backslashes and SQL exactly as sent', async () => {
+    const items = AWKWARD.map((text, index) => {
+      const item = reportToStore(`literal-${index}`);
+      return { ...item, report: { ...item.report, refId: text, operator: text }, payload: { id: `literal-${index}`, refId: text } };
+    });
+    await storeReports(testDb.database.writeTransaction, items);
+    const rows = await testDb.database.db
+      .selectFrom('reports')
+      .select(['report_id', 'ref_id', 'operator', 'payload'])
+      .where('report_id', 'like', 'literal-%')
+      .orderBy('report_id')
+      .execute();
+    expect(rows).toHaveLength(AWKWARD.length);
+    for (const row of rows) {
+      const text = AWKWARD[Number(row.report_id.slice('literal-'.length))];
+      expect(row.ref_id).toBe(text);
+      expect(row.operator).toBe(text);
+      expect(row.payload).toEqual({ id: row.report_id, refId: text });
+    }
+    const messages = await testDb.database.db.selectFrom('messages').select('ref_id').where('message_id', 'like', 'literal-%').execute();
+    expect(messages.map((message) => message.ref_id).sort()).toEqual([...AWKWARD].sort());
+  });
+
+  it('rolls back a script that fails, and leaves the connection usable', async () => {
+    await expect(
+      testDb.database.writeTransaction(`INSERT INTO rejected_requests (received_at, method, path, reason, body)
+        VALUES (now(), 'POST', '/dlr', 'kept?', '');\nSELECT 1 / 0`, () => ({ script: null, result: null })),
+    ).rejects.toMatchObject({ code: '22012' });
+    const kept = await testDb.database.db.selectFrom('rejected_requests').select('id').where('reason', '=', 'kept?').execute();
+    expect(kept).toEqual([]);
+    expect(await roundTrip('after', 'on')).toBe('after');
+  });
+});
