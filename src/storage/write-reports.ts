@@ -32,6 +32,13 @@ export interface StoreOutcome {
 /** Seeds the advisory lock keys, so they do not collide with other users of advisory locks. */
 const LOCK_SEED = 0x646c72;
 
+/**
+ * No JIT compilation in the write transaction. Once the tables held some 50,000 reports, the
+ * planner's cost estimate for the batch insert passed `jit_above_cost`, and PostgreSQL spent about
+ * 30 ms compiling every batch, one-report batches included, which halved the ingest rate for good.
+ */
+const NO_JIT = 'SET LOCAL jit = off';
+
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
 
@@ -39,7 +46,7 @@ const ATTEMPTS = 3;
 export async function storeReports(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   if (items.length === 0) return { stored: 0, duplicates: 0 };
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
-  const first = `${lockMessages(messageIds)};\n${insertReports(items, messageIds)}`;
+  const first = `${NO_JIT};\n${lockMessages(messageIds)};\n${insertReports(items, messageIds)}`;
   for (let attempt = 1; ; attempt++) {
     try {
       return await writeTransaction(first, (rows) => writeState(items, rows));
