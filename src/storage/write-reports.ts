@@ -10,7 +10,7 @@ import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
 import type { MessageRow, PartRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
-import { sqlLiteral } from './write-transaction.js';
+import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
@@ -39,17 +39,20 @@ const LOCK_SEED = 0x646c72;
  */
 const NO_JIT = 'SET LOCAL jit = off';
 
-const RETRYABLE_CODES = new Set(['40001', '40P01']);
+/** Retried: a serialization failure, a deadlock, a connection that lost its prepared statements. */
+const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT]);
 const ATTEMPTS = 3;
 
 /** Stores the reports, all or none; resolves once they are committed. */
 export async function storeReports(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   if (items.length === 0) return { stored: 0, duplicates: 0 };
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
-  const first = `${NO_JIT};\n${lockMessages(messageIds)};\n${insertReports(items, messageIds)}`;
+  const first = `${NO_JIT};
+    EXECUTE dlr_lock_messages(${messageIds});
+    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${messageIds})`;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeTransaction(first, (rows) => writeState(items, rows));
+      return await writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) });
     } catch (error) {
       if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
     }
@@ -62,28 +65,27 @@ function jsonLiteral(value: unknown): string {
 }
 
 /**
- * Locks the messages until commit, so work on one message is serialised across receivers. Advisory
- * locks cost no row writes; taking them in the order of their keys means two transactions never
- * wait on each other in a circle. The statements after this one see what the lock holders committed.
+ * Locks the messages (`$1`, a json array of ids) until commit, so work on one message is
+ * serialised across receivers. Advisory locks cost no row writes; taking them in the order of their
+ * keys means two transactions never wait on each other in a circle. The statements after this one
+ * see what the lock holders committed.
  */
-function lockMessages(messageIds: string): string {
-  return `SELECT pg_advisory_xact_lock(key)
-    FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text(${messageIds}) AS id ORDER BY key) AS keys`;
-}
+const LOCK_MESSAGES = `SELECT pg_advisory_xact_lock(key)
+    FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
 /**
- * Inserts the reports that are not stored yet (the same report twice, even in one call, is kept
- * once) and, in the same statement, reads the messages' stored state and their parts' deciders.
+ * Inserts the reports (`$1`, json rows) that are not stored yet (the same report twice, even in one
+ * call, is kept once) and, in the same statement, reads the stored state of the messages (`$2`, a
+ * json array of ids) and their parts' deciders.
  */
-function insertReports(items: readonly ReportToStore[], messageIds: string): string {
-  return `WITH inserted AS (
+const INSERT_REPORTS = `WITH inserted AS (
     INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                          delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
                          source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload)
     SELECT fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
            delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
            source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload::json
-    FROM json_to_recordset(${jsonLiteral(items.map(reportRow))}) AS row (
+    FROM json_to_recordset($1) AS row (
       fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
       result_description text, status text, final boolean, delivery text, billing text, operator text,
       operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
@@ -92,8 +94,7 @@ function insertReports(items: readonly ReportToStore[], messageIds: string): str
     ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
-           ${storedMessages(messageIds)} AS messages`;
-}
+           ${storedMessages('$2')} AS messages`;
 
 /**
  * The stored state of the messages (a json array literal of ids), each with its parts' deciders.
@@ -134,7 +135,10 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   const messages = new Map(state.messages.map(({ message }) => [String(message.message_id), messageRowFromJson(message)]));
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
   const plan = planMessageUpdates(messages, deciders, fresh);
-  return { script: writeStateScript(plan.parts, plan.messages), result: outcome };
+  return {
+    script: `EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
+    result: outcome,
+  };
 }
 
 /**
@@ -200,11 +204,10 @@ function partRowFromJson(row: JsonRow): PartRow {
   return { ...(row as unknown as PartRow), report_timestamp: timeOf(row.report_timestamp) };
 }
 
-/** Writes the touched parts' deciders and the messages' new state in one statement. */
-function writeStateScript(parts: readonly PartRow[], messages: readonly MessageRow[]): string {
-  return `WITH written_parts AS (
+/** Writes the touched parts' deciders (`$1`, json rows) and the messages' new state (`$2`) in one statement. */
+const WRITE_STATE = `WITH written_parts AS (
       INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-      SELECT * FROM json_to_recordset(${jsonLiteral(parts.map(partJson))}) AS row (
+      SELECT * FROM json_to_recordset($1) AS row (
         message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
         result_code integer, result_description text, operator text)
       ON CONFLICT (message_id, part) DO UPDATE SET
@@ -213,7 +216,7 @@ function writeStateScript(parts: readonly PartRow[], messages: readonly MessageR
         result_description = excluded.result_description, operator = excluded.operator)
     INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
                           result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
-    SELECT * FROM json_to_recordset(${jsonLiteral(messages.map(messageJson))}) AS row (
+    SELECT * FROM json_to_recordset($2) AS row (
       message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
       delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
       result_description text, operator text, source text, destination text, first_report_at timestamptz,
@@ -225,7 +228,16 @@ function writeStateScript(parts: readonly PartRow[], messages: readonly MessageR
       result_code = excluded.result_code, result_description = excluded.result_description, operator = excluded.operator,
       source = excluded.source, destination = excluded.destination, first_report_at = excluded.first_report_at,
       last_report_at = excluded.last_report_at, last_seq = excluded.last_seq`;
-}
+
+/**
+ * Each connection prepares the write statements once; a batch then EXECUTEs them with its values.
+ * DEALLOCATE ALL first: a connection preparing again (after one of its statements went missing)
+ * starts clean instead of failing on the statements it still has. The receiver names no others.
+ */
+const PREPARE_STATEMENTS = `DEALLOCATE ALL;
+  PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
+  PREPARE dlr_insert_reports(json, json) AS ${INSERT_REPORTS};
+  PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && RETRYABLE_CODES.has(String(error.code));

@@ -1,10 +1,14 @@
 /**
  * A write transaction in two round trips. Each step is a script of several statements sent at
  * once, PostgreSQL's simple query protocol: the first script opens the transaction, the second
- * commits it. Sent one statement at a time, as Kysely and prepared statements do, a batch took five
+ * commits it. Sent one statement at a time, as Kysely and pg's named statements do, a batch took five
  * round trips (begin, lock, insert, write, commit), and the receiver spent more time on the round
  * trips than on the reports. The simple protocol takes no parameters: values travel inside the
  * script, as literals made by `sqlLiteral`.
+ *
+ * A connection first runs the transaction's setup once (the statements it PREPAREs), so that each
+ * batch EXECUTEs plans PostgreSQL keeps instead of parsing, analysing and planning its statements
+ * again: that was most of PostgreSQL's work for a small batch.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
@@ -17,11 +21,26 @@ export interface SecondStep<T> {
   readonly result: T;
 }
 
+export interface TransactionSteps<T> {
+  /**
+   * Statements each connection runs once, outside any transaction, before its first transaction
+   * with this setup: PREPAREs, whose names must not be taken by anything else.
+   */
+  readonly setup: string;
+  readonly first: string;
+  readonly then: (rows: Row[]) => SecondStep<T>;
+}
+
 /**
  * Runs `first`, hands the rows of its last statement to `then`, runs the script `then` returns and
  * commits; rolls back on any error. Resolves with `then`'s result once the transaction is committed.
+ * When a connection has lost its prepared statements (a pooler's reset, `DISCARD ALL`), the error
+ * (SQLSTATE 26000) is passed on, and the connection prepares them again for its next transaction.
  */
-export type WriteTransaction = <T>(first: string, then: (rows: Row[]) => SecondStep<T>) => Promise<T>;
+export type WriteTransaction = <T>(steps: TransactionSteps<T>) => Promise<T>;
+
+/** SQLSTATE of EXECUTE naming a statement this connection does not have. */
+export const MISSING_PREPARED_STATEMENT = '26000';
 
 /**
  * A string as an SQL literal, whatever standard_conforming_strings is set to: quotes doubled, and
@@ -34,15 +53,23 @@ export function sqlLiteral(text: string): string {
 }
 
 export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
-  return async (first, then) => {
+  const setUp = new WeakMap<pg.PoolClient, Set<string>>();
+  return async ({ setup, first, then }) => {
     const client = await pool.connect();
     let broken = false;
     try {
+      const done = setUp.get(client) ?? new Set<string>();
+      if (!done.has(setup)) {
+        await client.query(setup);
+        done.add(setup);
+        setUp.set(client, done);
+      }
       const rows = lastRows(await client.query(`BEGIN;\n${first}`));
       const { script, result } = then(rows);
       await client.query(script === null ? 'COMMIT' : `${script};\nCOMMIT`);
       return result;
     } catch (error) {
+      if (isMissingStatement(error)) setUp.delete(client);
       // A failed statement leaves the transaction aborted; a connection that cannot even roll
       // back is discarded rather than handed to the next batch.
       await client.query('ROLLBACK').catch(() => {
@@ -57,12 +84,37 @@ export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
 
 /** PGlite runs its transactions one at a time and keeps Kysely's queries out until each ends. */
 export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
-  return (first, then) =>
-    pglite.transaction(async (tx) => {
-      const { script, result } = then(lastRows(await tx.exec(first)));
-      if (script !== null) await tx.exec(script);
-      return result;
-    });
+  // PGlite is one session: each setup runs once for all its transactions, again if it failed.
+  const setUp = new Map<string, Promise<unknown>>();
+  const forget = (setup: string, ready: Promise<unknown>) => {
+    if (setUp.get(setup) === ready) setUp.delete(setup);
+  };
+  return async ({ setup, first, then }) => {
+    let ready = setUp.get(setup);
+    if (ready === undefined) {
+      const running = pglite.exec(setup);
+      running.catch(() => {
+        forget(setup, running);
+      });
+      setUp.set(setup, running);
+      ready = running;
+    }
+    await ready;
+    try {
+      return await pglite.transaction(async (tx) => {
+        const { script, result } = then(lastRows(await tx.exec(first)));
+        if (script !== null) await tx.exec(script);
+        return result;
+      });
+    } catch (error) {
+      if (isMissingStatement(error)) forget(setup, ready);
+      throw error;
+    }
+  };
+}
+
+function isMissingStatement(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === MISSING_PREPARED_STATEMENT;
 }
 
 /** A script of several statements answers with one result per statement; the last one counts. */

@@ -33,10 +33,11 @@ const AWKWARD = [
 ];
 
 async function roundTrip(text: string, standardConformingStrings: 'on' | 'off'): Promise<unknown> {
-  return testDb.database.writeTransaction(
-    `SET LOCAL standard_conforming_strings = ${standardConformingStrings};\nSELECT ${sqlLiteral(text)} AS value`,
-    (rows) => ({ script: null, result: rows[0]?.value }),
-  );
+  return testDb.database.writeTransaction({
+    setup: 'SELECT 1',
+    first: `SET LOCAL standard_conforming_strings = ${standardConformingStrings};\nSELECT ${sqlLiteral(text)} AS value`,
+    then: (rows) => ({ script: null, result: rows[0]?.value }),
+  });
 }
 
 describe('values sent inside the write scripts', () => {
@@ -69,11 +70,30 @@ describe('values sent inside the write scripts', () => {
 
   it('rolls back a script that fails, and leaves the connection usable', async () => {
     await expect(
-      testDb.database.writeTransaction(`INSERT INTO rejected_requests (received_at, method, path, reason, body)
-        VALUES (now(), 'POST', '/dlr', 'kept?', '');\nSELECT 1 / 0`, () => ({ script: null, result: null })),
+      testDb.database.writeTransaction({
+        setup: 'SELECT 1',
+        first: `INSERT INTO rejected_requests (received_at, method, path, reason, body) VALUES (now(), 'POST', '/dlr', 'kept?', '');
+          SELECT 1 / 0`,
+        then: () => ({ script: null, result: null }),
+      }),
     ).rejects.toMatchObject({ code: '22012' });
     const kept = await testDb.database.db.selectFrom('rejected_requests').select('id').where('reason', '=', 'kept?').execute();
     expect(kept).toEqual([]);
     expect(await roundTrip('after', 'on')).toBe('after');
+  });
+});
+
+describe('the write statements, prepared once per connection', () => {
+  it('stores again after the connection lost its prepared statements, as after a pooler reset', async () => {
+    await storeReports(testDb.database.writeTransaction, [reportToStore('reset-before')]);
+    // Every connection the pool holds forgets its statements, as DISCARD ALL would make it.
+    const forget = () =>
+      testDb.database.writeTransaction({ setup: 'SELECT 1', first: 'DEALLOCATE ALL', then: () => ({ script: null, result: null }) });
+    await Promise.all(Array.from({ length: 10 }, forget));
+    // As many batches at once as the pool has connections, so the ones that had prepared are used.
+    const after = Array.from({ length: 10 }, (_, index) => `reset-after-${index}`);
+    await Promise.all(after.map((id) => storeReports(testDb.database.writeTransaction, [reportToStore(id)])));
+    const stored = await testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', 'reset-%').orderBy('report_id').execute();
+    expect(stored.map((row) => row.report_id)).toEqual([...after, 'reset-before'].sort());
   });
 });
