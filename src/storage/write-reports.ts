@@ -33,11 +33,20 @@ export interface StoreOutcome {
 const LOCK_SEED = 0x646c72;
 
 /**
- * No JIT compilation in the write transaction. Once the tables held some 50,000 reports, the
+ * Settings of the write transaction. No JIT: once the tables held some 50,000 reports, the
  * planner's cost estimate for the batch insert passed `jit_above_cost`, and PostgreSQL spent about
  * 30 ms compiling every batch, one-report batches included, which halved the ingest rate for good.
  */
-const NO_JIT = 'SET LOCAL jit = off';
+export const TRANSACTION_SETTINGS = 'SET LOCAL jit = off';
+
+/**
+ * The insert reads `messages` and `parts`, so it is planned for each batch: after five runs a
+ * prepared statement may settle on one generic plan, and one made while the tables were small reads
+ * `parts` by scanning it whole, until statistics are next gathered. The lock and the state write
+ * read no table and keep their generic plans (cheaper: 15% more reports/s at 20 connections).
+ */
+export const PLAN_EACH_TIME = 'SET LOCAL plan_cache_mode = force_custom_plan';
+const PLAN_ONCE = 'SET LOCAL plan_cache_mode = auto';
 
 /** Retried: a serialization failure, a deadlock, a connection that lost its prepared statements. */
 const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT]);
@@ -47,8 +56,9 @@ const ATTEMPTS = 3;
 export async function storeReports(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   if (items.length === 0) return { stored: 0, duplicates: 0 };
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
-  const first = `${NO_JIT};
+  const first = `${TRANSACTION_SETTINGS};
     EXECUTE dlr_lock_messages(${messageIds});
+    ${PLAN_EACH_TIME};
     EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${messageIds})`;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -136,7 +146,7 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
   const plan = planMessageUpdates(messages, deciders, fresh);
   return {
-    script: `EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
+    script: `${PLAN_ONCE};\n    EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
     result: outcome,
   };
 }
@@ -234,7 +244,7 @@ const WRITE_STATE = `WITH written_parts AS (
  * DEALLOCATE ALL first: a connection preparing again (after one of its statements went missing)
  * starts clean instead of failing on the statements it still has. The receiver names no others.
  */
-const PREPARE_STATEMENTS = `DEALLOCATE ALL;
+export const PREPARE_STATEMENTS = `DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
   PREPARE dlr_insert_reports(json, json) AS ${INSERT_REPORTS};
   PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
