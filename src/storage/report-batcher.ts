@@ -8,6 +8,7 @@
  * report broke is split in halves until the bad request stands alone: the good reports of the batch
  * are committed, and only the request that cannot be stored is refused.
  */
+import { errorCode } from '../lib/error-code.js';
 import type { ReportToStore } from './write-reports.js';
 
 export interface BatcherOptions {
@@ -123,6 +124,5 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
  * fail again, so the batch is split. Anything else (a dropped connection, a timeout, a shutdown) is about the database.
  */
 export function isDataError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  return /^(22|23|42|54|P0)/.test(String(error.code));
+  return /^(22|23|42|54|P0)/.test(errorCode(error) ?? '');
 }

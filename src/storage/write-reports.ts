@@ -11,6 +11,7 @@ import { planMessageUpdates } from './plan-message-update.js';
 import type { MessageRow, PartRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
+import { errorCode } from '../lib/error-code.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
@@ -250,5 +251,5 @@ export const PREPARE_STATEMENTS = `DEALLOCATE ALL;
   PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && RETRYABLE_CODES.has(String(error.code));
+  return RETRYABLE_CODES.has(errorCode(error) ?? '');
 }

@@ -12,6 +12,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { errorCode } from '../lib/error-code.js';
 
 export type Row = Record<string, unknown>;
 
@@ -114,7 +115,7 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
 }
 
 function isMissingStatement(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === MISSING_PREPARED_STATEMENT;
+  return errorCode(error) === MISSING_PREPARED_STATEMENT;
 }
 
 /** A script of several statements answers with one result per statement; the last one counts. */
