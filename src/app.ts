@@ -20,6 +20,7 @@ import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { durableSink } from './storage/durable-sink.js';
 import { openJournal } from './storage/journal.js';
+import { RecentMessages } from './storage/recent-messages.js';
 import { reportBatcher } from './storage/report-batcher.js';
 import { storeReports } from './storage/write-reports.js';
 
@@ -35,6 +36,8 @@ const MAX_BATCH_REPORTS = 500;
 /** About a second of full-speed intake; past it, intake answers 503 instead of growing memory. */
 const MAX_QUEUED_REPORTS = 20_000;
 const JOURNAL_DEPTH_LOG_MS = 10_000;
+/** Message ids remembered to pick their reports' write path: some 5 MB, and a minute or more of intake. */
+const RECENT_MESSAGES = 100_000;
 
 export async function buildApp({ config, database, logger }: AppOptions) {
   const app = Fastify({
@@ -67,9 +70,10 @@ export async function buildApp({ config, database, logger }: AppOptions) {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 
+  const recent = new RecentMessages(RECENT_MESSAGES);
   const batcherFor = (slots: number) =>
     reportBatcher({
-      store: (items) => storeReports(database.writeTransaction, items),
+      store: (items) => storeReports(database.writeTransaction, items, recent),
       slots,
       maxBatchReports: MAX_BATCH_REPORTS,
       maxQueuedReports: MAX_QUEUED_REPORTS,

@@ -2,6 +2,10 @@
  * Stores reports in one transaction: the report rows, the deciding report of each touched part,
  * and each touched message's state. Safe with several receivers on one database: each transaction
  * first locks its messages in one fixed order, so work on one message is serialised.
+ *
+ * Most reports are the first of their message, whose new state needs nothing stored: a batch of
+ * such reports is planned before it is sent and written in one round trip. A message stored
+ * already needs its stored state read first, so its reports are written in two round trips.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { JsonRow } from './json-rows.js';
@@ -12,6 +16,7 @@ import type { MessageRow, PartRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 import { errorCode } from '../lib/error-code.js';
+import type { RecentMessages } from './recent-messages.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
@@ -34,38 +39,102 @@ export interface StoreOutcome {
 const LOCK_SEED = 0x646c72;
 
 /**
- * Settings of the write transaction. No JIT: once the tables held some 50,000 reports, the
- * planner's cost estimate for the batch insert passed `jit_above_cost`, and PostgreSQL spent about
- * 30 ms compiling every batch, one-report batches included, which halved the ingest rate for good.
+ * Settings of the write transaction.
+ *
+ * No JIT: once the tables held some 50,000 reports, the planner's cost estimate for the batch
+ * insert passed `jit_above_cost`, and PostgreSQL spent about 30 ms compiling every batch, one-report
+ * batches included, which halved the ingest rate for good.
+ *
+ * No sequential scans: the write statements read `messages` and `parts` only by key. After five
+ * runs a prepared statement may settle on one generic plan, kept for the connection's life, and one
+ * made while the tables were small would read them by scanning them whole, every batch, until
+ * statistics are next gathered. With scans ruled out the plan takes the keys whatever the tables'
+ * size, so it can be made once: planning each batch instead cost a quarter of the ingest rate.
  */
-export const TRANSACTION_SETTINGS = 'SET LOCAL jit = off';
-
-/**
- * The insert reads `messages` and `parts`, so it is planned for each batch: after five runs a
- * prepared statement may settle on one generic plan, and one made while the tables were small reads
- * `parts` by scanning it whole, until statistics are next gathered. The lock and the state write
- * read no table and keep their generic plans (cheaper: 15% more reports/s at 20 connections).
- */
-export const PLAN_EACH_TIME = 'SET LOCAL plan_cache_mode = force_custom_plan';
-const PLAN_ONCE = 'SET LOCAL plan_cache_mode = auto';
+export const TRANSACTION_SETTINGS = 'SET LOCAL jit = off;\n    SET LOCAL enable_seqscan = off';
 
 /** Retried: a serialization failure, a deadlock, a connection that lost its prepared statements. */
 const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT]);
 const ATTEMPTS = 3;
 
-/** Stores the reports, all or none; resolves once they are committed. */
-export async function storeReports(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
+/**
+ * Stores the reports, all or none per transaction; resolves once they are committed. `recent`
+ * names the messages this receiver wrote lately: a batch touching one of them goes straight to the
+ * two-step write instead of first trying, and failing, to write its messages as new.
+ */
+export async function storeReports(
+  writeTransaction: WriteTransaction,
+  items: readonly ReportToStore[],
+  recent?: RecentMessages,
+): Promise<StoreOutcome> {
   if (items.length === 0) return { stored: 0, duplicates: 0 };
+  const messageIds = items.map((item) => item.report.messageId);
+  const outcome =
+    recent?.includesAny(messageIds) === true ? await storeInTwoSteps(writeTransaction, items) : await storeAsNewMessages(writeTransaction, items);
+  recent?.add(messageIds);
+  return outcome;
+}
+
+/**
+ * Writes the reports of messages not stored yet in one round trip, planned as the first reports of
+ * their messages; the transaction checks that under the messages' locks. Reports of messages that
+ * turn out to be stored are left out of it, and written in two steps afterwards.
+ */
+async function storeAsNewMessages(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
+  const unique = firstOfEachReport(items);
+  // Until the insert numbers them, a report's place in the batch stands for its seq: the insert
+  // numbers them in that order, and the statement swaps each place for the seq it got.
+  const plan = planMessageUpdates(
+    new Map(),
+    [],
+    unique.map((item, index) => ({ seq: index + 1, receivedAt: item.receivedAt, report: item.report })),
+  );
+  const messageIds = jsonLiteral([...new Set(unique.map((item) => item.report.messageId))]);
+  const script = `${TRANSACTION_SETTINGS};
+    EXECUTE dlr_lock_messages(${messageIds});
+    EXECUTE dlr_store_new_messages(${jsonLiteral(unique.map(reportRow))}, ${messageIds},
+      ${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`;
+  const storedAlready = await withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, script, read: storedMessageIds }));
+  const written = unique.filter((item) => !storedAlready.has(item.report.messageId)).length;
+  if (written === unique.length) return { stored: written, duplicates: items.length - written };
+  const rest = await storeInTwoSteps(
+    writeTransaction,
+    items.filter((item) => storedAlready.has(item.report.messageId)),
+  );
+  return { stored: written + rest.stored, duplicates: items.length - written - rest.stored };
+}
+
+/** The items without a report seen earlier in the batch: the same report twice is kept once, as it came first. */
+function firstOfEachReport(items: readonly ReportToStore[]): ReportToStore[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    if (seen.has(item.report.fingerprint)) return false;
+    seen.add(item.report.fingerprint);
+    return true;
+  });
+}
+
+function storedMessageIds(rows: ReadonlyArray<Record<string, unknown>>): Set<string> {
+  const ids = rows[0]?.stored;
+  if (!Array.isArray(ids)) throw new Error('the new-message write returned no list of stored messages');
+  return new Set(ids.map(String));
+}
+
+/** Reads the stored state of the reports' messages, then writes their new state. */
+async function storeInTwoSteps(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
   const first = `${TRANSACTION_SETTINGS};
     EXECUTE dlr_lock_messages(${messageIds});
-    ${PLAN_EACH_TIME};
     EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${messageIds})`;
-  for (let attempt = 1; ; attempt++) {
+  return withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) }));
+}
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let count = 1; ; count++) {
     try {
-      return await writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) });
+      return await attempt();
     } catch (error) {
-      if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
+      if (count >= ATTEMPTS || !isRetryable(error)) throw error;
     }
   }
 }
@@ -84,28 +153,80 @@ function jsonLiteral(value: unknown): string {
 const LOCK_MESSAGES = `SELECT pg_advisory_xact_lock(key)
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
+/** A report row's fields as the batch's JSON carries them (the payload as its JSON text). */
+const REPORT_FIELDS = `fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
+      result_description text, status text, final boolean, delivery text, billing text, operator text,
+      operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
+      source text, destination text, stat text, err text, err_description text, format text, gate text,
+      remote_address text, received_at timestamptz, payload text`;
+const REPORT_COLUMNS = columnNames(REPORT_FIELDS);
+const REPORT_VALUES = REPORT_COLUMNS.map((column) => (column === 'payload' ? 'payload::json' : column)).join(', ');
+
+const PART_FIELDS = `message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
+      result_code integer, result_description text, operator text`;
+const PART_COLUMNS = columnNames(PART_FIELDS);
+
+const MESSAGE_FIELDS = `message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
+      delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
+      result_description text, operator text, source text, destination text, first_report_at timestamptz,
+      last_report_at timestamptz, last_seq bigint`;
+const MESSAGE_COLUMNS = columnNames(MESSAGE_FIELDS);
+
+/** The column names of a record definition such as `a text, b integer`. */
+function columnNames(fields: string): string[] {
+  return fields.split(',').map((field) => field.trim().split(/\s+/)[0] ?? '');
+}
+
+/** Every column but the key, set from the row that conflicted (`ON CONFLICT … DO UPDATE`). */
+function updateFromExcluded(columns: readonly string[], key: readonly string[]): string {
+  return columns
+    .filter((column) => !key.includes(column))
+    .map((column) => `${column} = excluded.${column}`)
+    .join(', ');
+}
+
 /**
  * Inserts the reports (`$1`, json rows) that are not stored yet (the same report twice, even in one
  * call, is kept once) and, in the same statement, reads the stored state of the messages (`$2`, a
  * json array of ids) and their parts' deciders.
  */
 const INSERT_REPORTS = `WITH inserted AS (
-    INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
-                         delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
-                         source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload)
-    SELECT fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
-           delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
-           source, destination, stat, err, err_description, format, gate, remote_address, received_at, payload::json
-    FROM json_to_recordset($1) AS row (
-      fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
-      result_description text, status text, final boolean, delivery text, billing text, operator text,
-      operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
-      source text, destination text, stat text, err text, err_description text, format text, gate text,
-      remote_address text, received_at timestamptz, payload text)
+    INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
+    SELECT ${REPORT_VALUES} FROM json_to_recordset($1) AS r (${REPORT_FIELDS})
     ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
            ${storedMessages('$2')} AS messages`;
+
+/**
+ * Writes messages not stored yet, in one statement: their reports (`$1`, json rows with their place
+ * `ord` in the batch), and the parts' deciders (`$3`) and messages' state (`$4`) planned for them,
+ * where a seq stands for the place of its report. Reads which of the messages (`$2`) are stored
+ * already, and leaves their reports out: it answers their ids, for the two-step write. A message
+ * not stored has no reports or parts stored either (all three are written in one transaction), so
+ * under the messages' locks the plain inserts cannot conflict. Each message is looked up by its own
+ * key, for the reason given at `storedMessages`: as `EXISTS`, PostgreSQL joined the ids to the
+ * whole messages table.
+ */
+const STORE_NEW_MESSAGES = `WITH looked_up AS MATERIALIZED (
+      SELECT (SELECT m.message_id FROM messages AS m WHERE m.message_id = wanted.id) AS id
+      FROM json_array_elements_text($2) AS wanted (id)),
+    stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
+    batch AS (SELECT * FROM json_to_recordset($1) AS r (ord integer, ${REPORT_FIELDS})),
+    inserted AS (
+      INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
+      SELECT ${REPORT_VALUES} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
+      RETURNING seq, message_id, fingerprint),
+    seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
+    written_parts AS (
+      INSERT INTO parts (${PART_COLUMNS.join(', ')})
+      SELECT ${PART_COLUMNS.map((column) => (column === 'report_seq' ? 'seqs.seq' : `p.${column}`)).join(', ')}
+      FROM json_to_recordset($3) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
+    written_messages AS (
+      INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
+      SELECT ${MESSAGE_COLUMNS.map((column) => (column === 'last_seq' ? 'seqs.seq' : `m.${column}`)).join(', ')}
+      FROM json_to_recordset($4) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
+    SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
  * The stored state of the messages (a json array literal of ids), each with its parts' deciders.
@@ -147,7 +268,7 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
   const plan = planMessageUpdates(messages, deciders, fresh);
   return {
-    script: `${PLAN_ONCE};\n    EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
+    script: `EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
     result: outcome,
   };
 }
@@ -159,8 +280,9 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
  * json_to_recordset decodes every string in the document, and a payload may hold a `\u0000` that
  * only the json type can keep.
  */
-function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }: ReportToStore) {
+function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }: ReportToStore, index: number) {
   return {
+    ord: index + 1,
     fingerprint: report.fingerprint,
     report_id: report.reportId,
     message_id: report.messageId,
@@ -217,28 +339,12 @@ function partRowFromJson(row: JsonRow): PartRow {
 
 /** Writes the touched parts' deciders (`$1`, json rows) and the messages' new state (`$2`) in one statement. */
 const WRITE_STATE = `WITH written_parts AS (
-      INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-      SELECT * FROM json_to_recordset($1) AS row (
-        message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
-        result_code integer, result_description text, operator text)
-      ON CONFLICT (message_id, part) DO UPDATE SET
-        report_seq = excluded.report_seq, status = excluded.status, final = excluded.final,
-        report_timestamp = excluded.report_timestamp, result_code = excluded.result_code,
-        result_description = excluded.result_description, operator = excluded.operator)
-    INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
-                          result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
-    SELECT * FROM json_to_recordset($2) AS row (
-      message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
-      delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
-      result_description text, operator text, source text, destination text, first_report_at timestamptz,
-      last_report_at timestamptz, last_seq bigint)
-    ON CONFLICT (message_id) DO UPDATE SET
-      ref_id = excluded.ref_id, status = excluded.status, final = excluded.final,
-      segments_reported = excluded.segments_reported, total = excluded.total, delivered = excluded.delivered,
-      failed = excluded.failed, unknown = excluded.unknown, pending = excluded.pending,
-      result_code = excluded.result_code, result_description = excluded.result_description, operator = excluded.operator,
-      source = excluded.source, destination = excluded.destination, first_report_at = excluded.first_report_at,
-      last_report_at = excluded.last_report_at, last_seq = excluded.last_seq`;
+      INSERT INTO parts (${PART_COLUMNS.join(', ')})
+      SELECT * FROM json_to_recordset($1) AS p (${PART_FIELDS})
+      ON CONFLICT (message_id, part) DO UPDATE SET ${updateFromExcluded(PART_COLUMNS, ['message_id', 'part'])})
+    INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
+    SELECT * FROM json_to_recordset($2) AS m (${MESSAGE_FIELDS})
+    ON CONFLICT (message_id) DO UPDATE SET ${updateFromExcluded(MESSAGE_COLUMNS, ['message_id'])}`;
 
 /**
  * Each connection prepares the write statements once; a batch then EXECUTEs them with its values.
@@ -248,6 +354,7 @@ const WRITE_STATE = `WITH written_parts AS (
 export const PREPARE_STATEMENTS = `DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
   PREPARE dlr_insert_reports(json, json) AS ${INSERT_REPORTS};
+  PREPARE dlr_store_new_messages(json, json, json, json) AS ${STORE_NEW_MESSAGES};
   PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {

@@ -1,7 +1,7 @@
 /**
- * A write transaction in two round trips. Each step is a script of several statements sent at
- * once, PostgreSQL's simple query protocol: the first script opens the transaction, the second
- * commits it. Sent one statement at a time, as Kysely and pg's named statements do, a batch took five
+ * A write transaction in one or two round trips. Each step is a script of several statements sent
+ * at once, PostgreSQL's simple query protocol: in two steps the first script opens the transaction
+ * and the second commits it; in one step, a single script opens, writes and commits. Sent one statement at a time, as Kysely and pg's named statements do, a batch took five
  * round trips (begin, lock, insert, write, commit), and the receiver spent more time on the round
  * trips than on the reports. The simple protocol takes no parameters: values travel inside the
  * script, as literals made by `sqlLiteral`.
@@ -22,19 +22,31 @@ export interface SecondStep<T> {
   readonly result: T;
 }
 
-export interface TransactionSteps<T> {
+interface Setup {
   /**
    * Statements each connection runs once, outside any transaction, before its first transaction
    * with this setup: PREPAREs, whose names must not be taken by anything else.
    */
   readonly setup: string;
+}
+
+export interface TwoSteps<T> extends Setup {
   readonly first: string;
   readonly then: (rows: Row[]) => SecondStep<T>;
 }
 
+export interface OneStep<T> extends Setup {
+  /** Runs and commits in the same round trip. */
+  readonly script: string;
+  readonly read: (rows: Row[]) => T;
+}
+
+export type TransactionSteps<T> = TwoSteps<T> | OneStep<T>;
+
 /**
- * Runs `first`, hands the rows of its last statement to `then`, runs the script `then` returns and
- * commits; rolls back on any error. Resolves with `then`'s result once the transaction is committed.
+ * Two steps: runs `first`, hands the rows of its last statement to `then`, runs the script `then`
+ * returns and commits. One step: runs `script` and commits, and hands the rows of its last
+ * statement to `read`. Rolls back on any error; resolves once the transaction is committed.
  * When a connection has lost its prepared statements (a pooler's reset, `DISCARD ALL`), the error
  * (SQLSTATE 26000) is passed on, and the connection prepares them again for its next transaction.
  */
@@ -55,18 +67,18 @@ export function sqlLiteral(text: string): string {
 
 export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
   const setUp = new WeakMap<pg.PoolClient, Set<string>>();
-  return async ({ setup, first, then }) => {
+  return async (steps) => {
     const client = await pool.connect();
     let broken = false;
     try {
       const done = setUp.get(client) ?? new Set<string>();
-      if (!done.has(setup)) {
-        await client.query(setup);
-        done.add(setup);
+      if (!done.has(steps.setup)) {
+        await client.query(steps.setup);
+        done.add(steps.setup);
         setUp.set(client, done);
       }
-      const rows = lastRows(await client.query(`BEGIN;\n${first}`));
-      const { script, result } = then(rows);
+      if ('read' in steps) return steps.read(rowsBeforeCommit(await client.query(`BEGIN;\n${steps.script};\nCOMMIT`)));
+      const { script, result } = steps.then(lastRows(await client.query(`BEGIN;\n${steps.first}`)));
       await client.query(script === null ? 'COMMIT' : `${script};\nCOMMIT`);
       return result;
     } catch (error) {
@@ -90,7 +102,8 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
   const forget = (setup: string, ready: Promise<unknown>) => {
     if (setUp.get(setup) === ready) setUp.delete(setup);
   };
-  return async ({ setup, first, then }) => {
+  return async (steps) => {
+    const { setup } = steps;
     let ready = setUp.get(setup);
     if (ready === undefined) {
       const running = pglite.exec(setup);
@@ -103,7 +116,8 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
     await ready;
     try {
       return await pglite.transaction(async (tx) => {
-        const { script, result } = then(lastRows(await tx.exec(first)));
+        if ('read' in steps) return steps.read(lastRows(await tx.exec(steps.script)));
+        const { script, result } = steps.then(lastRows(await tx.exec(steps.first)));
         if (script !== null) await tx.exec(script);
         return result;
       });
@@ -120,7 +134,15 @@ function isMissingStatement(error: unknown): boolean {
 
 /** A script of several statements answers with one result per statement; the last one counts. */
 function lastRows(results: unknown): Row[] {
-  const last: unknown = Array.isArray(results) ? results.at(-1) : results;
+  return rowsOf(Array.isArray(results) ? results.at(-1) : results);
+}
+
+/** The rows of the statement before a script's closing COMMIT. */
+function rowsBeforeCommit(results: unknown): Row[] {
+  return rowsOf(Array.isArray(results) ? results.at(-2) : undefined);
+}
+
+function rowsOf(last: unknown): Row[] {
   if (typeof last === 'object' && last !== null && 'rows' in last && Array.isArray(last.rows)) return last.rows as Row[];
   return [];
 }

@@ -1,0 +1,103 @@
+/**
+ * A batch is written in one round trip when its messages are new, and in two when one of them is
+ * stored already. The receiver's memory of recent messages only picks the path: whichever it
+ * picks, and however wrong the memory is, the stored state must be the same.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecentMessages } from '../../src/storage/recent-messages.js';
+import type { ReportToStore } from '../../src/storage/write-reports.js';
+import { storeReports } from '../../src/storage/write-reports.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { reportToStore } from '../helpers/reports.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+const store = (items: readonly ReportToStore[], recent?: RecentMessages) => storeReports(testDb.database.writeTransaction, items, recent);
+
+const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 12, minute));
+
+/** A delivered report of one part of a two-part message. */
+function partReport(id: string, minute: number): ReportToStore {
+  const item = reportToStore(id, at(minute));
+  return { ...item, report: { ...item.report, segments: 2 } };
+}
+
+async function messageState(messageId: string) {
+  const message = await testDb.database.db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirst();
+  const parts = await testDb.database.db.selectFrom('parts').selectAll().where('message_id', '=', messageId).orderBy('part').execute();
+  const reports = await testDb.database.db.selectFrom('reports').select(['seq', 'part']).where('message_id', '=', messageId).orderBy('seq').execute();
+  return { message, parts, reports };
+}
+
+describe('writing a batch', () => {
+  it('stores new messages whole: reports, parts pointing at their reports, and message state', async () => {
+    // Stored before, so that a report's seq differs from its place in the next batch.
+    await store([reportToStore('earlier-1'), reportToStore('earlier-2')]);
+    const outcome = await store([partReport('fresh-a$0', 1), partReport('fresh-a$1', 2), reportToStore('fresh-b', at(3))]);
+    expect(outcome).toEqual({ stored: 3, duplicates: 0 });
+    const a = await messageState('fresh-a');
+    expect(a.reports).toHaveLength(2);
+    expect(a.parts.map((part) => [part.part, part.report_seq])).toEqual(a.reports.map((report) => [report.part, report.seq]));
+    expect(a.message).toMatchObject({ status: 'delivered', final: true, delivered: 2, last_seq: a.reports[1]?.seq });
+    const b = await messageState('fresh-b');
+    expect(b.message?.last_seq).toBe(b.reports[0]?.seq);
+  });
+
+  it('adds to a message stored before, even when nothing tells the receiver it was', async () => {
+    await store([partReport('known$0', 1)]);
+    // No memory of recent messages: the batch is first tried as new messages, and `known` turns out stored.
+    const outcome = await store([partReport('known$1', 2), reportToStore('unknown', at(2))]);
+    expect(outcome).toEqual({ stored: 2, duplicates: 0 });
+    const known = await messageState('known');
+    expect(known.parts.map((part) => part.part)).toEqual([0, 1]);
+    expect(known.message).toMatchObject({ status: 'delivered', final: true });
+    expect(known.message).toMatchObject({ delivered: 2, last_seq: known.reports[1]?.seq });
+    const unknown = await messageState('unknown');
+    expect(unknown.message).toMatchObject({ delivered: 1, last_seq: unknown.reports[0]?.seq });
+  });
+
+  it('keeps a report once when it comes again, in the same batch or a later one', async () => {
+    const first = reportToStore('again$1', at(1));
+    expect(await store([first, first, reportToStore('again-other', at(1))])).toEqual({ stored: 2, duplicates: 1 });
+    expect(await store([first, reportToStore('again-new', at(1))])).toEqual({ stored: 1, duplicates: 1 });
+    expect((await messageState('again')).reports).toHaveLength(1);
+  });
+
+  it('writes the same state whichever path the memory of recent messages picks', async () => {
+    const recent = new RecentMessages(10);
+    await store([partReport('path-x$0', 5)], recent);
+    expect(recent.includesAny(['path-x'])).toBe(true);
+    // An earlier, non-final report of part 0 and a new part 1: written in two steps.
+    const queued = partReport('path-x$0', 4);
+    const queuedReport = { ...queued, report: { ...queued.report, status: 'pending' as const, final: false, resultCode: 1005 } };
+    expect(await store([queuedReport, partReport('path-x$1', 6)], recent)).toEqual({ stored: 2, duplicates: 0 });
+    const x = await messageState('path-x');
+    // Part 0 keeps its final report, which arrived first.
+    expect(x.parts.map((part) => [part.part, part.final, part.report_seq])).toEqual([
+      [0, true, x.reports[0]?.seq],
+      [1, true, x.reports[2]?.seq],
+    ]);
+    expect(x.message).toMatchObject({ status: 'delivered', delivered: 2, last_seq: x.reports[2]?.seq });
+  });
+});
+
+describe('the memory of recent messages', () => {
+  it('holds the newest ids up to its size, and forgets the oldest first', () => {
+    const recent = new RecentMessages(3);
+    recent.add(['a', 'b', 'c']);
+    recent.add(['a']); // written again: now the newest
+    recent.add(['d']);
+    expect(recent.size).toBe(3);
+    expect(recent.includesAny(['b'])).toBe(false);
+    expect(recent.includesAny(['x', 'a'])).toBe(true);
+    expect(recent.includesAny(['c', 'd'])).toBe(true);
+  });
+});
