@@ -36,7 +36,7 @@ const MAX_BATCH_REPORTS = 500;
 /** About a second of full-speed intake; past it, intake answers 503 instead of growing memory. */
 const MAX_QUEUED_REPORTS = 20_000;
 const JOURNAL_DEPTH_LOG_MS = 10_000;
-/** Message ids remembered to pick their reports' write path: some 5 MB, and a minute or more of intake. */
+/** Message ids remembered to pick their reports' write path: about 8 MB of UUID-like ids. */
 const RECENT_MESSAGES = 100_000;
 
 export async function buildApp({ config, database, logger }: AppOptions) {

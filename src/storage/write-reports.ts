@@ -92,7 +92,7 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
   const messageIds = jsonLiteral([...new Set(unique.map((item) => item.report.messageId))]);
   const script = `${TRANSACTION_SETTINGS};
     EXECUTE dlr_lock_messages(${messageIds});
-    EXECUTE dlr_store_new_messages(${jsonLiteral(unique.map(reportRow))}, ${messageIds},
+    EXECUTE dlr_store_new_messages(${jsonLiteral(unique.map(reportRow))}, ${payloadsJson(unique)}, ${messageIds},
       ${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`;
   const storedAlready = await withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, script, read: storedMessageIds }));
   const written = unique.filter((item) => !storedAlready.has(item.report.messageId)).length;
@@ -125,7 +125,7 @@ async function storeInTwoSteps(writeTransaction: WriteTransaction, items: readon
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
   const first = `${TRANSACTION_SETTINGS};
     EXECUTE dlr_lock_messages(${messageIds});
-    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${messageIds})`;
+    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${payloadsJson(items)}, ${messageIds})`;
   return withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) }));
 }
 
@@ -153,14 +153,22 @@ function jsonLiteral(value: unknown): string {
 const LOCK_MESSAGES = `SELECT pg_advisory_xact_lock(key)
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
-/** A report row's fields as the batch's JSON carries them (the payload as its JSON text). */
-const REPORT_FIELDS = `fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
+/** A report row's fields as the batch's JSON carries them, but for the payload (see `payloadsJson`). */
+const REPORT_FIELDS = `ord integer, fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
       result_description text, status text, final boolean, delivery text, billing text, operator text,
       operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
       source text, destination text, stat text, err text, err_description text, format text, gate text,
-      remote_address text, received_at timestamptz, payload text`;
-const REPORT_COLUMNS = columnNames(REPORT_FIELDS);
-const REPORT_VALUES = REPORT_COLUMNS.map((column) => (column === 'payload' ? 'payload::json' : column)).join(', ');
+      remote_address text, received_at timestamptz`;
+const REPORT_COLUMNS = [...columnNames(REPORT_FIELDS).filter((column) => column !== 'ord'), 'payload'];
+
+/**
+ * The batch's reports as rows (`rows`, a json array of objects) each with its payload (`payloads`,
+ * a json array in the same order), as one table.
+ */
+function reportsWithPayloads(rows: string, payloads: string): string {
+  return `SELECT * FROM json_to_recordset(${rows}) AS r (${REPORT_FIELDS})
+      JOIN json_array_elements(${payloads}) WITH ORDINALITY AS p (payload, ord) USING (ord)`;
+}
 
 const PART_FIELDS = `message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
       result_code integer, result_description text, operator text`;
@@ -186,46 +194,46 @@ function updateFromExcluded(columns: readonly string[], key: readonly string[]):
 }
 
 /**
- * Inserts the reports (`$1`, json rows) that are not stored yet (the same report twice, even in one
- * call, is kept once) and, in the same statement, reads the stored state of the messages (`$2`, a
- * json array of ids) and their parts' deciders.
+ * Inserts the reports (`$1`, json rows, and `$2`, their payloads) that are not stored yet (the same
+ * report twice, even in one call, is kept once) and, in the same statement, reads the stored state
+ * of the messages (`$3`, a json array of ids) and their parts' deciders.
  */
 const INSERT_REPORTS = `WITH inserted AS (
     INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
-    SELECT ${REPORT_VALUES} FROM json_to_recordset($1) AS r (${REPORT_FIELDS})
+    SELECT ${REPORT_COLUMNS.join(', ')} FROM (${reportsWithPayloads('$1', '$2')}) AS batch
     ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
-           ${storedMessages('$2')} AS messages`;
+           ${storedMessages('$3')} AS messages`;
 
 /**
  * Writes messages not stored yet, in one statement: their reports (`$1`, json rows with their place
- * `ord` in the batch), and the parts' deciders (`$3`) and messages' state (`$4`) planned for them,
- * where a seq stands for the place of its report. Reads which of the messages (`$2`) are stored
- * already, and leaves their reports out: it answers their ids, for the two-step write. A message
- * not stored has no reports or parts stored either (all three are written in one transaction), so
- * under the messages' locks the plain inserts cannot conflict. Each message is looked up by its own
- * key, for the reason given at `storedMessages`: as `EXISTS`, PostgreSQL joined the ids to the
- * whole messages table.
+ * `ord` in the batch, and `$2`, their payloads), and the parts' deciders (`$4`) and messages' state
+ * (`$5`) planned for them, where a seq stands for the place of its report. Reads which of the
+ * messages (`$3`) are stored already, and leaves their reports out: it answers their ids, for the
+ * two-step write. A message not stored has no reports or parts stored either (all three are
+ * written in one transaction), so under the messages' locks the plain inserts cannot conflict.
+ * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
+ * PostgreSQL joined the ids to the whole messages table.
  */
 const STORE_NEW_MESSAGES = `WITH looked_up AS MATERIALIZED (
       SELECT (SELECT m.message_id FROM messages AS m WHERE m.message_id = wanted.id) AS id
-      FROM json_array_elements_text($2) AS wanted (id)),
+      FROM json_array_elements_text($3) AS wanted (id)),
     stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
-    batch AS (SELECT * FROM json_to_recordset($1) AS r (ord integer, ${REPORT_FIELDS})),
+    batch AS (${reportsWithPayloads('$1', '$2')}),
     inserted AS (
       INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
-      SELECT ${REPORT_VALUES} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
+      SELECT ${REPORT_COLUMNS.join(', ')} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
       RETURNING seq, message_id, fingerprint),
     seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
     written_parts AS (
       INSERT INTO parts (${PART_COLUMNS.join(', ')})
       SELECT ${PART_COLUMNS.map((column) => (column === 'report_seq' ? 'seqs.seq' : `p.${column}`)).join(', ')}
-      FROM json_to_recordset($3) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
+      FROM json_to_recordset($4) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
       SELECT ${MESSAGE_COLUMNS.map((column) => (column === 'last_seq' ? 'seqs.seq' : `m.${column}`)).join(', ')}
-      FROM json_to_recordset($4) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
+      FROM json_to_recordset($5) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
@@ -274,13 +282,12 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
 }
 
 /**
- * A report as a row of the reports table. The batch's rows travel as one JSON document that
- * PostgreSQL unpacks (json_to_recordset): one native JSON.stringify, where an array per column had
- * the driver escape every value, which was most of its work. The payload travels as its JSON text:
- * json_to_recordset decodes every string in the document, and a payload may hold a `\u0000` that
- * only the json type can keep.
+ * A report as a row of the reports table, but for its payload, numbered by its place in the batch.
+ * The batch's rows travel as one JSON document that PostgreSQL unpacks (json_to_recordset): one
+ * native JSON.stringify, where an array per column had the driver escape every value, which was
+ * most of its work.
  */
-function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }: ReportToStore, index: number) {
+function reportRow({ report, format, gate, remoteAddress, receivedAt }: ReportToStore, index: number) {
   return {
     ord: index + 1,
     fingerprint: report.fingerprint,
@@ -308,8 +315,17 @@ function reportRow({ report, payload, format, gate, remoteAddress, receivedAt }:
     gate,
     remote_address: remoteAddress,
     received_at: receivedAt.toISOString(),
-    payload: JSON.stringify(payload),
   };
+}
+
+/**
+ * The batch's payloads, in its order, as one json array literal. Apart from the rows: as a string
+ * field of a row a payload was escaped inside the document, decoded by json_to_recordset and parsed
+ * once more into the json column; as an element of this array it is read as json once, which also
+ * keeps a `\u0000` that text cannot hold.
+ */
+function payloadsJson(items: readonly ReportToStore[]): string {
+  return `${sqlLiteral(`[${items.map((item) => (item.payload === undefined ? 'null' : JSON.stringify(item.payload))).join(',')}]`)}::json`;
 }
 
 /**
@@ -353,8 +369,8 @@ const WRITE_STATE = `WITH written_parts AS (
  */
 export const PREPARE_STATEMENTS = `DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
-  PREPARE dlr_insert_reports(json, json) AS ${INSERT_REPORTS};
-  PREPARE dlr_store_new_messages(json, json, json, json) AS ${STORE_NEW_MESSAGES};
+  PREPARE dlr_insert_reports(json, json, json) AS ${INSERT_REPORTS};
+  PREPARE dlr_store_new_messages(json, json, json, json, json) AS ${STORE_NEW_MESSAGES};
   PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {

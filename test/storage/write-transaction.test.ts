@@ -124,10 +124,10 @@ describe('the write statements, prepared once per connection', () => {
         first: `${TRANSACTION_SETTINGS};\nSET LOCAL plan_cache_mode = force_generic_plan;\nEXPLAIN EXECUTE ${statement}`,
         then: (rows) => ({ script: null, result: rows.map((row) => String(row['QUERY PLAN'])).join('\n') }),
       });
-    const newMessages = await explain(`dlr_store_new_messages('[]'::json, '["grown-5"]'::json, '[]'::json, '[]'::json)`);
+    const newMessages = await explain(`dlr_store_new_messages('[]'::json, '[]'::json, '["grown-5"]'::json, '[]'::json, '[]'::json)`);
     expect(newMessages).not.toContain('Seq Scan on messages');
     expect(newMessages).toContain('messages_pkey');
-    const storedMessages = await explain(`dlr_insert_reports('[]'::json, '["grown-5"]'::json)`);
+    const storedMessages = await explain(`dlr_insert_reports('[]'::json, '[]'::json, '["grown-5"]'::json)`);
     expect(storedMessages).not.toMatch(/Seq Scan on (parts|messages)/);
     expect(storedMessages).toContain('parts_message_part_key');
   });
