@@ -1,10 +1,11 @@
 /**
  * A write transaction in one or two round trips. Each step is a script of several statements sent
  * at once, PostgreSQL's simple query protocol: in two steps the first script opens the transaction
- * and the second commits it; in one step, a single script opens, writes and commits. Sent one statement at a time, as Kysely and pg's named statements do, a batch took five
- * round trips (begin, lock, insert, write, commit), and the receiver spent more time on the round
- * trips than on the reports. The simple protocol takes no parameters: values travel inside the
- * script, as literals made by `sqlLiteral`.
+ * and the second commits it; in one step, a single script opens, writes and commits. Sent one
+ * statement at a time, as Kysely and pg's named statements do, a batch took five round trips
+ * (begin, lock, insert, write, commit), and the receiver spent more time on the round trips than
+ * on the reports. The simple protocol takes no parameters: values travel inside the script, as
+ * literals made by `sqlLiteral`.
  *
  * A connection first runs the transaction's setup once (the statements it PREPAREs), so that each
  * batch EXECUTEs plans PostgreSQL keeps instead of parsing, analysing and planning its statements
