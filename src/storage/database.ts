@@ -16,7 +16,7 @@ export type DatabaseKind = 'server' | 'embedded';
 export interface Database {
   readonly db: Kysely<Tables>;
   readonly kind: DatabaseKind;
-  /** The write path's transactions, in two round trips (see write-transaction.ts). */
+  /** The write path's transactions, in one or two round trips (see write-transaction.ts). */
   readonly writeTransaction: WriteTransaction;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
