@@ -193,6 +193,11 @@ function updateFromExcluded(columns: readonly string[], key: readonly string[]):
     .join(', ');
 }
 
+/** The columns of the row `alias`, but `seqColumn`, which holds a place: the seq of that place instead. */
+function withSeqOfPlace(columns: readonly string[], alias: string, seqColumn: string): string {
+  return columns.map((column) => (column === seqColumn ? 'seqs.seq' : `${alias}.${column}`)).join(', ');
+}
+
 /**
  * Inserts the reports (`$1`, json rows, and `$2`, their payloads) that are not stored yet (the same
  * report twice, even in one call, is kept once) and, in the same statement, reads the stored state
@@ -228,11 +233,11 @@ const STORE_NEW_MESSAGES = `WITH looked_up AS MATERIALIZED (
     seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
     written_parts AS (
       INSERT INTO parts (${PART_COLUMNS.join(', ')})
-      SELECT ${PART_COLUMNS.map((column) => (column === 'report_seq' ? 'seqs.seq' : `p.${column}`)).join(', ')}
+      SELECT ${withSeqOfPlace(PART_COLUMNS, 'p', 'report_seq')}
       FROM json_to_recordset($4) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
-      SELECT ${MESSAGE_COLUMNS.map((column) => (column === 'last_seq' ? 'seqs.seq' : `m.${column}`)).join(', ')}
+      SELECT ${withSeqOfPlace(MESSAGE_COLUMNS, 'm', 'last_seq')}
       FROM json_to_recordset($5) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
