@@ -105,7 +105,7 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     callers: callerCheck(config.allowedCallers),
     ackBody: config.ackBody,
   });
-  await app.register(queryRoutes, { db: database.db, apiToken: config.apiToken });
+  await app.register(queryRoutes, { database, apiToken: config.apiToken });
   await app.register(healthRoutes, {
     pingDatabase: () => database.ping(),
     smppState: () => smpp?.state() ?? 'disabled',

@@ -1,11 +1,10 @@
 /** The query API: a message by id, messages by refId/status/time, and the rejected intake requests. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import type { Kysely } from 'kysely';
 import { errorBody } from '../http/errors.js';
+import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { latestRejectedRequests } from '../storage/rejected-requests.js';
-import type { Tables } from '../storage/tables.js';
 import { queryAuthorization } from './auth.js';
 import { encodeCursor, parseLimit, parseListQuery } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
@@ -13,11 +12,11 @@ import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSc
 import { rfc3339 } from './time.js';
 
 export interface QueryOptions {
-  readonly db: Kysely<Tables>;
+  readonly database: MessageReader;
   readonly apiToken: string | null;
 }
 
-export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, { db, apiToken }) => {
+export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, { database, apiToken }) => {
   app.addHook('onRequest', queryAuthorization(apiToken));
 
   app.get(
@@ -29,7 +28,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const stored = await findMessage(db, request.params.messageId);
+      const stored = await findMessage(database, request.params.messageId);
       if (stored === undefined) return reply.code(404).send(errorBody(404, 'no report has been received for this message'));
       return presentMessage(stored);
     },
@@ -41,7 +40,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     async (request, reply) => {
       const filter = parseListQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
-      const page = await listMessages(db, filter.value);
+      const page = await listMessages(database, filter.value);
       return {
         messages: page.messages.map(presentMessage),
         nextCursor: page.nextBeforeSeq === null ? null : encodeCursor(page.nextBeforeSeq),
@@ -55,7 +54,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     async (request, reply) => {
       const limit = parseLimit(request.query.limit);
       if (!limit.ok) return reply.code(400).send(errorBody(400, limit.problem));
-      const rows = await latestRejectedRequests(db, limit.value);
+      const rows = await latestRejectedRequests(database.db, limit.value);
       return {
         rejected: rows.map((row) => ({
           receivedAt: rfc3339(row.received_at),

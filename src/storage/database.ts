@@ -2,14 +2,17 @@
  * Opens the database: a PostgreSQL server when a URL is given, else the embedded PostgreSQL
  * (PGlite) kept under the data folder. Both speak the same SQL, so the rest of the code does not know.
  */
+import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Tables } from './tables.js';
+import { errorCode } from '../lib/error-code.js';
 import type { WriteTransaction } from './write-transaction.js';
-import { embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -18,10 +21,14 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** The write path's transactions, in one or two round trips (see write-transaction.ts). */
   readonly writeTransaction: WriteTransaction;
+  /** Runs a read the query API makes on every request, planned once per connection (see `preparedReads`). */
+  readonly readRows: ReadRows;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
   readonly close: () => Promise<void>;
 }
+
+export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
 
 export interface DatabaseOptions {
   /** `postgres://…`; null opens the embedded database. */
@@ -30,6 +37,7 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** A schema to work in instead of `public` (tests isolate themselves this way). */
   readonly schema?: string;
+  /** Connections for reads (the query API, health, rejected requests); the write path has its own. */
   readonly poolSize?: number;
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
@@ -44,28 +52,93 @@ export function openDatabase(options: DatabaseOptions): Database {
 const typeParsers = new pg.TypeOverrides();
 typeParsers.setTypeParser(pg.types.builtins.INT8, Number);
 
+/** Connections of the write path: its two slots, the journal's replay, and one to spare. */
+const WRITE_POOL_SIZE = 4;
+
+/**
+ * Set on each read connection. No sequential scans, for the reason the write path gives at
+ * `TRANSACTION_SETTINGS`: a read prepared once may keep one generic plan for the connection's
+ * life, and one made while the tables were small would scan them whole. The query API reads by key
+ * or along an index only.
+ */
+export const READ_SESSION_SETTINGS = 'SET enable_seqscan = off';
+
 function openServer(url: string, options: DatabaseOptions): Database {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.poolSize ?? 10,
-    types: typeParsers,
-    connectionTimeoutMillis: 5_000,
-    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
-  });
   const connectionLost = (error: Error) => options.onConnectionError?.(error);
-  // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
-  // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
-  pool.on('connect', (client) => client.on('error', connectionLost));
-  pool.on('error', connectionLost);
+  const openPool = (max: number, setUp: string | null) => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max,
+      types: typeParsers,
+      connectionTimeoutMillis: 5_000,
+      ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+      // pg-pool awaits this before it hands the connection out (its types say void).
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
+      ...(setUp === null ? {} : { onConnect: async (client: pg.ClientBase) => { await client.query(setUp); } }),
+    });
+    // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
+    // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
+    pool.on('connect', (client) => client.on('error', connectionLost));
+    pool.on('error', connectionLost);
+    return pool;
+  };
+  const pool = openPool(options.poolSize ?? 10, READ_SESSION_SETTINGS);
+  // Apart from the reads: the write path deallocates the statements it prepared when it prepares
+  // again, and it would take the reads' prepared statements with them.
+  const writePool = openPool(WRITE_POOL_SIZE, null);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'server', writeTransaction: serverWriteTransaction(pool), ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+  // Closing twice is closing once (a pool refuses a second end).
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind: 'server',
+    writeTransaction: serverWriteTransaction(writePool),
+    readRows: preparedReads(pool),
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    close: () => {
+      closing ??= Promise.all([db.destroy(), writePool.end()]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/**
+ * Reads as prepared statements, named after their SQL: each connection parses and plans a read
+ * once, not on every request. For a lookup by id that was most of PostgreSQL's work.
+ */
+function preparedReads(pool: pg.Pool): ReadRows {
+  const names = new Map<string, string>();
+  return async <R>(query: CompiledQuery<R>) => {
+    let name = names.get(query.sql);
+    if (name === undefined) {
+      name = `dlr_read_${hash('sha256', query.sql).slice(0, 24)}`;
+      names.set(query.sql, name);
+    }
+    const run = () => pool.query({ name, text: query.sql, values: [...query.parameters] });
+    try {
+      return (await run()).rows as R[];
+    } catch (error) {
+      // A connection that lost its statements (a pooler's reset, DISCARD ALL) is closed by the
+      // failed query; once more, on another connection, which prepares them afresh if it must.
+      if (errorCode(error) !== MISSING_PREPARED_STATEMENT) throw error;
+      return (await run()).rows as R[];
+    }
+  };
 }
 
 function openEmbedded(options: DatabaseOptions): Database {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = new PGlite(options.dataDir);
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'embedded', writeTransaction: embeddedWriteTransaction(pglite), ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+  return {
+    db,
+    kind: 'embedded',
+    writeTransaction: embeddedWriteTransaction(pglite),
+    // One session in this process, no planning to save that is worth a second path: through Kysely.
+    readRows: async <R>(query: CompiledQuery<R>) => (await db.executeQuery(query)).rows,
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    close: () => db.destroy(),
+  };
 }
 
 async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {

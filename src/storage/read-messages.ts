@@ -1,11 +1,12 @@
 /**
  * Reads messages back for the query API: the message row, each part's deciding report, every
  * report. One round trip per lookup or page: each message row comes with its reports and deciders
- * aggregated as JSON.
+ * aggregated as JSON. Built with Kysely, run as statements each connection prepares once.
  */
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { sql } from 'kysely';
 import { parseReportId } from '../meaning/report-id.js';
+import type { Database } from './database.js';
 import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
 import type { MessageRow, ReportRow, Tables } from './tables.js';
@@ -24,16 +25,23 @@ interface DetailColumns {
 }
 
 /** A message by its id, or by the id of one of its parts (`abc$1`); an exact id wins. */
-export async function findMessage(db: Kysely<Tables>, id: string): Promise<StoredMessage | undefined> {
+export async function findMessage({ db, readRows }: MessageReader, id: string): Promise<StoredMessage | undefined> {
+  const [row] = await readRows(findMessageQuery(db, id));
+  return row === undefined ? undefined : storedMessage(row);
+}
+
+/** Reads with the builder of `db` and runs with `readRows`, as `Database` gives them. */
+export type MessageReader = Pick<Database, 'db' | 'readRows'>;
+
+export function findMessageQuery(db: Kysely<Tables>, id: string) {
   const target = parseReportId(id);
   const candidates = target.ok && target.target.part !== null ? [id, target.target.messageId] : [id];
-  const row = await withDetails(db.selectFrom('messages').selectAll('messages'))
+  return withDetails(db.selectFrom('messages').selectAll('messages'))
     .where('message_id', 'in', candidates)
     .where('last_seq', 'is not', null)
     .orderBy(sql`message_id = ${id}`, 'desc')
     .limit(1)
-    .executeTakeFirst();
-  return row === undefined ? undefined : storedMessage(row);
+    .compile();
 }
 
 export interface MessageFilter {
@@ -55,20 +63,25 @@ export interface MessagePage {
 }
 
 /** Messages newest report first, a page at a time; each page costs the same however deep it is. */
-export async function listMessages(db: Kysely<Tables>, filter: MessageFilter): Promise<MessagePage> {
-  let query = withDetails(db.selectFrom('messages').selectAll('messages')).where('last_seq', 'is not', null);
-  if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
-  if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
-  if (filter.beforeSeq !== undefined) query = query.where('last_seq', '<', filter.beforeSeq);
-  const rows = await query.orderBy('last_seq', 'desc').limit(filter.limit + 1).execute();
+export async function listMessages({ db, readRows }: MessageReader, filter: MessageFilter): Promise<MessagePage> {
+  const rows = await readRows(listMessagesQuery(db, filter));
   const page = rows.slice(0, filter.limit);
   const lastOfPage = page.at(-1);
   return {
     messages: page.map(storedMessage),
     nextBeforeSeq: rows.length > filter.limit && lastOfPage?.last_seq != null ? lastOfPage.last_seq : null,
   };
+}
+
+/** One row more than the page: whether it comes says whether there is a next page. */
+export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
+  let query = withDetails(db.selectFrom('messages').selectAll('messages')).where('last_seq', 'is not', null);
+  if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
+  if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
+  if (filter.beforeSeq !== undefined) query = query.where('last_seq', '<', filter.beforeSeq);
+  return query.orderBy('last_seq', 'desc').limit(filter.limit + 1).compile();
 }
 
 function withDetails<O>(query: SelectQueryBuilder<Tables, 'messages', O>) {

@@ -1,0 +1,64 @@
+/**
+ * The query API's reads are prepared once per connection on a server. They must keep answering
+ * when a connection loses its statements, and their plans must read by key even when they were
+ * made while the tables were small.
+ */
+import { sql } from 'kysely';
+import type { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READ_SESSION_SETTINGS } from '../../src/storage/database.js';
+import { findMessage, findMessageQuery, listMessagesQuery } from '../../src/storage/read-messages.js';
+import { storeReports } from '../../src/storage/write-reports.js';
+import { sqlLiteral } from '../../src/storage/write-transaction.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
+import { reportToStore } from '../helpers/reports.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  await storeReports(testDb.database.writeTransaction, [reportToStore('read-1$1'), reportToStore('read-1$2')]);
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+describe('reads prepared once per connection', () => {
+  it.skipIf(serverUrl === null)('find the message again after the connection lost its prepared statements, as after DISCARD ALL', async () => {
+    // One connection, so the statement dropped is the one the next lookup names.
+    const reader = testDb.openAnother({ poolSize: 1 });
+    expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
+    await sql`DEALLOCATE ALL`.execute(reader.db);
+    expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
+    expect((await findMessage(reader, 'read-1$2'))?.message.message_id).toBe('read-1');
+  });
+
+  it('plan the lookups along the indexes even while the tables are nearly empty', async () => {
+    const { db } = testDb.database;
+    const queries: Array<[string, CompiledQuery]> = [
+      ['by id', findMessageQuery(db, 'read-1')],
+      ['by part id', findMessageQuery(db, 'read-1$1')],
+      ['by refId', listMessagesQuery(db, { refId: 'order-1', limit: 50 })],
+      ['by status, deep page', listMessagesQuery(db, { status: 'failed', beforeSeq: 10, limit: 50 })],
+      ['by status and time', listMessagesQuery(db, { status: 'failed', since: new Date('2026-01-01T00:00:00Z'), limit: 50 })],
+    ];
+    // The plan a prepared read may keep for good: generic, made now, with two reports stored.
+    const genericPlan = (query: CompiledQuery, settings: string) =>
+      db.transaction().execute(async (tx) => {
+        await sql.raw(settings.replace(/^SET /, 'SET LOCAL ')).execute(tx);
+        await sql.raw('SET LOCAL plan_cache_mode = force_generic_plan').execute(tx);
+        await sql.raw(`PREPARE planned AS ${query.sql}`).execute(tx);
+        const values = query.parameters.map((value) => sqlLiteral(value instanceof Date ? value.toISOString() : String(value)));
+        const plan = await sql.raw<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE planned(${values.join(', ')})`).execute(tx);
+        await sql.raw('DEALLOCATE planned').execute(tx);
+        return plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+    for (const [name, query] of queries) {
+      expect(await genericPlan(query, READ_SESSION_SETTINGS), name).not.toContain('Seq Scan');
+    }
+    // Without the setting, the same plan would read a message's reports and parts by scanning
+    // those tables whole, for as long as the connection keeps it.
+    expect(await genericPlan(findMessageQuery(db, 'read-1'), 'SET enable_seqscan = on')).toMatch(/Seq Scan on (reports|parts)/);
+  });
+});
