@@ -35,6 +35,15 @@ request = function()
 end
 `;
 
+/** The same reports, each connection waiting `delayMs` before each request: a steady, lighter load. */
+export function pacedIngestScript(delayMs: number): string {
+  return `${INGEST_SCRIPT}
+delay = function()
+  return ${delayMs}
+end
+`;
+}
+
 /** GETs of paths the script makes; `pathExpression` is Lua returning one path. */
 export function lookupScript(pathExpression: string): string {
   return `

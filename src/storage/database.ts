@@ -56,10 +56,11 @@ typeParsers.setTypeParser(pg.types.builtins.INT8, Number);
 const WRITE_POOL_SIZE = 4;
 
 /**
- * Set on each read connection. No sequential scans, for the reason the write path gives at
- * `TRANSACTION_SETTINGS`: a read prepared once may keep one generic plan for the connection's
- * life, and one made while the tables were small would scan them whole. The query API reads by key
- * or along an index only.
+ * Set on each connection of the read pool (the query API, health, migrations, rejected requests).
+ * No sequential scans, for the reason the write path gives at `TRANSACTION_SETTINGS`: a read
+ * prepared once may keep one generic plan for the connection's life, and one made while the tables
+ * were small would scan them whole. The query API reads by key or along an index only; any other
+ * statement still runs, as the setting makes a scan the last resort, not impossible.
  */
 export const READ_SESSION_SETTINGS = 'SET enable_seqscan = off';
 
