@@ -1,7 +1,8 @@
 /**
  * Lookups on a large table: reports generated inside PostgreSQL (two parts per message, one message
  * in seven failed), kept between runs in a schema named by its size. Measured while ingest runs:
- * flat out at 20 connections, and paced, as a receiver mostly runs, at about 1,000 reports/s.
+ * flat out at 20 connections; paced well below the top rate (at most 1,000 reports/s), as a
+ * receiver mostly runs; and not at all.
  */
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
