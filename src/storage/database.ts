@@ -135,7 +135,7 @@ function openEmbedded(options: DatabaseOptions): Database {
     db,
     kind: 'embedded',
     writeTransaction: embeddedWriteTransaction(pglite),
-    // One session in this process, no planning to save that is worth a second path: through Kysely.
+    // One session inside this process, with no round trip to save: reads go through Kysely as before.
     readRows: async <R>(query: CompiledQuery<R>) => (await db.executeQuery(query)).rows,
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => db.destroy(),
