@@ -4,6 +4,12 @@
  * transaction carries many reports. Each request's promise settles only when its own reports are
  * committed, or fail.
  *
+ * A transaction beyond the first starts only once enough reports wait to fill it well: a
+ * transaction has a fixed cost (its commit waits for the disk), and two small ones at once cost
+ * the database more than one twice their size, while two large ones keep it busy on both of its
+ * connections. When a batch commits, the next one is sent before the committed requests are
+ * answered, so the database works while the answers go out.
+ *
  * When a batch fails, a dropped connection is retried once on a fresh one, and a batch that a bad
  * report broke is split in halves until the bad request stands alone: the good reports of the batch
  * are committed, and only the request that cannot be stored is refused.
@@ -15,6 +21,8 @@ export interface BatcherOptions {
   readonly store: (items: readonly ReportToStore[]) => Promise<unknown>;
   /** Transactions under way at once; the rest wait and grow the next batch. */
   readonly slots: number;
+  /** Reports waiting before a transaction starts beside one already under way. */
+  readonly minReportsForExtraSlot: number;
   /** Reports in one transaction at the most. */
   readonly maxBatchReports: number;
   /** Reports waiting at the most; past this a request is refused at once rather than queued. */
@@ -53,20 +61,30 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
   const queue: Waiting[] = [];
   let queued = 0;
   let running = 0;
+  /** Committed batches whose requests are not answered yet. */
+  let answering = 0;
   let closed = false;
   let idle: (() => void) | undefined;
 
   const pump = () => {
-    while (running < options.slots && queue.length > 0) {
+    while (running < options.slots && queue.length > 0 && (running === 0 || queued >= options.minReportsForExtraSlot)) {
       const batch = takeBatch();
       running += 1;
-      void settle(batch, 1).finally(() => {
+      void settle(batch, 1).then((answers) => {
         running -= 1;
-        if (running === 0 && queue.length === 0) idle?.();
+        answering += 1;
         pump();
+        // The next batch's statement is written (a few ticks after pump) before these answers go out.
+        setImmediate(() => {
+          answering -= 1;
+          for (const answer of answers) answer();
+          if (isIdle()) idle?.();
+        });
       });
     }
   };
+
+  const isIdle = () => running === 0 && answering === 0 && queue.length === 0;
 
   /** The longest run of waiting requests from the front that fits in one batch (at least one). */
   const takeBatch = (): Waiting[] => {
@@ -81,19 +99,16 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
     return queue.splice(0, count);
   };
 
-  const settle = async (batch: readonly Waiting[], retries: number): Promise<void> => {
+  /** Stores the batch; returns how to answer each of its requests, without answering yet. */
+  const settle = async (batch: readonly Waiting[], retries: number): Promise<Array<() => void>> => {
     try {
       await options.store(batch.flatMap((waiting) => waiting.items));
-      for (const waiting of batch) waiting.resolve();
+      return batch.map((waiting) => waiting.resolve);
     } catch (error) {
       if (!isDataError(error) && retries > 0) return settle(batch, retries - 1);
-      if (batch.length === 1 || !isDataError(error)) {
-        for (const waiting of batch) waiting.reject(error);
-        return;
-      }
+      if (batch.length === 1 || !isDataError(error)) return batch.map((waiting) => () => { waiting.reject(error); });
       const half = Math.ceil(batch.length / 2);
-      await settle(batch.slice(0, half), retries);
-      await settle(batch.slice(half), retries);
+      return [...(await settle(batch.slice(0, half), retries)), ...(await settle(batch.slice(half), retries))];
     }
   };
 
@@ -109,7 +124,7 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
     },
     close: async () => {
       closed = true;
-      if (running === 0 && queue.length === 0) return;
+      if (isIdle()) return;
       await new Promise<void>((resolve) => {
         idle = resolve;
       });

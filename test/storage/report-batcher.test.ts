@@ -41,6 +41,7 @@ function batcherOn(database = testDb.database, slots = 1, calls: number[] = []):
       return storeReports(database.writeTransaction, items);
     },
     slots,
+    minReportsForExtraSlot: 1,
     maxBatchReports: 500,
     maxQueuedReports: 10_000,
   });
@@ -83,6 +84,7 @@ describe('group commit', () => {
         return storeReports(testDb.database.writeTransaction, items);
       },
       slots: 1,
+      minReportsForExtraSlot: 1,
       maxBatchReports: 500,
       maxQueuedReports: 3,
     });
@@ -93,6 +95,48 @@ describe('group commit', () => {
     await Promise.all([first, ...waiting]);
     expect(await storedIds('queue-')).toEqual(['queue-0', 'queue-1', 'queue-2', 'queue-3']);
     await batcher.close();
+  });
+
+  it('starts a second transaction beside the first only once enough reports wait to fill it', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const calls: number[] = [];
+    const batcher = reportBatcher({
+      store: async (items) => {
+        calls.push(items.length);
+        await gate;
+        return storeReports(testDb.database.writeTransaction, items);
+      },
+      slots: 2,
+      minReportsForExtraSlot: 5,
+      maxBatchReports: 500,
+      maxQueuedReports: 100,
+    });
+    const first = batcher.store([item('extra-0')]); // a lone request is written at once
+    const few = [1, 2, 3, 4].map((index) => batcher.store([item(`extra-${index}`)]));
+    expect(calls).toEqual([1]); // four waiting: not enough for a second transaction
+    const fifth = batcher.store([item('extra-5')]);
+    expect(calls).toEqual([1, 5]);
+    release();
+    await Promise.all([first, ...few, fifth]);
+    expect(await storedIds('extra-')).toEqual(['extra-0', 'extra-1', 'extra-2', 'extra-3', 'extra-4', 'extra-5']);
+    await batcher.close();
+  });
+
+  it('closes only once every request it took is answered', async () => {
+    const batcher = batcherOn(testDb.database, 2);
+    const answered: string[] = [];
+    const ids = Array.from({ length: 30 }, (_, index) => `closing-${String(index).padStart(2, '0')}`);
+    const pending = ids.map((id) =>
+      batcher.store([item(id)]).then(() => {
+        answered.push(id);
+      }),
+    );
+    await batcher.close();
+    expect(answered.sort()).toEqual(ids);
+    await Promise.all(pending);
   });
 
   it.runIf(serverUrl !== null)('retries a batch whose connection was cut, answering nobody before the commit', async () => {
