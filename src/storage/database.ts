@@ -57,7 +57,7 @@ const WRITE_POOL_SIZE = 4;
 
 /**
  * Set on each connection of the read pool (the query API, health, migrations, rejected requests).
- * No sequential scans, for the reason the write path gives at `TRANSACTION_SETTINGS`: a read
+ * No sequential scans, for the reason the write path gives at `WRITE_SESSION_SETTINGS`: a read
  * prepared once may keep one generic plan for the connection's life, and one made while the tables
  * were small would scan them whole. The query API reads by key or along an index only; any other
  * statement still runs, as the setting makes a scan the last resort, not impossible.

@@ -4,8 +4,8 @@
  * first locks its messages in one fixed order, so work on one message is serialised.
  *
  * Most reports are the first of their message, whose new state needs nothing stored: a batch of
- * such reports is planned before it is sent and written in one round trip. A message stored
- * already needs its stored state read first, so its reports are written in two round trips.
+ * such reports is planned before it is sent and written by one statement, in one round trip. A
+ * message stored already needs its stored state read first, so its reports are written in two.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { JsonRow } from './json-rows.js';
@@ -36,10 +36,10 @@ export interface StoreOutcome {
 }
 
 /** Seeds the advisory lock keys, so they do not collide with other users of advisory locks. */
-const LOCK_SEED = 0x646c72;
+export const LOCK_SEED = 0x646c72;
 
 /**
- * Settings of the write transaction.
+ * Settings of the write path's connections (see PREPARE_STATEMENTS).
  *
  * No JIT: once the tables held some 50,000 reports, the planner's cost estimate for the batch
  * insert passed `jit_above_cost`, and PostgreSQL spent about 30 ms compiling every batch, one-report
@@ -51,7 +51,10 @@ const LOCK_SEED = 0x646c72;
  * statistics are next gathered. With scans ruled out the plan takes the keys whatever the tables'
  * size, so it can be made once: planning each batch instead cost a quarter of the ingest rate.
  */
-export const TRANSACTION_SETTINGS = 'SET LOCAL jit = off;\n    SET LOCAL enable_seqscan = off';
+export const WRITE_SESSION_SETTINGS = 'SET jit = off;\n  SET enable_seqscan = off';
+
+/** SQLSTATE of an insert that met a key stored already. */
+const UNIQUE_VIOLATION = '23505';
 
 /** Retried: a serialization failure, a deadlock, a connection that lost its prepared statements. */
 const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT]);
@@ -76,9 +79,11 @@ export async function storeReports(
 }
 
 /**
- * Writes the reports of messages not stored yet in one round trip, planned as the first reports of
- * their messages; the transaction checks that under the messages' locks. Reports of messages that
- * turn out to be stored are left out of it, and written in two steps afterwards.
+ * Writes the reports of messages not stored yet in one statement, planned as the first reports of
+ * their messages. Reports of messages that turn out to be stored are left out of it, and written
+ * in two steps afterwards. When a receiver beside this one stored one of the messages while the
+ * statement waited for its lock, the statement fails on the message's key, stores nothing, and the
+ * whole batch is written in two steps instead.
  */
 async function storeAsNewMessages(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   const unique = firstOfEachReport(items);
@@ -89,12 +94,22 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
     [],
     unique.map((item, index) => ({ seq: index + 1, receivedAt: item.receivedAt, report: item.report })),
   );
-  const messageIds = jsonLiteral([...new Set(unique.map((item) => item.report.messageId))]);
-  const script = `${TRANSACTION_SETTINGS};
-    EXECUTE dlr_lock_messages(${messageIds});
-    EXECUTE dlr_store_new_messages(${jsonLiteral(unique.map(reportRow))}, ${payloadsJson(unique)}, ${messageIds},
-      ${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`;
-  const storedAlready = await withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, script, read: storedMessageIds }));
+  const values = [
+    JSON.stringify(unique.map(reportRow)),
+    payloadsJson(unique),
+    JSON.stringify([...new Set(unique.map((item) => item.report.messageId))]),
+    JSON.stringify(plan.parts.map(partJson)),
+    JSON.stringify(plan.messages.map(messageJson)),
+  ];
+  let storedAlready: Set<string>;
+  try {
+    storedAlready = await withRetries(() =>
+      writeTransaction({ setup: PREPARE_STATEMENTS, statement: { name: 'dlr_store_new_messages', text: STORE_NEW_MESSAGES, values }, read: storedMessageIds }),
+    );
+  } catch (error) {
+    if (errorCode(error) !== UNIQUE_VIOLATION) throw error;
+    return storeInTwoSteps(writeTransaction, items);
+  }
   const written = unique.filter((item) => !storedAlready.has(item.report.messageId)).length;
   if (written === unique.length) return { stored: written, duplicates: items.length - written };
   const rest = await storeInTwoSteps(
@@ -123,9 +138,8 @@ function storedMessageIds(rows: ReadonlyArray<Record<string, unknown>>): Set<str
 /** Reads the stored state of the reports' messages, then writes their new state. */
 async function storeInTwoSteps(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
-  const first = `${TRANSACTION_SETTINGS};
-    EXECUTE dlr_lock_messages(${messageIds});
-    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${payloadsJson(items)}, ${messageIds})`;
+  const first = `EXECUTE dlr_lock_messages(${messageIds});
+    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${sqlLiteral(payloadsJson(items))}::json, ${messageIds})`;
   return withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) }));
 }
 
@@ -139,7 +153,7 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A value as a json literal: a batch's rows travel as one JSON document that PostgreSQL unpacks. */
+/** A value as a json literal, for a script: a batch's rows travel as one JSON document that PostgreSQL unpacks. */
 function jsonLiteral(value: unknown): string {
   return `${sqlLiteral(JSON.stringify(value))}::json`;
 }
@@ -150,7 +164,7 @@ function jsonLiteral(value: unknown): string {
  * keys means two transactions never wait on each other in a circle. The statements after this one
  * see what the lock holders committed.
  */
-const LOCK_MESSAGES = `SELECT pg_advisory_xact_lock(key)
+const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
 /** A report row's fields as the batch's JSON carries them, but for the payload (see `payloadsJson`). */
@@ -212,20 +226,26 @@ const INSERT_REPORTS = `WITH inserted AS (
            ${storedMessages('$3')} AS messages`;
 
 /**
- * Writes messages not stored yet, in one statement: their reports (`$1`, json rows with their place
- * `ord` in the batch, and `$2`, their payloads), and the parts' deciders (`$4`) and messages' state
- * (`$5`) planned for them, where a seq stands for the place of its report. Reads which of the
- * messages (`$3`) are stored already, and leaves their reports out: it answers their ids, for the
- * two-step write. A message not stored has no reports or parts stored either (all three are
- * written in one transaction), so under the messages' locks the plain inserts cannot conflict.
+ * Writes messages not stored yet, in one statement that is its own transaction: their reports
+ * (`$1`, json rows with their place `ord` in the batch, and `$2`, their payloads), and the parts'
+ * deciders (`$4`) and messages' state (`$5`) planned for them, where a seq stands for the place of
+ * its report. First it locks the messages (`$3`, a json array of ids), as LOCK_MESSAGES does: the
+ * lookup waits for the locks, and the inserts read the lookup. It reads which of the messages are
+ * stored already and leaves their reports out: it answers their ids, for the two-step write. A
+ * message not stored has no reports or parts stored either (all three are written in one
+ * transaction), so the plain inserts conflict only with a message another receiver committed
+ * while this statement waited for its lock, which the statement's snapshot, taken before the
+ * wait, does not show: the insert then fails on the message's key (see storeAsNewMessages).
  * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
  * PostgreSQL joined the ids to the whole messages table.
  */
-const STORE_NEW_MESSAGES = `WITH looked_up AS MATERIALIZED (
+export const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
+    looked_up AS MATERIALIZED (
       SELECT (SELECT m.message_id FROM messages AS m WHERE m.message_id = wanted.id) AS id
-      FROM json_array_elements_text($3) AS wanted (id)),
+      FROM json_array_elements_text($3::json) AS wanted (id)
+      WHERE (SELECT locks FROM locked) IS NOT NULL),
     stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
-    batch AS (${reportsWithPayloads('$1', '$2')}),
+    batch AS (${reportsWithPayloads('$1::json', '$2::json')}),
     inserted AS (
       INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
       SELECT ${REPORT_COLUMNS.join(', ')} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
@@ -234,11 +254,11 @@ const STORE_NEW_MESSAGES = `WITH looked_up AS MATERIALIZED (
     written_parts AS (
       INSERT INTO parts (${PART_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(PART_COLUMNS, 'p', 'report_seq')}
-      FROM json_to_recordset($4) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
+      FROM json_to_recordset($4::json) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(MESSAGE_COLUMNS, 'm', 'last_seq')}
-      FROM json_to_recordset($5) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
+      FROM json_to_recordset($5::json) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
@@ -324,13 +344,13 @@ function reportRow({ report, format, gate, remoteAddress, receivedAt }: ReportTo
 }
 
 /**
- * The batch's payloads, in its order, as one json array literal. Apart from the rows: as a string
+ * The batch's payloads, in its order, as one json array. Apart from the rows: as a string
  * field of a row a payload was escaped inside the document, decoded by json_to_recordset and parsed
  * once more into the json column; as an element of this array it is read as json once, which also
  * keeps a `\u0000` that text cannot hold.
  */
 function payloadsJson(items: readonly ReportToStore[]): string {
-  return `${sqlLiteral(`[${items.map((item) => (item.payload === undefined ? 'null' : JSON.stringify(item.payload))).join(',')}]`)}::json`;
+  return `[${items.map((item) => (item.payload === undefined ? 'null' : JSON.stringify(item.payload))).join(',')}]`;
 }
 
 /**
@@ -368,14 +388,15 @@ const WRITE_STATE = `WITH written_parts AS (
     ON CONFLICT (message_id) DO UPDATE SET ${updateFromExcluded(MESSAGE_COLUMNS, ['message_id'])}`;
 
 /**
- * Each connection prepares the write statements once; a batch then EXECUTEs them with its values.
- * DEALLOCATE ALL first: a connection preparing again (after one of its statements went missing)
- * starts clean instead of failing on the statements it still has. The receiver names no others.
+ * Each connection takes the write path's settings and prepares the two-step statements once; a
+ * batch then EXECUTEs them with its values (the new-message statement is prepared by name by the
+ * driver). DEALLOCATE ALL first: the embedded database, one session, runs this again after one of
+ * its statements went missing, and must start clean instead of failing on the ones it still has.
  */
-export const PREPARE_STATEMENTS = `DEALLOCATE ALL;
+export const PREPARE_STATEMENTS = `${WRITE_SESSION_SETTINGS};
+  DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
   PREPARE dlr_insert_reports(json, json, json) AS ${INSERT_REPORTS};
-  PREPARE dlr_store_new_messages(json, json, json, json, json) AS ${STORE_NEW_MESSAGES};
   PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {

@@ -1,15 +1,16 @@
 /**
- * A write transaction in one or two round trips. Each step is a script of several statements sent
- * at once, PostgreSQL's simple query protocol: in two steps the first script opens the transaction
- * and the second commits it; in one step, a single script opens, writes and commits. Sent one
- * statement at a time, as Kysely and pg's named statements do, a batch took five round trips
- * (begin, lock, insert, write, commit), and the receiver spent more time on the round trips than
- * on the reports. The simple protocol takes no parameters: values travel inside the script, as
- * literals made by `sqlLiteral`.
+ * A write transaction in one or two round trips. A transaction of one statement is sent as that
+ * statement alone, with its values as parameters, under a name the connection parses once:
+ * PostgreSQL runs it as its own transaction (it commits when the statement ends, or rolls back if it
+ * fails). A transaction of several statements sends each step as a script, PostgreSQL's simple
+ * query protocol: the first script opens the transaction and the second commits it. Sent one
+ * statement at a time, as Kysely does, a batch took five round trips (begin, lock, insert, write,
+ * commit), and the receiver spent more time on the round trips than on the reports. The simple
+ * protocol takes no parameters: values travel inside the script, as literals made by `sqlLiteral`.
  *
- * A connection first runs the transaction's setup once (the statements it PREPAREs), so that each
- * batch EXECUTEs plans PostgreSQL keeps instead of parsing, analysing and planning its statements
- * again: that was most of PostgreSQL's work for a small batch.
+ * A connection first runs the transaction's setup once (settings, and the statements it
+ * PREPAREs), so that each batch EXECUTEs plans PostgreSQL keeps instead of parsing, analysing and
+ * planning its statements again: that was most of PostgreSQL's work for a small batch.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
@@ -26,7 +27,7 @@ export interface SecondStep<T> {
 interface Setup {
   /**
    * Statements each connection runs once, outside any transaction, before its first transaction
-   * with this setup: PREPAREs, whose names must not be taken by anything else.
+   * with this setup: session settings, and PREPAREs, whose names must not be taken by anything else.
    */
   readonly setup: string;
 }
@@ -36,20 +37,20 @@ export interface TwoSteps<T> extends Setup {
   readonly then: (rows: Row[]) => SecondStep<T>;
 }
 
-export interface OneStep<T> extends Setup {
-  /** Runs and commits in the same round trip. */
-  readonly script: string;
+export interface OneStatement<T> extends Setup {
+  /** Runs and commits in the same round trip. `name` must be unique to `text`. */
+  readonly statement: { readonly name: string; readonly text: string; readonly values: readonly string[] };
   readonly read: (rows: Row[]) => T;
 }
 
-export type TransactionSteps<T> = TwoSteps<T> | OneStep<T>;
+export type TransactionSteps<T> = TwoSteps<T> | OneStatement<T>;
 
 /**
  * Two steps: runs `first`, hands the rows of its last statement to `then`, runs the script `then`
- * returns and commits. One step: runs `script` and commits, and hands the rows of its last
- * statement to `read`. Rolls back on any error; resolves once the transaction is committed.
- * When a connection has lost its prepared statements (a pooler's reset, `DISCARD ALL`), the error
- * (SQLSTATE 26000) is passed on, and the connection prepares them again for its next transaction.
+ * returns and commits. One statement: runs it, committed, and hands its rows to `read`. Rolls back
+ * on any error; resolves once the transaction is committed. When a connection has lost its
+ * prepared statements (a pooler's reset, `DISCARD ALL`), the error (SQLSTATE 26000) is passed on
+ * and the connection is closed: the next transaction gets a fresh one, which prepares them again.
  */
 export type WriteTransaction = <T>(steps: TransactionSteps<T>) => Promise<T>;
 
@@ -78,14 +79,20 @@ export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
         done.add(steps.setup);
         setUp.set(client, done);
       }
-      if ('read' in steps) return steps.read(rowsBeforeCommit(await client.query(`BEGIN;\n${steps.script};\nCOMMIT`)));
+      if ('statement' in steps) {
+        const { name, text, values } = steps.statement;
+        return steps.read((await client.query<Row>({ name, text, values: [...values] })).rows);
+      }
       const { script, result } = steps.then(lastRows(await client.query(`BEGIN;\n${steps.first}`)));
       await client.query(script === null ? 'COMMIT' : `${script};\nCOMMIT`);
       return result;
     } catch (error) {
-      if (isMissingStatement(error)) setUp.delete(client);
+      // The driver still counts a statement the server forgot as parsed: only a fresh connection
+      // prepares everything again.
+      if (isMissingStatement(error)) broken = true;
       // A failed statement leaves the transaction aborted; a connection that cannot even roll
-      // back is discarded rather than handed to the next batch.
+      // back (after a lone statement: answer that no transaction is open) is discarded rather than
+      // handed to the next batch.
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
@@ -117,7 +124,7 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
     await ready;
     try {
       return await pglite.transaction(async (tx) => {
-        if ('read' in steps) return steps.read(lastRows(await tx.exec(steps.script)));
+        if ('statement' in steps) return steps.read((await tx.query<Row>(steps.statement.text, [...steps.statement.values])).rows);
         const { script, result } = steps.then(lastRows(await tx.exec(steps.first)));
         if (script !== null) await tx.exec(script);
         return result;
@@ -136,11 +143,6 @@ function isMissingStatement(error: unknown): boolean {
 /** A script of several statements answers with one result per statement; the last one counts. */
 function lastRows(results: unknown): Row[] {
   return rowsOf(Array.isArray(results) ? results.at(-1) : results);
-}
-
-/** The rows of the statement before a script's closing COMMIT. */
-function rowsBeforeCommit(results: unknown): Row[] {
-  return rowsOf(Array.isArray(results) ? results.at(-2) : undefined);
 }
 
 function rowsOf(last: unknown): Row[] {

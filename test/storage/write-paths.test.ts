@@ -3,12 +3,13 @@
  * stored already. The receiver's memory of recent messages only picks the path: whichever it
  * picks, and however wrong the memory is, the stored state must be the same.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecentMessages } from '../../src/storage/recent-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
-import { storeReports } from '../../src/storage/write-reports.js';
+import { LOCK_SEED, storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
 import { reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
@@ -88,6 +89,45 @@ describe('writing a batch', () => {
     expect(x.message).toMatchObject({ status: 'delivered', delivered: 2, last_seq: x.reports[2]?.seq });
   });
 });
+
+describe('two receivers writing the same new message', () => {
+  it.runIf(serverUrl !== null)('adds to the message the other receiver stored while this one waited for its lock', async () => {
+    const other = testDb.openAnother();
+    let writing: Promise<unknown> | undefined;
+    // The other receiver holds the message's lock and stores part 0, while this one starts to store
+    // part 1 as the first report of a new message.
+    await other.db.transaction().execute(async (tx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended('race', ${sql.lit(LOCK_SEED)}))`.execute(tx);
+      writing = store([partReport('race$1', 2)]);
+      await waitUntilWaitingForLock();
+      const [report] = (
+        await sql<{ seq: number }>`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final,
+            delivery, billing, format, received_at, payload)
+          VALUES ('race-0', 'race$0', 'race', 0, 'Billed and delivered', 'delivered', true, 'delivered', 'billed', 'json', now(), '{}')
+          RETURNING seq`.execute(tx)
+      ).rows;
+      await sql`INSERT INTO parts (message_id, part, report_seq, status, final, result_description)
+        VALUES ('race', 0, ${report?.seq}, 'delivered', true, 'Billed and delivered')`.execute(tx);
+      await sql`INSERT INTO messages (message_id, status, segments_reported, total, delivered, pending, last_seq)
+        VALUES ('race', 'pending', 2, 2, 1, 1, ${report?.seq})`.execute(tx);
+    });
+    expect(await writing).toEqual({ stored: 1, duplicates: 0 });
+    const race = await messageState('race');
+    expect(race.parts.map((part) => part.part)).toEqual([0, 1]);
+    expect(race.message).toMatchObject({ status: 'delivered', final: true, delivered: 2, pending: 0, last_seq: race.reports[1]?.seq });
+  });
+});
+
+/** Resolves once a write of this test's schema waits for an advisory lock. */
+async function waitUntilWaitingForLock(): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { rows } = await sql<{ waiting: number }>`SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`.execute(testDb.database.db);
+    if ((rows[0]?.waiting ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the write never waited for the lock');
+}
 
 describe('the memory of recent messages', () => {
   it('holds the newest ids up to its size, and forgets the oldest first', () => {
