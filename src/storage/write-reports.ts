@@ -98,7 +98,7 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
     JSON.stringify(unique.map(reportRow)),
     payloadsJson(unique),
     JSON.stringify([...new Set(unique.map((item) => item.report.messageId))]),
-    JSON.stringify(plan.parts.map(partJson)),
+    `{${plan.parts.map((part) => part.report_seq).join(',')}}`,
     JSON.stringify(plan.messages.map(messageJson)),
   ];
   let storedAlready: Set<string>;
@@ -227,9 +227,10 @@ const INSERT_REPORTS = `WITH inserted AS (
 
 /**
  * Writes messages not stored yet, in one statement that is its own transaction: their reports
- * (`$1`, json rows with their place `ord` in the batch, and `$2`, their payloads), and the parts'
- * deciders (`$4`) and messages' state (`$5`) planned for them, where a seq stands for the place of
- * its report. First it locks the messages (`$3`, a json array of ids), as LOCK_MESSAGES does: the
+ * (`$1`, json rows with their place `ord` in the batch, and `$2`, their payloads), the parts'
+ * deciders planned for them (`$4`, an int array of their reports' places: a new message's part
+ * row is its deciding report's fields) and the messages' state (`$5`, json rows, where `last_seq`
+ * holds the place of the report). First it locks the messages (`$3`, a json array of ids), as LOCK_MESSAGES does: the
  * lookup waits for the locks, and the inserts read the lookup. It reads which of the messages are
  * stored already and leaves their reports out: it answers their ids, for the two-step write. A
  * message not stored has no reports or parts stored either (all three are written in one
@@ -253,8 +254,8 @@ export const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.
     seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
     written_parts AS (
       INSERT INTO parts (${PART_COLUMNS.join(', ')})
-      SELECT ${withSeqOfPlace(PART_COLUMNS, 'p', 'report_seq')}
-      FROM json_to_recordset($4::json) AS p (${PART_FIELDS}) JOIN seqs ON seqs.ord = p.report_seq),
+      SELECT ${withSeqOfPlace(PART_COLUMNS, 'batch', 'report_seq')}
+      FROM unnest($4::int[]) AS decider (place) JOIN batch ON batch.ord = decider.place JOIN seqs ON seqs.ord = decider.place),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(MESSAGE_COLUMNS, 'm', 'last_seq')}

@@ -47,6 +47,25 @@ function batcherOn(database = testDb.database, slots = 1, calls: number[] = []):
   });
 }
 
+/** A batcher whose transactions all wait until `release` is called; `calls` holds each one's size. */
+function heldBatcher(options: { slots: number; minReportsForExtraSlot: number; maxQueuedReports: number }) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const calls: number[] = [];
+  const batcher = reportBatcher({
+    ...options,
+    store: async (items) => {
+      calls.push(items.length);
+      await gate;
+      return storeReports(testDb.database.writeTransaction, items);
+    },
+    maxBatchReports: 500,
+  });
+  return { batcher, calls, release };
+}
+
 describe('group commit', () => {
   it('stores requests that wait together in few transactions, and settles each one', async () => {
     const calls: number[] = [];
@@ -74,20 +93,7 @@ describe('group commit', () => {
   });
 
   it('refuses a request at once when the queue is full, instead of growing', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const batcher = reportBatcher({
-      store: async (items) => {
-        await gate;
-        return storeReports(testDb.database.writeTransaction, items);
-      },
-      slots: 1,
-      minReportsForExtraSlot: 1,
-      maxBatchReports: 500,
-      maxQueuedReports: 3,
-    });
+    const { batcher, release } = heldBatcher({ slots: 1, minReportsForExtraSlot: 1, maxQueuedReports: 3 });
     const first = batcher.store([item('queue-0')]); // taken into the (held) transaction
     const waiting = [1, 2, 3].map((index) => batcher.store([item(`queue-${index}`)]));
     await expect(batcher.store([item('queue-4')])).rejects.toBeInstanceOf(QueueFullError);
@@ -98,22 +104,7 @@ describe('group commit', () => {
   });
 
   it('starts a second transaction beside the first only once enough reports wait to fill it', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const calls: number[] = [];
-    const batcher = reportBatcher({
-      store: async (items) => {
-        calls.push(items.length);
-        await gate;
-        return storeReports(testDb.database.writeTransaction, items);
-      },
-      slots: 2,
-      minReportsForExtraSlot: 5,
-      maxBatchReports: 500,
-      maxQueuedReports: 100,
-    });
+    const { batcher, calls, release } = heldBatcher({ slots: 2, minReportsForExtraSlot: 5, maxQueuedReports: 100 });
     const first = batcher.store([item('extra-0')]); // a lone request is written at once
     const few = [1, 2, 3, 4].map((index) => batcher.store([item(`extra-${index}`)]));
     expect(calls).toEqual([1]); // four waiting: not enough for a second transaction

@@ -127,10 +127,10 @@ describe('the write statements, prepared once per connection', () => {
       });
     const newMessages =
       testDb.database.kind === 'server'
-        ? await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '[]', '[]')`)
+        ? await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`)
         : await explain(
-            `probe_new_messages('[]', '[]', '["grown-5"]', '[]', '[]')`,
-            `PREPARE probe_new_messages(json, json, json, json, json) AS ${STORE_NEW_MESSAGES};\n`,
+            `probe_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`,
+            `PREPARE probe_new_messages(json, json, json, int[], json) AS ${STORE_NEW_MESSAGES};\n`,
           );
     expect(newMessages).not.toContain('Seq Scan on messages');
     expect(newMessages).toContain('messages_pkey');
