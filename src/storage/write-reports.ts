@@ -162,7 +162,7 @@ function jsonLiteral(value: unknown): string {
  * Locks the messages (`$1`, a json array of ids) until commit, so work on one message is
  * serialised across receivers. Advisory locks cost no row writes; taking them in the order of their
  * keys means two transactions never wait on each other in a circle. The statements after this one
- * see what the lock holders committed.
+ * see what the lock holders committed. One row, the number of locks, whatever the batch's size.
  */
 const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
@@ -230,13 +230,14 @@ const INSERT_REPORTS = `WITH inserted AS (
  * (`$1`, json rows with their place `ord` in the batch, and `$2`, their payloads), the parts'
  * deciders planned for them (`$4`, an int array of their reports' places: a new message's part
  * row is its deciding report's fields) and the messages' state (`$5`, json rows, where `last_seq`
- * holds the place of the report). First it locks the messages (`$3`, a json array of ids), as LOCK_MESSAGES does: the
- * lookup waits for the locks, and the inserts read the lookup. It reads which of the messages are
- * stored already and leaves their reports out: it answers their ids, for the two-step write. A
- * message not stored has no reports or parts stored either (all three are written in one
- * transaction), so the plain inserts conflict only with a message another receiver committed
- * while this statement waited for its lock, which the statement's snapshot, taken before the
- * wait, does not show: the insert then fails on the message's key (see storeAsNewMessages).
+ * holds the place of the report). First it locks the messages (`$3`, a json array of ids), as
+ * LOCK_MESSAGES does: the lookup waits for the locks, and the inserts read the lookup. It reads
+ * which of the messages are stored already and leaves their reports out: it answers their ids,
+ * for the two-step write. A message not stored has no reports or parts stored either (all three
+ * are written in one transaction), so the plain inserts conflict only with a message another
+ * receiver committed while this statement waited for its lock, which the statement's snapshot,
+ * taken before the wait, does not show: the insert then fails on the message's key (see
+ * storeAsNewMessages).
  * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
  * PostgreSQL joined the ids to the whole messages table.
  */

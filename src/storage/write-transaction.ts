@@ -90,9 +90,9 @@ export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
       // The driver still counts a statement the server forgot as parsed: only a fresh connection
       // prepares everything again.
       if (isMissingStatement(error)) broken = true;
-      // A failed statement leaves the transaction aborted; a connection that cannot even roll
-      // back (after a lone statement: answer that no transaction is open) is discarded rather than
-      // handed to the next batch.
+      // A failed statement leaves the transaction aborted, and ROLLBACK ends it (after a lone
+      // statement it only warns that none is open); a connection that cannot even do that is
+      // discarded rather than handed to the next batch.
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
