@@ -241,7 +241,7 @@ const INSERT_REPORTS = `WITH inserted AS (
  * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
  * PostgreSQL joined the ids to the whole messages table.
  */
-export const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
+const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
     looked_up AS MATERIALIZED (
       SELECT (SELECT m.message_id FROM messages AS m WHERE m.message_id = wanted.id) AS id
       FROM json_array_elements_text($3::json) AS wanted (id)
@@ -392,8 +392,9 @@ const WRITE_STATE = `WITH written_parts AS (
 /**
  * Each connection takes the write path's settings and prepares the two-step statements once; a
  * batch then EXECUTEs them with its values (the new-message statement is prepared by name by the
- * driver). DEALLOCATE ALL first: the embedded database, one session, runs this again after one of
- * its statements went missing, and must start clean instead of failing on the ones it still has.
+ * driver, or on the embedded database by PREPARE after this). DEALLOCATE ALL first: the embedded
+ * database, one session, runs this again after one of its statements went missing, and must start
+ * clean instead of failing on the ones it still has.
  */
 export const PREPARE_STATEMENTS = `${WRITE_SESSION_SETTINGS};
   DEALLOCATE ALL;

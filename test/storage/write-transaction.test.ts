@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPARE_STATEMENTS, STORE_NEW_MESSAGES, storeReports } from '../../src/storage/write-reports.js';
+import { PREPARE_STATEMENTS, storeReports } from '../../src/storage/write-reports.js';
 import { sqlLiteral } from '../../src/storage/write-transaction.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -114,24 +114,17 @@ describe('the write statements, prepared once per connection', () => {
       first: 'SELECT name, generic_plans FROM pg_prepared_statements',
       then: (rows) => ({ script: null, result: new Map(rows.map((row) => [String(row.name), Number(row.generic_plans)])) }),
     });
-    // The batches above settled on generic plans, made while the tables were small (the embedded
-    // database, one session in this process, plans the new-message statement afresh each time)...
-    if (testDb.database.kind === 'server') expect(plans.get('dlr_store_new_messages')).toBeGreaterThan(0);
+    // The batches above settled on generic plans, made while the tables were small...
+    expect(plans.get('dlr_store_new_messages')).toBeGreaterThan(0);
     expect(plans.get('dlr_insert_reports')).toBeGreaterThan(0);
     // ...and those plans still read by key.
-    const explain = (statement: string, prepare = '') =>
+    const explain = (statement: string) =>
       testDb.database.writeTransaction({
         setup: PREPARE_STATEMENTS,
-        first: `${prepare}SET LOCAL plan_cache_mode = force_generic_plan;\nEXPLAIN EXECUTE ${statement}`,
+        first: `SET LOCAL plan_cache_mode = force_generic_plan;\nEXPLAIN EXECUTE ${statement}`,
         then: (rows) => ({ script: null, result: rows.map((row) => String(row['QUERY PLAN'])).join('\n') }),
       });
-    const newMessages =
-      testDb.database.kind === 'server'
-        ? await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`)
-        : await explain(
-            `probe_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`,
-            `PREPARE probe_new_messages(json, json, json, int[], json) AS ${STORE_NEW_MESSAGES};\n`,
-          );
+    const newMessages = await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`);
     expect(newMessages).not.toContain('Seq Scan on messages');
     expect(newMessages).toContain('messages_pkey');
     const storedMessages = await explain(`dlr_insert_reports('[]'::json, '[]'::json, '["grown-5"]'::json)`);
