@@ -111,37 +111,17 @@ export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
 export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
   // PGlite is one session: each setup runs once for all its transactions, again if it failed.
   const setUp = new Map<string, Promise<unknown>>();
-  const forget = (setup: string, ready: Promise<unknown>) => {
-    if (setUp.get(setup) === ready) setUp.delete(setup);
-  };
   // The lone statements PREPAREd after each run of a setup, which starts with DEALLOCATE ALL: a
-  // setup that runs again starts a new set. Kept as promises, so that one PREPARE serves everyone.
+  // setup that runs again starts a new set.
   const preparedAfter = new WeakMap<Promise<unknown>, Map<string, Promise<unknown>>>();
   const prepare = (ready: Promise<unknown>, name: string, text: string): Promise<unknown> => {
     const statements = preparedAfter.get(ready) ?? new Map<string, Promise<unknown>>();
     preparedAfter.set(ready, statements);
-    let preparing = statements.get(name);
-    if (preparing === undefined) {
-      const running = pglite.exec(`PREPARE ${name} AS ${text}`);
-      running.catch(() => {
-        if (statements.get(name) === running) statements.delete(name);
-      });
-      statements.set(name, running);
-      preparing = running;
-    }
-    return preparing;
+    return runOnce(statements, name, () => pglite.exec(`PREPARE ${name} AS ${text}`));
   };
   return async (steps) => {
     const { setup } = steps;
-    let ready = setUp.get(setup);
-    if (ready === undefined) {
-      const running = pglite.exec(setup);
-      running.catch(() => {
-        forget(setup, running);
-      });
-      setUp.set(setup, running);
-      ready = running;
-    }
+    const ready = runOnce(setUp, setup, () => pglite.exec(setup));
     await ready;
     try {
       if ('statement' in steps) await prepare(ready, steps.statement.name, steps.statement.text);
@@ -155,10 +135,30 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
         return result;
       });
     } catch (error) {
-      if (isMissingStatement(error)) forget(setup, ready);
+      if (isMissingStatement(error)) forget(setUp, setup, ready);
       throw error;
     }
   };
+}
+
+/**
+ * Runs `run` once for `key` and hands every caller the same promise, so that one run serves all;
+ * a run that fails is forgotten, and the next caller runs it again.
+ */
+function runOnce(runs: Map<string, Promise<unknown>>, key: string, run: () => Promise<unknown>): Promise<unknown> {
+  const known = runs.get(key);
+  if (known !== undefined) return known;
+  const running = run();
+  running.catch(() => {
+    forget(runs, key, running);
+  });
+  runs.set(key, running);
+  return running;
+}
+
+/** Forgets the run of `key`, unless a newer run has taken its place. */
+function forget(runs: Map<string, Promise<unknown>>, key: string, run: Promise<unknown>): void {
+  if (runs.get(key) === run) runs.delete(key);
 }
 
 function isMissingStatement(error: unknown): boolean {
