@@ -40,7 +40,9 @@ const REPLAY_CHUNK_BYTES = 1 << 20;
 
 export function durableSink(options: DurableSinkOptions): DurableSink {
   const { batcher, replayBatcher, journal, logger } = options;
-  const inFlight = new Set<Promise<void>>();
+  /** Requests taken and not settled yet; close() waits for none to be left. */
+  let taken = 0;
+  let allSettled: (() => void) | null = null;
   let closed = false;
   let replaying: Promise<void> | null = null;
   let wake: (() => void) | null = null;
@@ -59,6 +61,16 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
       if (isDataError(error) || error instanceof QueueFullError || error instanceof BatcherClosedError) throw error;
       noteJournalStart(error);
       await toJournal(items);
+    }
+  };
+
+  const storeTaken = async (items: readonly ReportToStore[]): Promise<void> => {
+    taken += 1;
+    try {
+      await (journal.holdsUnreplayed() ? toJournal(items) : storeDirectly(items));
+    } finally {
+      taken -= 1;
+      if (taken === 0) allSettled?.();
     }
   };
 
@@ -143,13 +155,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
     });
 
   return {
-    store: (items) => {
-      if (closed) return Promise.reject(new BatcherClosedError());
-      const stored = journal.holdsUnreplayed() ? toJournal(items) : storeDirectly(items);
-      inFlight.add(stored);
-      void stored.catch(() => undefined).finally(() => inFlight.delete(stored));
-      return stored;
-    },
+    store: (items) => (closed ? Promise.reject(new BatcherClosedError()) : storeTaken(items)),
     storingTo: () => (journal.holdsUnreplayed() ? 'journal' : 'database'),
     journalReports: () => journal.unreplayedReports(),
     start: () => {
@@ -158,7 +164,11 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
       startReplay();
     },
     close: async () => {
-      await Promise.allSettled([...inFlight]);
+      if (taken > 0) {
+        await new Promise<void>((resolve) => {
+          allSettled = resolve;
+        });
+      }
       closed = true;
       wake?.();
       await replaying;

@@ -130,14 +130,23 @@ async function waitUntilWaitingForLock(): Promise<void> {
 }
 
 describe('the memory of recent messages', () => {
-  it('holds the newest ids up to its size, and forgets the oldest first', () => {
-    const recent = new RecentMessages(3);
+  it('holds the newest ids, at least half its size, and forgets the oldest first', () => {
+    const recent = new RecentMessages(6);
     recent.add(['a', 'b', 'c']);
-    recent.add(['a']); // written again: now the newest
-    recent.add(['d']);
-    expect(recent.size).toBe(3);
+    recent.add(['a']); // written again: kept with the newest
+    recent.add(['d', 'e']);
     expect(recent.includesAny(['b'])).toBe(false);
+    expect(recent.includesAny(['c'])).toBe(false);
     expect(recent.includesAny(['x', 'a'])).toBe(true);
-    expect(recent.includesAny(['c', 'd'])).toBe(true);
+    expect(recent.includesAny(['d'])).toBe(true);
+    expect(recent.includesAny(['e'])).toBe(true);
+  });
+
+  it('remembers at least half its size of the newest ids, however many pass through it', () => {
+    const recent = new RecentMessages(100);
+    const ids = Array.from({ length: 1_000 }, (_, index) => `m${index}`);
+    recent.add(ids);
+    expect(ids.slice(-50).every((id) => recent.includesAny([id]))).toBe(true);
+    expect(ids.slice(0, 800).some((id) => recent.includesAny([id]))).toBe(false);
   });
 });

@@ -1,0 +1,65 @@
+/** The sink in front of the batcher: shutting down settles every request it took before closing. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { durableSink } from '../../src/storage/durable-sink.js';
+import { openJournal } from '../../src/storage/journal.js';
+import { BatcherClosedError, reportBatcher } from '../../src/storage/report-batcher.js';
+import { storeReports } from '../../src/storage/write-reports.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { reportToStore } from '../helpers/reports.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+async function heldSink() {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100 };
+  const sink = durableSink({
+    batcher: reportBatcher({
+      ...batcherOptions,
+      store: async (items) => {
+        await gate;
+        return storeReports(testDb.database.writeTransaction, items);
+      },
+    }),
+    replayBatcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(testDb.database.writeTransaction, items) }),
+    journal: await openJournal({ folder: join(mkdtempSync(join(tmpdir(), 'dlr-sink-')), 'journal'), maxBytes: 1 << 20 }),
+    logger: pino({ level: 'silent' }),
+    retryMs: 100,
+    depthLogMs: 10_000,
+  });
+  return { sink, release };
+}
+
+describe('closing the sink', () => {
+  it('waits until every request it took is stored, then refuses new ones', async () => {
+    const { sink, release } = await heldSink();
+    const taken = [sink.store([reportToStore('closing-0')]), sink.store([reportToStore('closing-1')])];
+    let closed = false;
+    const closing = sink.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    release();
+    await Promise.all(taken);
+    await closing;
+    expect(closed).toBe(true);
+    const stored = await testDb.database.db.selectFrom('messages').select('message_id').where('message_id', 'like', 'closing-%').orderBy('message_id').execute();
+    expect(stored.map((row) => row.message_id)).toEqual(['closing-0', 'closing-1']);
+    await expect(sink.store([reportToStore('closing-2')])).rejects.toBeInstanceOf(BatcherClosedError);
+  });
+});
