@@ -8,6 +8,7 @@
  * message stored already needs its stored state read first, so its reports are written in two.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
+import { MESSAGE_COLUMNS, PART_COLUMNS, REPORT_COLUMNS, batchDocument, columnNames, rowsFrom } from './batch-rows.js';
 import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
 import type { FreshReport } from './plan-message-update.js';
@@ -95,11 +96,11 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
     unique.map((item, index) => ({ seq: index + 1, receivedAt: item.receivedAt, report: item.report })),
   );
   const values = [
-    JSON.stringify(unique.map(reportRow)),
+    batchDocument(unique, REPORT_COLUMNS),
     payloadsJson(unique),
     JSON.stringify([...new Set(unique.map((item) => item.report.messageId))]),
     `{${plan.parts.map((part) => part.report_seq).join(',')}}`,
-    JSON.stringify(plan.messages.map(messageJson)),
+    batchDocument(plan.messages, MESSAGE_COLUMNS),
   ];
   let storedAlready: Set<string>;
   try {
@@ -139,7 +140,7 @@ function storedMessageIds(rows: ReadonlyArray<Record<string, unknown>>): Set<str
 async function storeInTwoSteps(writeTransaction: WriteTransaction, items: readonly ReportToStore[]): Promise<StoreOutcome> {
   const messageIds = jsonLiteral([...new Set(items.map((item) => item.report.messageId))]);
   const first = `EXECUTE dlr_lock_messages(${messageIds});
-    EXECUTE dlr_insert_reports(${jsonLiteral(items.map(reportRow))}, ${sqlLiteral(payloadsJson(items))}::json, ${messageIds})`;
+    EXECUTE dlr_insert_reports(${documentLiteral(batchDocument(items, REPORT_COLUMNS))}, ${sqlLiteral(payloadsJson(items))}::json, ${messageIds})`;
   return withRetries(() => writeTransaction({ setup: PREPARE_STATEMENTS, first, then: (rows) => writeState(items, rows) }));
 }
 
@@ -153,9 +154,14 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A value as a json literal, for a script: a batch's rows travel as one JSON document that PostgreSQL unpacks. */
+/** A value as a json literal, for a script. */
 function jsonLiteral(value: unknown): string {
   return `${sqlLiteral(JSON.stringify(value))}::json`;
+}
+
+/** A batch's document (see batch-rows) as a literal, for a script. */
+function documentLiteral(document: string): string {
+  return `${sqlLiteral(document)}::jsonb`;
 }
 
 /**
@@ -167,36 +173,18 @@ function jsonLiteral(value: unknown): string {
 const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
-/** A report row's fields as the batch's JSON carries them, but for the payload (see `payloadsJson`). */
-const REPORT_FIELDS = `ord integer, fingerprint text, report_id text, message_id text, part smallint, ref_id text, result_code integer,
-      result_description text, status text, final boolean, delivery text, billing text, operator text,
-      operator_result_code text, segments smallint, sent_timestamp timestamptz, report_timestamp timestamptz,
-      source text, destination text, stat text, err text, err_description text, format text, gate text,
-      remote_address text, received_at timestamptz`;
-const REPORT_COLUMNS = [...columnNames(REPORT_FIELDS).filter((column) => column !== 'ord'), 'payload'];
+/** The columns a report is inserted with: its batch row's and its payload. */
+const REPORT_INSERT_COLUMNS = [...columnNames(REPORT_COLUMNS), 'payload'];
+const PART_INSERT_COLUMNS = columnNames(PART_COLUMNS);
+const MESSAGE_INSERT_COLUMNS = columnNames(MESSAGE_COLUMNS);
 
 /**
- * The batch's reports as rows (`rows`, a json array of objects) each with its payload (`payloads`,
- * a json array in the same order), as one table.
+ * The batch's reports (`rows`, a jsonb batch document) each with its payload (`payloads`, a json
+ * array in the same order), as one table, with each report's place `ord` in the batch.
  */
 function reportsWithPayloads(rows: string, payloads: string): string {
-  return `SELECT * FROM json_to_recordset(${rows}) AS r (${REPORT_FIELDS})
+  return `SELECT * FROM (${rowsFrom(rows, REPORT_COLUMNS)}) AS r
       JOIN json_array_elements(${payloads}) WITH ORDINALITY AS p (payload, ord) USING (ord)`;
-}
-
-const PART_FIELDS = `message_id text, part smallint, report_seq bigint, status text, final boolean, report_timestamp timestamptz,
-      result_code integer, result_description text, operator text`;
-const PART_COLUMNS = columnNames(PART_FIELDS);
-
-const MESSAGE_FIELDS = `message_id text, ref_id text, status text, final boolean, segments_reported smallint, total smallint,
-      delivered smallint, failed smallint, unknown smallint, pending smallint, result_code integer,
-      result_description text, operator text, source text, destination text, first_report_at timestamptz,
-      last_report_at timestamptz, last_seq bigint`;
-const MESSAGE_COLUMNS = columnNames(MESSAGE_FIELDS);
-
-/** The column names of a record definition such as `a text, b integer`. */
-function columnNames(fields: string): string[] {
-  return fields.split(',').map((field) => field.trim().split(/\s+/)[0] ?? '');
 }
 
 /** Every column but the key, set from the row that conflicted (`ON CONFLICT … DO UPDATE`). */
@@ -213,13 +201,14 @@ function withSeqOfPlace(columns: readonly string[], alias: string, seqColumn: st
 }
 
 /**
- * Inserts the reports (`$1`, json rows, and `$2`, their payloads) that are not stored yet (the same
- * report twice, even in one call, is kept once) and, in the same statement, reads the stored state
- * of the messages (`$3`, a json array of ids) and their parts' deciders.
+ * Inserts the reports (`$1`, their batch document, and `$2`, their payloads) that are not stored
+ * yet (the same report twice, even in one call, is kept once), numbered in the batch's order, and,
+ * in the same statement, reads the stored state of the messages (`$3`, a json array of ids) and
+ * their parts' deciders.
  */
 const INSERT_REPORTS = `WITH inserted AS (
-    INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
-    SELECT ${REPORT_COLUMNS.join(', ')} FROM (${reportsWithPayloads('$1', '$2')}) AS batch
+    INSERT INTO reports (${REPORT_INSERT_COLUMNS.join(', ')})
+    SELECT ${REPORT_INSERT_COLUMNS.join(', ')} FROM (${reportsWithPayloads('$1', '$2')}) AS batch ORDER BY ord
     ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
@@ -227,9 +216,9 @@ const INSERT_REPORTS = `WITH inserted AS (
 
 /**
  * Writes messages not stored yet, in one statement that is its own transaction: their reports
- * (`$1`, json rows with their place `ord` in the batch, and `$2`, their payloads), the parts'
+ * (`$1`, their batch document, and `$2`, their payloads), the parts'
  * deciders planned for them (`$4`, an int array of their reports' places: a new message's part
- * row is its deciding report's fields) and the messages' state (`$5`, json rows, where `last_seq`
+ * row is its deciding report's fields) and the messages' state (`$5`, a batch document, where `last_seq`
  * holds the place of the report). First it locks the messages (`$3`, a json array of ids), as
  * LOCK_MESSAGES does: the lookup waits for the locks, and the inserts read the lookup. It reads
  * which of the messages are stored already and leaves their reports out: it answers their ids,
@@ -247,20 +236,20 @@ const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace
       FROM json_array_elements_text($3::json) AS wanted (id)
       WHERE (SELECT locks FROM locked) IS NOT NULL),
     stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
-    batch AS (${reportsWithPayloads('$1::json', '$2::json')}),
+    batch AS (${reportsWithPayloads('$1::jsonb', '$2::json')}),
     inserted AS (
-      INSERT INTO reports (${REPORT_COLUMNS.join(', ')})
-      SELECT ${REPORT_COLUMNS.join(', ')} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
+      INSERT INTO reports (${REPORT_INSERT_COLUMNS.join(', ')})
+      SELECT ${REPORT_INSERT_COLUMNS.join(', ')} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
       RETURNING seq, message_id, fingerprint),
     seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
     written_parts AS (
-      INSERT INTO parts (${PART_COLUMNS.join(', ')})
-      SELECT ${withSeqOfPlace(PART_COLUMNS, 'batch', 'report_seq')}
+      INSERT INTO parts (${PART_INSERT_COLUMNS.join(', ')})
+      SELECT ${withSeqOfPlace(PART_INSERT_COLUMNS, 'batch', 'report_seq')}
       FROM unnest($4::int[]) AS decider (place) JOIN batch ON batch.ord = decider.place JOIN seqs ON seqs.ord = decider.place),
     written_messages AS (
-      INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
-      SELECT ${withSeqOfPlace(MESSAGE_COLUMNS, 'm', 'last_seq')}
-      FROM json_to_recordset($5::json) AS m (${MESSAGE_FIELDS}) JOIN seqs ON seqs.ord = m.last_seq)
+      INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
+      SELECT ${withSeqOfPlace(MESSAGE_INSERT_COLUMNS, 'm', 'last_seq')}
+      FROM (${rowsFrom('$5::jsonb', MESSAGE_COLUMNS)}) AS m JOIN seqs ON seqs.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
@@ -303,72 +292,18 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
   const plan = planMessageUpdates(messages, deciders, fresh);
   return {
-    script: `EXECUTE dlr_write_state(${jsonLiteral(plan.parts.map(partJson))}, ${jsonLiteral(plan.messages.map(messageJson))})`,
+    script: `EXECUTE dlr_write_state(${documentLiteral(batchDocument(plan.parts, PART_COLUMNS))}, ${documentLiteral(batchDocument(plan.messages, MESSAGE_COLUMNS))})`,
     result: outcome,
   };
 }
 
 /**
- * A report as a row of the reports table, but for its payload, numbered by its place in the batch.
- * The batch's rows travel as one JSON document that PostgreSQL unpacks (json_to_recordset): one
- * native JSON.stringify, where an array per column had the driver escape every value, which was
- * most of its work.
- */
-function reportRow({ report, format, gate, remoteAddress, receivedAt }: ReportToStore, index: number) {
-  return {
-    ord: index + 1,
-    fingerprint: report.fingerprint,
-    report_id: report.reportId,
-    message_id: report.messageId,
-    part: report.part,
-    ref_id: report.refId,
-    result_code: report.resultCode,
-    result_description: report.resultDescription,
-    status: report.status,
-    final: report.final,
-    delivery: report.delivery,
-    billing: report.billing,
-    operator: report.operator,
-    operator_result_code: report.operatorResultCode,
-    segments: report.segments,
-    sent_timestamp: isoTime(report.sentTimestamp),
-    report_timestamp: isoTime(report.timestamp),
-    source: report.source,
-    destination: report.destination,
-    stat: report.stat,
-    err: report.err,
-    err_description: report.errDescription,
-    format,
-    gate,
-    remote_address: remoteAddress,
-    received_at: receivedAt.toISOString(),
-  };
-}
-
-/**
- * The batch's payloads, in its order, as one json array. Apart from the rows: as a string
- * field of a row a payload was escaped inside the document, decoded by json_to_recordset and parsed
- * once more into the json column; as an element of this array it is read as json once, which also
- * keeps a `\u0000` that text cannot hold.
+ * The batch's payloads, in its order, as one json array, apart from the rows' jsonb document: as
+ * an element of a json array a payload is read once and stored as it came, where jsonb would sort
+ * its keys, drop a duplicate key and refuse a `\u0000`.
  */
 function payloadsJson(items: readonly ReportToStore[]): string {
   return `[${items.map((item) => (item.payload === undefined ? 'null' : JSON.stringify(item.payload))).join(',')}]`;
-}
-
-/**
- * Times go into the batch's JSON as text already: JSON.stringify calls a Date's toJSON through its
- * slow generic path, which made the document three times as costly to build.
- */
-function isoTime(time: Date | null): string | null {
-  return time === null ? null : time.toISOString();
-}
-
-function partJson(row: PartRow) {
-  return { ...row, report_timestamp: isoTime(row.report_timestamp) };
-}
-
-function messageJson(row: MessageRow) {
-  return { ...row, first_report_at: isoTime(row.first_report_at), last_report_at: isoTime(row.last_report_at) };
 }
 
 /** Rows read as JSON carry times as text; the rest of the types survive as they are. */
@@ -380,14 +315,14 @@ function partRowFromJson(row: JsonRow): PartRow {
   return { ...(row as unknown as PartRow), report_timestamp: timeOf(row.report_timestamp) };
 }
 
-/** Writes the touched parts' deciders (`$1`, json rows) and the messages' new state (`$2`) in one statement. */
+/** Writes the touched parts' deciders (`$1`) and the messages' new state (`$2`), batch documents both, in one statement. */
 const WRITE_STATE = `WITH written_parts AS (
-      INSERT INTO parts (${PART_COLUMNS.join(', ')})
-      SELECT * FROM json_to_recordset($1) AS p (${PART_FIELDS})
-      ON CONFLICT (message_id, part) DO UPDATE SET ${updateFromExcluded(PART_COLUMNS, ['message_id', 'part'])})
-    INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')})
-    SELECT * FROM json_to_recordset($2) AS m (${MESSAGE_FIELDS})
-    ON CONFLICT (message_id) DO UPDATE SET ${updateFromExcluded(MESSAGE_COLUMNS, ['message_id'])}`;
+      INSERT INTO parts (${PART_INSERT_COLUMNS.join(', ')})
+      SELECT ${PART_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$1', PART_COLUMNS)}) AS p
+      ON CONFLICT (message_id, part) DO UPDATE SET ${updateFromExcluded(PART_INSERT_COLUMNS, ['message_id', 'part'])})
+    INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
+    SELECT ${MESSAGE_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$2', MESSAGE_COLUMNS)}) AS m
+    ON CONFLICT (message_id) DO UPDATE SET ${updateFromExcluded(MESSAGE_INSERT_COLUMNS, ['message_id'])}`;
 
 /**
  * Each connection takes the write path's settings and prepares the two-step statements once; a
@@ -399,8 +334,8 @@ const WRITE_STATE = `WITH written_parts AS (
 export const PREPARE_STATEMENTS = `${WRITE_SESSION_SETTINGS};
   DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
-  PREPARE dlr_insert_reports(json, json, json) AS ${INSERT_REPORTS};
-  PREPARE dlr_write_state(json, json) AS ${WRITE_STATE}`;
+  PREPARE dlr_insert_reports(jsonb, json, json) AS ${INSERT_REPORTS};
+  PREPARE dlr_write_state(jsonb, jsonb) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {
   return RETRYABLE_CODES.has(errorCode(error) ?? '');

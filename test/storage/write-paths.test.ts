@@ -65,6 +65,71 @@ describe('writing a batch', () => {
     expect(unknown.message).toMatchObject({ delivered: 1, last_seq: unknown.reports[0]?.seq });
   });
 
+  it('stores every field as given, times to the millisecond, on both paths', async () => {
+    const full = (id: string, minute: number): ReportToStore => {
+      const item = partReport(id, minute);
+      const timestamp = new Date(Date.UTC(2026, 10, 23, 12, minute, 7, 123));
+      return {
+        ...item,
+        report: {
+          ...item.report,
+          refId: 'order-"7"',
+          operator: 'no.telenor',
+          operatorResultCode: 'a\\b',
+          sentTimestamp: new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999)),
+          timestamp,
+          source: 'LINK',
+          destination: '+4799999999',
+          stat: 'DELIVRD',
+          err: '000',
+          errDescription: 'No error',
+        },
+        format: 'xml',
+        gate: 'gate-1',
+        remoteAddress: '10.0.0.1',
+        receivedAt: new Date(Date.UTC(2026, 10, 23, 12, 30, 0, 456)),
+      };
+    };
+    const given = [full('fields$0', 1), full('fields$1', 2)] as const;
+    await store([given[0]]); // a new message: one statement
+    await store([given[1]]); // a message stored already: two steps
+    const stored = await testDb.database.db.selectFrom('reports').selectAll().where('message_id', '=', 'fields').orderBy('seq').execute();
+    expect(stored).toHaveLength(2);
+    stored.forEach((row, index) => {
+      const { report, format, gate, remoteAddress, receivedAt } = given[index === 0 ? 0 : 1];
+      expect(row).toMatchObject({
+        report_id: report.reportId,
+        part: report.part,
+        ref_id: 'order-"7"',
+        result_code: 1001,
+        status: 'delivered',
+        final: true,
+        operator: 'no.telenor',
+        operator_result_code: 'a\\b',
+        segments: 2,
+        sent_timestamp: report.sentTimestamp,
+        report_timestamp: report.timestamp,
+        source: 'LINK',
+        destination: '+4799999999',
+        stat: 'DELIVRD',
+        err: '000',
+        err_description: 'No error',
+        format,
+        gate,
+        remote_address: remoteAddress,
+        received_at: receivedAt,
+      });
+    });
+    const state = await messageState('fields');
+    expect(state.parts.map((part) => part.report_timestamp)).toEqual(given.map((item) => item.report.timestamp));
+    expect(state.message).toMatchObject({
+      first_report_at: given[0].receivedAt,
+      last_report_at: given[1].receivedAt,
+      delivered: 2,
+      total: 2,
+    });
+  });
+
   it('keeps a report once when it comes again, in the same batch or a later one', async () => {
     const first = reportToStore('again$1', at(1));
     expect(await store([first, first, reportToStore('again-other', at(1))])).toEqual({ stored: 2, duplicates: 1 });
