@@ -18,6 +18,8 @@ interface LookupOptions {
   readonly receiverScript: string;
   readonly admin: <T extends pg.QueryResultRow>(text: string) => Promise<T[]>;
   readonly inSchema: (schema: string) => string;
+  /** Lookups and ingest before the first measurement, not counted. */
+  readonly warmupSeconds: number;
 }
 
 const SECONDS = 10;
@@ -66,6 +68,19 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
       '| lookup | readers | ingest | requests/s | p50 ms | p99 ms | non-2xx | ingest meanwhile /s | ingest p99 ms |',
       '|---|---|---|---|---|---|---|---|---|',
     ];
+    if (options.warmupSeconds > 0) {
+      await Promise.all([
+        runWrk({ url: server.url, connections: 2, seconds: options.warmupSeconds, script: lookupScript(byId), folder: options.folder }),
+        runWrk({
+          url: server.url,
+          connections: FLAT_OUT.connections,
+          seconds: options.warmupSeconds,
+          script: FLAT_OUT.script,
+          folder: options.folder,
+          env: { BENCH_PREFIX: `lookup-warmup-${Date.now()}-` },
+        }),
+      ]);
+    }
     for (const [name, readers, path, ingest] of scenarios) {
       const [lookup, ingested] = await Promise.all([
         runWrk({ url: server.url, connections: readers, seconds: SECONDS, script: lookupScript(path), folder: options.folder }),
