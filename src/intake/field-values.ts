@@ -1,7 +1,7 @@
 /** Checks for single report fields, shared by every format reader. Each problem names its field. */
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
-import { MAX_REF_ID_LENGTH, MAX_SEGMENTS, MAX_TEXT_FIELD_LENGTH } from '../meaning/delivery-report.js';
+import { MAX_REF_ID_LENGTH, MAX_SEGMENTS, MAX_TEXT_FIELD_LENGTH, textProblem } from '../meaning/delivery-report.js';
 import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 
 const INT32_MIN = -2147483648;
@@ -67,12 +67,12 @@ const TEXT_LIMITS: Readonly<Record<string, number>> = {
   refId: MAX_REF_ID_LENGTH,
 };
 
-/** A text field: bounded in length and free of NUL, which PostgreSQL cannot store in text. */
+/** A text field: bounded in length, and storable as text (see textProblem). */
 export function checkText(field: string, text: string): Result<string> {
   const limit = TEXT_LIMITS[field] ?? MAX_TEXT_FIELD_LENGTH;
   if (text.length > limit) return problem(`${field} is longer than ${limit} characters`);
-  if (text.includes('\u0000')) return problem(`${field} contains a NUL character`);
-  return ok(text);
+  const unstorable = textProblem(text);
+  return unstorable === null ? ok(text) : problem(`${field} ${unstorable}`);
 }
 
 /** Shortens a quoted value in a message, so an error never echoes a huge input. */

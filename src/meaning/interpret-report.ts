@@ -1,6 +1,7 @@
 /** Gives a delivery report its meaning: which message and part it speaks for, and what its code says. */
 import { hash } from 'node:crypto';
 import type { DeliveryReport } from './delivery-report.js';
+import { textProblem } from './delivery-report.js';
 import type { Billing, Delivery, ReportStatus } from './result-codes.js';
 import { meaningOfResultCode } from './result-codes.js';
 import { parseReportId } from './report-id.js';
@@ -39,6 +40,10 @@ export function interpretReport(report: DeliveryReport): Result<InterpretedRepor
   const target = parseReportId(report.id);
   if (!target.ok) return problem(target.problem);
   const meaning = meaningOfResultCode(report.resultCode);
+  const source = textParameter(report.customParameters, 'source');
+  if (!source.ok) return source;
+  const destination = textParameter(report.customParameters, 'destination');
+  if (!destination.ok) return destination;
   return ok({
     reportId: report.id,
     messageId: target.target.messageId,
@@ -55,8 +60,8 @@ export function interpretReport(report: DeliveryReport): Result<InterpretedRepor
     final: meaning.final,
     delivery: meaning.delivery,
     billing: meaning.billing,
-    source: textParameter(report.customParameters, 'source'),
-    destination: textParameter(report.customParameters, 'destination'),
+    source: source.value,
+    destination: destination.value,
     stat: null,
     err: null,
     errDescription: null,
@@ -83,9 +88,11 @@ function fingerprintOf(report: DeliveryReport): string {
   return hash('sha256', JSON.stringify(facts), 'base64url');
 }
 
-function textParameter(parameters: Readonly<Record<string, unknown>>, name: string): string | null {
+/** A custom parameter kept in its own column; refused when it could not be stored as text. */
+function textParameter(parameters: Readonly<Record<string, unknown>>, name: string): Result<string | null> {
   const value = parameters[name];
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number') return String(value);
-  return null;
+  if (typeof value === 'number') return ok(String(value));
+  if (typeof value !== 'string' || value === '') return ok(null);
+  const unstorable = textProblem(value);
+  return unstorable === null ? ok(value) : problem(`customParameters.${name} ${unstorable}`);
 }

@@ -37,6 +37,10 @@ describe('hostile input', () => {
     ['more reports than one request may carry', json, JSON.stringify(Array.from({ length: 1001 }, (_, index) => ({ id: `many-${index}`, resultCode: 1001 }))), 'at most 1000'],
     ['a NUL character in a JSON id', json, '{"id":"nul\\u0000id","resultCode":1001}', 'NUL'],
     ['a raw NUL byte in JSON', json, Buffer.from('{"id":"raw\u0000","resultCode":1001}'), 'not valid JSON'],
+    ['a NUL character in customParameters.source', json, '{"id":"nul-source","resultCode":1001,"customParameters":{"source":"a\\u0000b"}}', 'customParameters.source contains a NUL'],
+    ['half a surrogate pair in an operator', json, '{"id":"lone-operator","resultCode":1001,"operator":"\\ud800"}', 'operator contains half of a UTF-16 surrogate pair'],
+    ['half a surrogate pair in an id', json, '{"id":"lone\\udc00id","resultCode":1001}', 'id contains half of a UTF-16 surrogate pair'],
+    ['half a surrogate pair in customParameters.destination', json, '{"id":"lone-destination","resultCode":1001,"customParameters":{"destination":"\\ud83d+47"}}', 'customParameters.destination contains half'],
     ['an id of "$" and a part', json, '{"id":"$1","resultCode":1001}', 'no message id'],
     ['an id with a part of 99999999999', json, '{"id":"abc$99999999999","resultCode":1001}', 'part'],
     ['billion laughs', xml, BILLION_LAUGHS, 'DOCTYPE'],
@@ -62,6 +66,13 @@ describe('hostile input', () => {
     expect(response.statusCode).toBe(200);
     const message = await getMessage(receiver.app, 'odd-fields');
     expect(message.reports[0]?.payload).toMatchObject({ surprise: { nested: [1, 2] }, customParameters: { a: 'x\u0000' } });
+  });
+
+  it('stores characters outside the Basic Multilingual Plane, a whole surrogate pair, in every field', async () => {
+    const response = await post(json, '{"id":"emoji-\\ud83d\\ude00","resultCode":1001,"operator":"\\ud83d\\ude00","customParameters":{"source":"\\ud83d\\ude00"}}');
+    expect(response.statusCode).toBe(200);
+    const message = await getMessage(receiver.app, 'emoji-\u{1F600}');
+    expect(message).toMatchObject({ messageId: 'emoji-\u{1F600}', operator: '\u{1F600}', source: '\u{1F600}' });
   });
 
   it('reads a UTF-16 body that says so in its charset', async () => {
