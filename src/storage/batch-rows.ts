@@ -103,8 +103,16 @@ export function columnNames<T>(columns: ReadonlyArray<Column<T>>): string[] {
 
 function valueAt(index: number, type: string): string {
   const text = `(rows.row->>${index})`;
-  if (type === 'timestamptz') return `to_timestamp(${text}::float8 / 1000)`;
+  if (type === 'timestamptz') return timeFromEpochMs(`${text}::bigint`);
   return type === 'text' ? text : `${text}::${type}`;
+}
+
+/**
+ * Whole seconds and the milliseconds apart: `to_timestamp(ms / 1000.0)` goes through a double of
+ * microseconds, which past the year 2255 is off by some microseconds (…59.123 became …59.122976).
+ */
+function timeFromEpochMs(ms: string): string {
+  return `to_timestamp(div(${ms}, 1000)) + mod(${ms}, 1000) * interval '1 millisecond'`;
 }
 
 function epochMs(time: Date | null): number | null {

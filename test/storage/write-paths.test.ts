@@ -76,7 +76,8 @@ describe('writing a batch', () => {
           refId: 'order-"7"',
           operator: 'no.telenor',
           operatorResultCode: 'a\\b',
-          sentTimestamp: new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999)),
+          // Late enough that a time read through a double of microseconds loses its milliseconds.
+          sentTimestamp: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 123)),
           timestamp,
           source: 'LINK',
           destination: '+4799999999',
