@@ -90,11 +90,15 @@ export function batchDocument<T>(rows: readonly T[], columns: ReadonlyArray<Colu
 
 /**
  * SQL reading a batch's document (`document`, an SQL expression of type jsonb) as a table of the
- * columns, each row with its place `ord` in the batch, from 1.
+ * columns, each row with its place `ord` in the batch, from 1. With `payloads` (a json array in the
+ * same order), each row also has its element as `payload`, read beside the document in one scan
+ * rather than joined to it by place.
  */
-export function rowsFrom<T>(document: string, columns: ReadonlyArray<Column<T>>): string {
-  const values = columns.map((column, index) => `${valueAt(index, column.type)} AS ${column.name}`);
-  return `SELECT ${values.join(', ')}, rows.ord FROM jsonb_array_elements(${document}) WITH ORDINALITY AS rows (row, ord)`;
+export function rowsFrom<T>(document: string, columns: ReadonlyArray<Column<T>>, payloads?: string): string {
+  const values = columns.map((column, index) => `${valueAt(index, column.type)} AS ${column.name}`).join(', ');
+  if (payloads === undefined) return `SELECT ${values}, rows.ord FROM jsonb_array_elements(${document}) WITH ORDINALITY AS rows (row, ord)`;
+  return `SELECT ${values}, rows.payload, rows.ord
+      FROM ROWS FROM (jsonb_array_elements(${document}), json_array_elements(${payloads})) WITH ORDINALITY AS rows (row, payload, ord)`;
 }
 
 export function columnNames<T>(columns: ReadonlyArray<Column<T>>): string[] {

@@ -183,8 +183,7 @@ const MESSAGE_INSERT_COLUMNS = columnNames(MESSAGE_COLUMNS);
  * array in the same order), as one table, with each report's place `ord` in the batch.
  */
 function reportsWithPayloads(rows: string, payloads: string): string {
-  return `SELECT * FROM (${rowsFrom(rows, REPORT_COLUMNS)}) AS r
-      JOIN json_array_elements(${payloads}) WITH ORDINALITY AS p (payload, ord) USING (ord)`;
+  return rowsFrom(rows, REPORT_COLUMNS, payloads);
 }
 
 /** Every column but the key, set from the row that conflicted (`ON CONFLICT … DO UPDATE`). */
@@ -195,9 +194,9 @@ function updateFromExcluded(columns: readonly string[], key: readonly string[]):
     .join(', ');
 }
 
-/** The columns of the row `alias`, but `seqColumn`, which holds a place: the seq of that place instead. */
+/** The columns of the row `alias`, but `seqColumn`, which holds a place: the seq `batch` gave that place instead. */
 function withSeqOfPlace(columns: readonly string[], alias: string, seqColumn: string): string {
-  return columns.map((column) => (column === seqColumn ? 'seqs.seq' : `${alias}.${column}`)).join(', ');
+  return columns.map((column) => (column === seqColumn ? 'batch.seq' : `${alias}.${column}`)).join(', ');
 }
 
 /**
@@ -229,6 +228,10 @@ const INSERT_REPORTS = `WITH inserted AS (
  * storeAsNewMessages).
  * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
  * PostgreSQL joined the ids to the whole messages table.
+ * The reports take their seqs from the sequence in the batch's order before they are inserted, so
+ * the parts and messages read each report's seq from `batch` by its place: numbered by the insert,
+ * they had to be matched back to their places by a join on (message_id, fingerprint), which with
+ * the join of the payloads cost PostgreSQL about a tenth of a batch (see BENCHMARKS.md).
  */
 const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
     looked_up AS MATERIALIZED (
@@ -236,20 +239,21 @@ const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace
       FROM json_array_elements_text($3::json) AS wanted (id)
       WHERE (SELECT locks FROM locked) IS NOT NULL),
     stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
-    batch AS (${reportsWithPayloads('$1::jsonb', '$2::json')}),
+    batch AS MATERIALIZED (
+      SELECT nextval('reports_seq_seq') AS seq, fresh.* FROM (
+        SELECT * FROM (${reportsWithPayloads('$1::jsonb', '$2::json')}) AS b
+        WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord) AS fresh),
     inserted AS (
-      INSERT INTO reports (${REPORT_INSERT_COLUMNS.join(', ')})
-      SELECT ${REPORT_INSERT_COLUMNS.join(', ')} FROM batch WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord
-      RETURNING seq, message_id, fingerprint),
-    seqs AS (SELECT batch.ord, inserted.seq FROM inserted JOIN batch USING (message_id, fingerprint)),
+      INSERT INTO reports (seq, ${REPORT_INSERT_COLUMNS.join(', ')})
+      SELECT seq, ${REPORT_INSERT_COLUMNS.join(', ')} FROM batch),
     written_parts AS (
       INSERT INTO parts (${PART_INSERT_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(PART_INSERT_COLUMNS, 'batch', 'report_seq')}
-      FROM unnest($4::int[]) AS decider (place) JOIN batch ON batch.ord = decider.place JOIN seqs ON seqs.ord = decider.place),
+      FROM batch WHERE batch.ord = ANY($4::int[])),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(MESSAGE_INSERT_COLUMNS, 'm', 'last_seq')}
-      FROM (${rowsFrom('$5::jsonb', MESSAGE_COLUMNS)}) AS m JOIN seqs ON seqs.ord = m.last_seq)
+      FROM (${rowsFrom('$5::jsonb', MESSAGE_COLUMNS)}) AS m JOIN batch ON batch.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
