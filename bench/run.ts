@@ -107,6 +107,25 @@ function describeMachine(): string {
   return `${cpus().length} × ${cpu}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${postgres}, load generator wrk (-t1) on the same machine`;
 }
 
+function printIngestTable(runs: readonly Run[]): void {
+  console.log('## Ingest (unique report per request, medians of rounds)\n');
+  console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const receiver = of('receiver');
+    const perRound = (other: Kind) =>
+      median(receiver.map((run) => run.rate / (of(other).find((each) => each.round === run.round)?.rate ?? Number.NaN)));
+    const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.acknowledged - (run.stored ?? 0)), 0);
+    console.log(
+      `| ${connections} | ${fixed(median(of('bare').map((run) => run.rate)))} | ${fixed(median(of('insert').map((run) => run.rate)))} | ` +
+        `${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(perRound('bare'), 2)} | ${fixed(perRound('insert'), 2)} | ` +
+        `${fixed(median(receiver.map((run) => run.p50Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
+        `${receiver.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)} | ${lost} | ${fixed(Math.max(...receiver.map((run) => run.peakRssMiB)))} |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   try {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
@@ -134,22 +153,8 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log('## Ingest (unique report per request, medians of rounds)\n');
-  console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
-    const receiver = of('receiver');
-    const perRound = (other: Kind) =>
-      median(receiver.map((run) => run.rate / (of(other).find((each) => each.round === run.round)?.rate ?? Number.NaN)));
-    const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.acknowledged - (run.stored ?? 0)), 0);
-    console.log(
-      `| ${connections} | ${fixed(median(of('bare').map((run) => run.rate)))} | ${fixed(median(of('insert').map((run) => run.rate)))} | ` +
-        `${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(perRound('bare'), 2)} | ${fixed(perRound('insert'), 2)} | ` +
-        `${fixed(median(receiver.map((run) => run.p50Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
-        `${receiver.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)} | ${lost} | ${fixed(Math.max(...receiver.map((run) => run.peakRssMiB)))} |`,
-    );
-  }
+  // BENCH_ROUNDS=0 runs only what follows: no ingest table of empty rounds.
+  if (rounds > 0) printIngestTable(runs);
 
   if (soakSeconds > 0) {
     const soak = await runOnce('receiver', 100, 99, soakSeconds);
