@@ -231,7 +231,7 @@ const INSERT_REPORTS = `WITH inserted AS (
  * The reports take their seqs from the sequence in the batch's order before they are inserted, so
  * the parts and messages read each report's seq from `batch` by its place: numbered by the insert,
  * they had to be matched back to their places by a join on (message_id, fingerprint), which with
- * the join of the payloads cost PostgreSQL about a tenth of a batch (see BENCHMARKS.md).
+ * the join of the payloads cost PostgreSQL 7-9 % of its CPU per report (see BENCHMARKS.md).
  */
 const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
     looked_up AS MATERIALIZED (
