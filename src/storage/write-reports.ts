@@ -51,8 +51,15 @@ export const LOCK_SEED = 0x646c72;
  * made while the tables were small would read them by scanning them whole, every batch, until
  * statistics are next gathered. With scans ruled out the plan takes the keys whatever the tables'
  * size, so it can be made once: planning each batch instead cost a quarter of the ingest rate.
+ *
+ * Commits that wait for the disk: a `200` says the report is safe, but a server or role tuned to
+ * `synchronous_commit = off` answers a commit before its write-ahead log is flushed, and a crash
+ * then loses reports already acknowledged. The write connections turn `off` back to `on`; the
+ * other values flush the local log before answering, and are kept.
  */
-export const WRITE_SESSION_SETTINGS = 'SET jit = off;\n  SET enable_seqscan = off';
+export const WRITE_SESSION_SETTINGS = `SET jit = off;
+  SET enable_seqscan = off;
+  SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`;
 
 /** SQLSTATE of an insert that met a key stored already. */
 const UNIQUE_VIOLATION = '23505';

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPARE_STATEMENTS, storeReports } from '../../src/storage/write-reports.js';
+import { PREPARE_STATEMENTS, WRITE_SESSION_SETTINGS, storeReports } from '../../src/storage/write-reports.js';
 import { sqlLiteral } from '../../src/storage/write-transaction.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -130,5 +130,24 @@ describe('the write statements, prepared once per connection', () => {
     const storedMessages = await explain(`dlr_insert_reports('[]'::json, '[]'::json, '["grown-5"]'::json)`);
     expect(storedMessages).not.toMatch(/Seq Scan on (parts|messages)/);
     expect(storedMessages).toContain('parts_message_part_key');
+  });
+});
+
+describe('the write connections', () => {
+  async function commitSettingAfter(serverSetting: string): Promise<unknown> {
+    return testDb.database.writeTransaction({
+      // As a server or role configured with this setting would open the connection.
+      setup: `SET synchronous_commit = ${serverSetting};\n${WRITE_SESSION_SETTINGS}`,
+      first: `SELECT current_setting('synchronous_commit') AS value`,
+      then: (rows) => ({ script: null, result: rows[0]?.value }),
+    });
+  }
+
+  it('wait for the disk on commit even where the server is set not to', async () => {
+    expect(await commitSettingAfter('off')).toBe('on');
+  });
+
+  it('keep a setting that flushes the local log', async () => {
+    expect(await commitSettingAfter('local')).toBe('local');
   });
 });
