@@ -235,7 +235,8 @@ const INSERT_REPORTS = `WITH inserted AS (
  * storeAsNewMessages).
  * Each message is looked up by its own key, for the reason given at `storedMessages`: as `EXISTS`,
  * PostgreSQL joined the ids to the whole messages table.
- * The reports take their seqs from the sequence in the batch's order before they are inserted, so
+ * The reports take their seqs from the sequence in the batch's order before they are inserted
+ * (PostgreSQL keeps a subquery with ORDER BY apart, so `nextval` runs over its sorted rows), so
  * the parts and messages read each report's seq from `batch` by its place: numbered by the insert,
  * they had to be matched back to their places by a join on (message_id, fingerprint), which with
  * the join of the payloads cost PostgreSQL 7-9 % of its CPU per report (see BENCHMARKS.md).
