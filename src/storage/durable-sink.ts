@@ -44,6 +44,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
   let taken = 0;
   let allSettled: (() => void) | null = null;
   let closed = false;
+  let closing: Promise<void> | null = null;
   let replaying: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let depthTimer: NodeJS.Timeout | null = null;
@@ -141,6 +142,20 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
     return { ok: true, reports };
   };
 
+  const closeOnce = async (): Promise<void> => {
+    if (taken > 0) {
+      await new Promise<void>((resolve) => {
+        allSettled = resolve;
+      });
+    }
+    closed = true;
+    wake?.();
+    await replaying;
+    if (depthTimer !== null) clearInterval(depthTimer);
+    await Promise.all([batcher.close(), replayBatcher.close()]);
+    await journal.close();
+  };
+
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -163,18 +178,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
       noteJournalStart(new Error('reports left in the journal by an earlier run'));
       startReplay();
     },
-    close: async () => {
-      if (taken > 0) {
-        await new Promise<void>((resolve) => {
-          allSettled = resolve;
-        });
-      }
-      closed = true;
-      wake?.();
-      await replaying;
-      if (depthTimer !== null) clearInterval(depthTimer);
-      await Promise.all([batcher.close(), replayBatcher.close()]);
-      await journal.close();
-    },
+    // Every caller waits for the one closing: a second caller must not take the first one's wake-up.
+    close: () => (closing ??= closeOnce()),
   };
 }

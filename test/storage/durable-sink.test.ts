@@ -62,4 +62,21 @@ describe('closing the sink', () => {
     expect(stored.map((row) => row.message_id)).toEqual(['closing-0', 'closing-1']);
     await expect(sink.store([reportToStore('closing-2')])).rejects.toBeInstanceOf(BatcherClosedError);
   });
+
+  it('settles every caller of close, not only the last one', async () => {
+    const { sink, release } = await heldSink();
+    const taken = sink.store([reportToStore('closing-twice')]);
+    const closings = [sink.close(), sink.close()];
+    release();
+    await taken;
+    const settled = await Promise.race([
+      Promise.all(closings).then(() => 'both closed'),
+      new Promise((resolve) => {
+        setTimeout(() => {
+          resolve('a caller of close still waits');
+        }, 2_000);
+      }),
+    ]);
+    expect(settled).toBe('both closed');
+  });
 });
