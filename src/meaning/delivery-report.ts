@@ -30,16 +30,13 @@ export const REPORT_FIELDS = [
 
 export type ReportField = (typeof REPORT_FIELDS)[number];
 
-/** A surrogate code point: half of a UTF-16 pair, standing alone (a whole pair reads as one code point). */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Why a text cannot be stored as text, or null: PostgreSQL's text holds no NUL character, and no
  * half of a UTF-16 surrogate pair (a JSON `\uD800` alone), which has no UTF-8 form.
  */
 export function textProblem(text: string): string | null {
   if (text.includes('\u0000')) return 'contains a NUL character';
-  if (LONE_SURROGATE.test(text)) return 'contains half of a UTF-16 surrogate pair (\\uD800-\\uDFFF alone)';
+  if (!text.isWellFormed()) return 'contains half of a UTF-16 surrogate pair (\\uD800-\\uDFFF alone)';
   return null;
 }
 
