@@ -17,7 +17,7 @@ export function readJsonReports(body: string): Result<ReadReport[]> {
   }
   if (!Array.isArray(parsed)) {
     const report = reportFromJson(parsed);
-    return report.ok ? ok([{ report: report.value, payload: parsed }]) : report;
+    return report.ok ? ok([{ report: report.value, payload: parsed, payloadText: body }]) : report;
   }
   if (parsed.length === 0) return problem('the array holds no reports');
   if (parsed.length > MAX_REPORTS_PER_REQUEST) {

@@ -5,6 +5,8 @@ export interface ReadReport {
   readonly report: DeliveryReport;
   /** The report as it arrived: the JSON object, or the object XML or key/value pairs were read into. */
   readonly payload: unknown;
+  /** The payload's JSON text exactly as it arrived, when the body was this one report alone. */
+  readonly payloadText?: string;
 }
 
 export type ReportFormat = 'json' | 'xml' | 'form' | 'query';

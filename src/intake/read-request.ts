@@ -23,7 +23,8 @@ export interface IntakeRequest {
 
 export interface ReadRequest {
   readonly format: ReportFormat;
-  readonly reports: ReadonlyArray<{ readonly report: InterpretedReport; readonly payload: unknown }>;
+  /** Each report with its payload as JSON text, as it is stored (see payloadJsonOf). */
+  readonly reports: ReadonlyArray<{ readonly report: InterpretedReport; readonly payloadJson: string }>;
 }
 
 /** 400: the request is not a report; 415: the body's type or charset is not one intake reads. */
@@ -37,7 +38,7 @@ export const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/xml', 't
 export function readIntakeRequest(request: IntakeRequest): { ok: true; value: ReadRequest } | { ok: false; refusal: IntakeRefusal } {
   const read = readReports(request);
   if (!read.ok) return read;
-  const reports: Array<{ report: InterpretedReport; payload: unknown }> = [];
+  const reports: Array<{ report: InterpretedReport; payloadJson: string }> = [];
   for (const [index, item] of read.value.reports.entries()) {
     const where = read.value.reports.length > 1 ? `report [${index}]: ` : '';
     if (nestsDeeperThan(item.payload, MAX_PAYLOAD_DEPTH)) {
@@ -45,9 +46,18 @@ export function readIntakeRequest(request: IntakeRequest): { ok: true; value: Re
     }
     const report = interpretReport(item.report);
     if (!report.ok) return refuse(400, `${where}${report.problem}`);
-    reports.push({ report: report.value, payload: item.payload });
+    reports.push({ report: report.value, payloadJson: payloadJsonOf(item) });
   }
   return { ok: true, value: { format: read.value.format, reports } };
+}
+
+/**
+ * A JSON body that is one report is kept as the text that arrived: stored as it came, and not
+ * written out again. The reports of an array, and what XML or key/value pairs were read into, are
+ * written out as JSON.
+ */
+function payloadJsonOf(item: ReadReport): string {
+  return item.payloadText ?? JSON.stringify(item.payload);
 }
 
 function readReports(

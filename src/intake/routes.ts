@@ -55,9 +55,9 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     });
     if (!read.ok) return refuse(read.refusal.status, read.refusal.problem);
 
-    const items: ReportToStore[] = read.value.reports.map(({ report, payload }) => ({
+    const items: ReportToStore[] = read.value.reports.map(({ report, payloadJson }) => ({
       report,
-      payload,
+      payloadJson,
       format: read.value.format,
       gate,
       remoteAddress: request.ip,

@@ -69,7 +69,7 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
       return keep(gateway, report.problem, reading.payload.short_message, receivedAt);
     }
     try {
-      await sink.store([{ report: report.value, payload: reading.payload, format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);
+      await sink.store([{ report: report.value, payloadJson: JSON.stringify(reading.payload), format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);
       return COMMAND_STATUS.ok;
     } catch (error) {
       if (isDataError(error)) {

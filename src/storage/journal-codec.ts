@@ -1,13 +1,17 @@
 /**
  * One journal line per accepted request: its reports as JSON, so that the line can be read back into
  * exactly what would have been stored. Dates travel as ISO strings and are revived on reading.
+ *
+ * Version 2 carries each payload as the JSON text to store (`payloadJson`); version 1, written by
+ * earlier receivers, carried it as an object, and is still read.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import type { ReportToStore } from './write-reports.js';
 
-const VERSION = 1;
+const VERSION = 2;
+const READABLE_VERSIONS = new Set([1, VERSION]);
 
 interface JournalLine {
   readonly v: number;
@@ -28,8 +32,8 @@ export function decodeJournalLine(text: string): Result<ReportToStore[]> {
   } catch {
     return problem('the journal line is not JSON');
   }
-  if (!isRecord(parsed) || parsed.v !== VERSION || !Array.isArray(parsed.items)) {
-    return problem(`the journal line is not a version ${VERSION} entry`);
+  if (!isRecord(parsed) || !READABLE_VERSIONS.has(Number(parsed.v)) || !Array.isArray(parsed.items)) {
+    return problem(`the journal line is not a version 1 or ${VERSION} entry`);
   }
   const items: ReportToStore[] = [];
   for (const item of parsed.items as unknown[]) {
@@ -55,7 +59,7 @@ function reviveItem(value: unknown): ReportToStore | null {
       err: textOf(report.err),
       errDescription: textOf(report.errDescription),
     },
-    payload: value.payload ?? null,
+    payloadJson: typeof value.payloadJson === 'string' ? value.payloadJson : JSON.stringify(value.payload ?? null),
     format: value.format,
     gate: typeof value.gate === 'string' ? value.gate : null,
     remoteAddress: typeof value.remoteAddress === 'string' ? value.remoteAddress : null,

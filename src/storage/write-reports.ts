@@ -21,8 +21,8 @@ import type { RecentMessages } from './recent-messages.js';
 
 export interface ReportToStore {
   readonly report: InterpretedReport;
-  /** The report as it arrived (see the intake readers). */
-  readonly payload: unknown;
+  /** The report as it arrived, as JSON text (see the intake readers). */
+  readonly payloadJson: string;
   readonly format: string;
   readonly gate: string | null;
   readonly remoteAddress: string | null;
@@ -315,7 +315,7 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
  * its keys, drop a duplicate key and refuse a `\u0000`.
  */
 function payloadsJson(items: readonly ReportToStore[]): string {
-  return `[${items.map((item) => (item.payload === undefined ? 'null' : JSON.stringify(item.payload))).join(',')}]`;
+  return `[${items.map((item) => item.payloadJson).join(',')}]`;
 }
 
 /** Rows read as JSON carry times as text; the rest of the types survive as they are. */

@@ -16,5 +16,5 @@ export function reportToStore(id: string, timestamp: Date | null = null): Report
     gateCustomParameters: {},
   });
   if (!report.ok) throw new Error(report.problem);
-  return { report: report.value, payload: { id }, format: 'json', gate: null, remoteAddress: '127.0.0.1', receivedAt: new Date() };
+  return { report: report.value, payloadJson: JSON.stringify({ id }), format: 'json', gate: null, remoteAddress: '127.0.0.1', receivedAt: new Date() };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { deliveredReport, getMessage, numberErrorReport, postJson, useTestReceiver } from '../helpers/app.js';
 
@@ -61,6 +62,32 @@ describe('JSON reports', () => {
     const message = await getMessage(receiver.app, 'array-1');
     expect(message.status).toBe('partially_delivered');
     expect(message.reports.map((report) => report.id)).toEqual(['array-1$0', 'array-1$1']);
+  });
+
+  it('stores a report sent alone as the JSON text that arrived, and each report of an array as JSON', async () => {
+    // Spacing, a number written 1.50, a key that looks like an index, a key given twice: all kept
+    // as sent (but for the whitespace around the object), where parsing and writing the report out
+    // again would change each of them.
+    const body = '{ "id": "as-sent-1", "resultCode": 1001, "b": 1.50, "2": "x", "b": 2 }\n';
+    const alone = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: body });
+    expect(alone.statusCode).toBe(200);
+    expect(await postJson(receiver.app, [{ id: 'as-sent-2$0', resultCode: 1001 }, { id: 'as-sent-2$1', resultCode: 1001 }])).toMatchObject({
+      statusCode: 200,
+    });
+
+    const stored = await receiver.testDb.database.db
+      .selectFrom('reports')
+      .select(['report_id', sql<string>`payload::text`.as('text')])
+      .where('report_id', 'like', 'as-sent-%')
+      .orderBy('report_id')
+      .execute();
+    expect(stored).toEqual([
+      { report_id: 'as-sent-1', text: body.trim() },
+      { report_id: 'as-sent-2$0', text: '{"id":"as-sent-2$0","resultCode":1001}' },
+      { report_id: 'as-sent-2$1', text: '{"id":"as-sent-2$1","resultCode":1001}' },
+    ]);
+    // Read back through the API, the text is JSON like any other payload (the later "b" wins).
+    expect((await getMessage(receiver.app, 'as-sent-1')).reports[0]?.payload).toEqual({ id: 'as-sent-1', resultCode: 1001, b: 2, 2: 'x' });
   });
 
   it('reads source and destination from customParameters, and custom parameters given as a key/value list', async () => {

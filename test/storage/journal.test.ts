@@ -91,6 +91,20 @@ describe('the local journal', () => {
     await journal.close();
   });
 
+  it('reads a line an earlier receiver wrote, whose payloads are objects (version 1)', async () => {
+    const folder = freshFolder();
+    const created = await openJournal({ folder, maxBytes: MiB });
+    await created.close();
+    const { payloadJson, ...item } = reportToStore('from-v1');
+    const payload: unknown = JSON.parse(payloadJson);
+    appendFileSync(join(folder, 'reports.jsonl'), `${JSON.stringify({ v: 1, items: [{ ...item, payload }] })}\n`);
+
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    const [entry] = (await journal.readNext(MiB)).entries;
+    expect(entry?.items?.map((each) => [each.report.reportId, each.payloadJson])).toEqual([['from-v1', '{"id":"from-v1"}']]);
+    await journal.close();
+  });
+
   it('names a line it cannot read instead of failing the rest', async () => {
     const folder = freshFolder();
     const journal = await openJournal({ folder, maxBytes: MiB });

@@ -49,7 +49,7 @@ describe('values sent inside the write scripts', () => {
   it('store a report whose fields hold quotes, backslashes and SQL exactly as sent', async () => {
     const items = AWKWARD.map((text, index) => {
       const item = reportToStore(`literal-${index}`);
-      return { ...item, report: { ...item.report, refId: text, operator: text }, payload: { id: `literal-${index}`, refId: text } };
+      return { ...item, report: { ...item.report, refId: text, operator: text }, payloadJson: JSON.stringify({ id: `literal-${index}`, refId: text }) };
     });
     await storeReports(testDb.database.writeTransaction, items);
     const rows = await testDb.database.db
