@@ -185,14 +185,6 @@ const REPORT_INSERT_COLUMNS = [...columnNames(REPORT_COLUMNS), 'payload'];
 const PART_INSERT_COLUMNS = columnNames(PART_COLUMNS);
 const MESSAGE_INSERT_COLUMNS = columnNames(MESSAGE_COLUMNS);
 
-/**
- * The batch's reports (`rows`, a jsonb batch document) each with its payload (`payloads`, a json
- * array in the same order), as one table, with each report's place `ord` in the batch.
- */
-function reportsWithPayloads(rows: string, payloads: string): string {
-  return rowsFrom(rows, REPORT_COLUMNS, payloads);
-}
-
 /** Every column but the key, set from the row that conflicted (`ON CONFLICT … DO UPDATE`). */
 function updateFromExcluded(columns: readonly string[], key: readonly string[]): string {
   return columns
@@ -214,7 +206,7 @@ function withSeqOfPlace(columns: readonly string[], alias: string, seqColumn: st
  */
 const INSERT_REPORTS = `WITH inserted AS (
     INSERT INTO reports (${REPORT_INSERT_COLUMNS.join(', ')})
-    SELECT ${REPORT_INSERT_COLUMNS.join(', ')} FROM (${reportsWithPayloads('$1', '$2')}) AS batch ORDER BY ord
+    SELECT ${REPORT_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$1', REPORT_COLUMNS, '$2')}) AS batch ORDER BY ord
     ON CONFLICT (message_id, fingerprint) DO NOTHING
     RETURNING seq, fingerprint)
     SELECT (SELECT coalesce(json_agg(json_build_array(seq, fingerprint)), '[]') FROM inserted) AS inserted,
@@ -249,7 +241,7 @@ const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace
     stored AS (SELECT id FROM looked_up WHERE id IS NOT NULL),
     batch AS MATERIALIZED (
       SELECT nextval('reports_seq_seq') AS seq, fresh.* FROM (
-        SELECT * FROM (${reportsWithPayloads('$1::jsonb', '$2::json')}) AS b
+        SELECT * FROM (${rowsFrom('$1::jsonb', REPORT_COLUMNS, '$2::json')}) AS b
         WHERE message_id NOT IN (SELECT id FROM stored) ORDER BY ord) AS fresh),
     inserted AS (
       INSERT INTO reports (seq, ${REPORT_INSERT_COLUMNS.join(', ')})
