@@ -11,7 +11,7 @@ import { ok, problem } from '../lib/result.js';
 import type { ReportToStore } from './write-reports.js';
 
 const VERSION = 2;
-const READABLE_VERSIONS = new Set([1, VERSION]);
+const READABLE_VERSIONS: ReadonlySet<unknown> = new Set([1, VERSION]);
 
 interface JournalLine {
   readonly v: number;
@@ -32,7 +32,7 @@ export function decodeJournalLine(text: string): Result<ReportToStore[]> {
   } catch {
     return problem('the journal line is not JSON');
   }
-  if (!isRecord(parsed) || !READABLE_VERSIONS.has(Number(parsed.v)) || !Array.isArray(parsed.items)) {
+  if (!isRecord(parsed) || !READABLE_VERSIONS.has(parsed.v) || !Array.isArray(parsed.items)) {
     return problem(`the journal line is not a version 1 or ${VERSION} entry`);
   }
   const items: ReportToStore[] = [];
