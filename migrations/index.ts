@@ -8,6 +8,7 @@ import * as partsWithoutReportKey from './20261123T0100_parts-without-report-key
 import * as receiptFields from './20261123T1700_receipt-fields.js';
 import * as messageIdDistinct from './20261123T1800_message-id-distinct.js';
 import * as reportsOneIndex from './20261123T2000_reports-one-index.js';
+import * as listingIndexesAscending from './20261124T1000_listing-indexes-ascending.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -15,4 +16,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261123T1700_receipt-fields': receiptFields,
   '20261123T1800_message-id-distinct': messageIdDistinct,
   '20261123T2000_reports-one-index': reportsOneIndex,
+  '20261124T1000_listing-indexes-ascending': listingIndexesAscending,
 };

@@ -1,12 +1,14 @@
 /**
- * The write path reads a stored message's parts, and the query API its reports, by message id. Those
- * lookups must stay on the index as the tables grow, even when PostgreSQL last gathered statistics
- * while every row belonged to one message: a scan of the whole table per lookup makes ingest and
- * queries slower with every report stored.
+ * The write path reads a stored message's parts, and the query API its reports, by message id; the
+ * listing reads messages newest first. Those lookups must stay on the index as the tables grow,
+ * even when PostgreSQL last gathered statistics while every row belonged to one message: a scan of
+ * the whole table per lookup makes ingest and queries slower with every report stored.
  */
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageFilter } from '../../src/storage/read-messages.js';
+import { listMessagesQuery } from '../../src/storage/read-messages.js';
 import type { Tables } from '../../src/storage/tables.js';
 import { storedMessages } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -82,5 +84,25 @@ describe('looking up stored messages by id', () => {
       FROM messages WHERE message_id = ${'m-4242'}`);
     expect(plan).not.toContain('Seq Scan');
     expect(plan).toContain('reports_pkey');
+  });
+});
+
+describe('listing messages newest first', () => {
+  async function listingPlan(filter: MessageFilter): Promise<string> {
+    const query = listMessagesQuery(testDb.database.db, filter);
+    const { rows } = await testDb.database.db.executeQuery<{ 'QUERY PLAN': string }>(
+      CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]),
+    );
+    return rows.map((row) => row['QUERY PLAN']).join('\n');
+  }
+
+  it.each([
+    ['every message', { limit: 50 }, 'messages_listing_idx'],
+    ['the messages of one status', { status: 'failed', limit: 50 }, 'messages_status_idx'],
+    ['a page further on', { status: 'failed', beforeSeq: 40_000, limit: 50 }, 'messages_status_idx'],
+  ])('reads %s from its index in order, without sorting the table', async (_name, filter, index) => {
+    const plan = await listingPlan(filter);
+    expect(plan).toContain(`Index Scan Backward using ${index} on messages`);
+    expect(plan).not.toMatch(/Sort Key: (messages\.)?last_seq|Seq Scan on messages/);
   });
 });
