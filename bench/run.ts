@@ -15,6 +15,8 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { CpuPerRequest } from './cpu.js';
+import { cpuPerRequest, readCpu } from './cpu.js';
 import { runLookupBenchmark } from './lookup.js';
 import type { RunningServer } from './processes.js';
 import { startServer } from './processes.js';
@@ -47,6 +49,7 @@ interface Run extends LoadResult {
   readonly stored: number | null;
   readonly peakRssMiB: number;
   readonly rssSamples: readonly number[];
+  readonly cpu: CpuPerRequest;
 }
 
 async function admin<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
@@ -80,14 +83,16 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const load = (loadSeconds: number, runPrefix: string) =>
       runWrk({ url, connections, seconds: loadSeconds, script: INGEST_SCRIPT, folder, env: { BENCH_PREFIX: runPrefix } });
     const warmup = warmupSeconds > 0 ? await load(warmupSeconds, `${prefix}warmup-`) : null;
+    const cpuBefore = readCpu(server.pid);
     const result = await load(runSeconds, prefix);
+    const cpu = cpuPerRequest(cpuBefore, readCpu(server.pid), result.requests);
     const acknowledged = result.requests - result.non2xx + (warmup === null ? 0 : warmup.requests - warmup.non2xx);
     const samples = server.rssSamples();
     await server.stop();
     server = undefined;
     const table = kind === 'receiver' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
-    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples };
+    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu };
   } finally {
     await server?.stop();
     await admin(`DROP SCHEMA ${schema} CASCADE`);
@@ -127,6 +132,31 @@ function printIngestTable(runs: readonly Run[]): void {
   }
 }
 
+/**
+ * What a request cost in CPU, beside the rates: on a machine whose speed swings, it says how much
+ * of the gap to the bare route is the receiver's own work and how much is PostgreSQL's.
+ */
+function printCpuTable(runs: readonly Run[]): void {
+  console.log('\n## CPU per request, µs (medians of rounds; the machine column is every process and the kernel, wrk included)\n');
+  console.log('| connections | bare: server | bare: machine | one insert: server | one insert: PostgreSQL | one insert: machine | receiver: server | receiver: PostgreSQL | receiver: machine |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections).map((run) => run.cpu);
+    const cell = (values: ReadonlyArray<number | null>) => (values.some((value) => value === null) ? '-' : fixed(median(values as number[])));
+    const bare = of('bare');
+    const columns = [cell(bare.map((cpu) => cpu.serverUs)), cell(bare.map((cpu) => cpu.machineUs))];
+    for (const kind of ['insert', 'receiver'] as const) {
+      const measured = of(kind);
+      columns.push(cell(measured.map((cpu) => cpu.serverUs)), cell(measured.map((cpu) => cpu.postgresUs)), cell(measured.map((cpu) => cpu.machineUs)));
+    }
+    console.log(`| ${connections} | ${columns.join(' | ')} |`);
+  }
+}
+
+function describeCpu({ serverUs, postgresUs, machineUs }: CpuPerRequest): string {
+  return `CPU µs/request server ${fixed(serverUs)} PostgreSQL ${postgresUs === null ? '-' : fixed(postgresUs)} machine ${fixed(machineUs)}`;
+}
+
 async function main(): Promise<void> {
   try {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
@@ -148,20 +178,24 @@ async function main(): Promise<void> {
         runs.push(run);
         console.error(
           `  ${kind.padEnd(8)} c=${connections} round ${round + 1}: ${fixed(run.rate)}/s p99 ${fixed(run.p99Ms, 1)} ms non-2xx ${run.non2xx}` +
-            (run.stored === null ? '' : ` acknowledged ${run.acknowledged} stored ${run.stored}`),
+            (run.stored === null ? '' : ` acknowledged ${run.acknowledged} stored ${run.stored}`) +
+            `; ${describeCpu(run.cpu)}`,
         );
       }
     }
   }
 
   // BENCH_ROUNDS=0 runs only what follows: no ingest table of empty rounds.
-  if (rounds > 0) printIngestTable(runs);
+  if (rounds > 0) {
+    printIngestTable(runs);
+    printCpuTable(runs);
+  }
 
   if (soakSeconds > 0) {
     const soak = await runOnce('receiver', 100, 99, soakSeconds);
     console.log(
       `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
-        `non-2xx ${soak.non2xx}, acknowledged ${soak.acknowledged}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB`,
+        `non-2xx ${soak.non2xx}, acknowledged ${soak.acknowledged}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB, ${describeCpu(soak.cpu)}`,
     );
     const at = (share: number) => soak.rssSamples[Math.min(soak.rssSamples.length - 1, Math.floor(share * soak.rssSamples.length))] ?? 0;
     console.log(`RSS over the run (MiB): ${[0.1, 0.25, 0.5, 0.75, 1].map((share) => `${share * 100}%: ${fixed(at(share))}`).join(', ')}`);
