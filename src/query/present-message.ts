@@ -1,12 +1,11 @@
 /** The query API's JSON for a stored message, as the contract shows it. */
 import { messageState } from '../meaning/message-state.js';
 import type { ReportStatus } from '../meaning/result-codes.js';
-import type { StoredMessage } from '../storage/read-messages.js';
-import type { ReportRow } from '../storage/tables.js';
+import type { StoredMessage, StoredReport } from '../storage/read-messages.js';
 import { rfc3339 } from './time.js';
 
 export function presentMessage({ message, deciders, reports }: StoredMessage) {
-  const ranked = (report: ReportRow) => ({ report, seq: report.seq, status: report.status as ReportStatus, final: report.final });
+  const ranked = (report: StoredReport) => ({ report, seq: report.seq, status: report.status as ReportStatus, final: report.final });
   const parts = new Map<number, ReturnType<typeof ranked>>();
   let whole: ReturnType<typeof ranked> | null = null;
   for (const { part, report } of deciders) {
@@ -39,7 +38,7 @@ export function presentMessage({ message, deciders, reports }: StoredMessage) {
   };
 }
 
-function presentPart(part: number, report: ReportRow) {
+function presentPart(part: number, report: StoredReport) {
   return {
     part,
     status: report.status,
@@ -58,12 +57,12 @@ function presentPart(part: number, report: ReportRow) {
 }
 
 /** An SMPP receipt has no result code: it carries its `stat`, `err` and the err's description instead. */
-function receiptFields(report: ReportRow) {
+function receiptFields(report: StoredReport) {
   if (report.format !== 'smpp') return {};
   return { stat: report.stat, err: report.err, errDescription: report.err_description };
 }
 
-function presentReport(report: ReportRow) {
+function presentReport(report: StoredReport) {
   return {
     id: report.report_id,
     part: report.part,
