@@ -140,9 +140,6 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
                            CASE WHEN failing THEN 'NOT_DELIVERED' ELSE 'DELIVERED' END AS delivery) AS meaning
       ORDER BY g`);
     await client.query(`
-      INSERT INTO parts (message_id, part, report_seq, status, final, report_timestamp, result_code, result_description, operator)
-      SELECT message_id, part, seq, status, final, report_timestamp, result_code, result_description, operator FROM reports`);
-    await client.query(`
       INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
                             result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
       SELECT message_id, min(ref_id), min(status), true, 2, 2,
@@ -153,7 +150,7 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
     // Settle the filled tables before measuring: VACUUM sets the hint bits and visibility map that
     // the first reads would otherwise write, and the checkpoint flushes the fill's pages. Without
     // them, the first lookup runs met autovacuum and a checkpoint, and every response stalled.
-    await client.query('VACUUM (ANALYZE) reports, parts, messages');
+    await client.query('VACUUM (ANALYZE) reports, messages');
     await client.query('CHECKPOINT');
     await client.query('CREATE TABLE fill_done (at timestamptz DEFAULT now())');
   } finally {

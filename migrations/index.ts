@@ -9,6 +9,7 @@ import * as receiptFields from './20261123T1700_receipt-fields.js';
 import * as messageIdDistinct from './20261123T1800_message-id-distinct.js';
 import * as reportsOneIndex from './20261123T2000_reports-one-index.js';
 import * as listingIndexesAscending from './20261124T1000_listing-indexes-ascending.js';
+import * as decidersFromReports from './20261202T0600_deciders-from-reports.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -17,4 +18,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261123T1800_message-id-distinct': messageIdDistinct,
   '20261123T2000_reports-one-index': reportsOneIndex,
   '20261124T1000_listing-indexes-ascending': listingIndexesAscending,
+  '20261202T0600_deciders-from-reports': decidersFromReports,
 };

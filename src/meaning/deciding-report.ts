@@ -28,6 +28,19 @@ export function decidingReport<T extends RankedReport>(reports: Iterable<T>): T 
   return best;
 }
 
+/**
+ * The deciding report of each part among a message's reports, by part; `null` holds the deciding
+ * report among those for the whole message (an id without `$n`).
+ */
+export function decidersByPart<T extends RankedReport & { readonly part: number | null }>(reports: Iterable<T>): Map<number | null, T> {
+  const deciders = new Map<number | null, T>();
+  for (const report of reports) {
+    const current = deciders.get(report.part);
+    if (current === undefined || decidesOver(report, current)) deciders.set(report.part, report);
+  }
+  return deciders;
+}
+
 function timeOf(report: RankedReport): number {
   return report.timestamp === null ? Number.NEGATIVE_INFINITY : report.timestamp.getTime();
 }

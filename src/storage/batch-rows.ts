@@ -9,7 +9,7 @@
  * the receiver longer than the rest of the row, and PostgreSQL reads a number faster than a
  * date-time text.
  */
-import type { MessageRow, PartRow } from './tables.js';
+import type { MessageRow } from './tables.js';
 import type { ReportToStore } from './write-reports.js';
 
 type BatchValue = string | number | boolean | null;
@@ -48,18 +48,6 @@ export const REPORT_COLUMNS: ReadonlyArray<Column<ReportToStore>> = [
   { name: 'gate', type: 'text', value: (item) => item.gate },
   { name: 'remote_address', type: 'text', value: (item) => item.remoteAddress },
   { name: 'received_at', type: 'timestamptz', value: (item) => item.receivedAt.getTime() },
-];
-
-export const PART_COLUMNS: ReadonlyArray<Column<PartRow>> = [
-  { name: 'message_id', type: 'text', value: (row) => row.message_id },
-  { name: 'part', type: 'smallint', value: (row) => row.part },
-  { name: 'report_seq', type: 'bigint', value: (row) => row.report_seq },
-  { name: 'status', type: 'text', value: (row) => row.status },
-  { name: 'final', type: 'boolean', value: (row) => row.final },
-  { name: 'report_timestamp', type: 'timestamptz', value: (row) => epochMs(row.report_timestamp) },
-  { name: 'result_code', type: 'integer', value: (row) => row.result_code },
-  { name: 'result_description', type: 'text', value: (row) => row.result_description },
-  { name: 'operator', type: 'text', value: (row) => row.operator },
 ];
 
 export const MESSAGE_COLUMNS: ReadonlyArray<Column<MessageRow>> = [

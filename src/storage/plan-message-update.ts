@@ -1,12 +1,12 @@
 /**
- * Given what is stored of some messages and the reports just added to them, works out the new
- * deciding report of each touched part and each message's new state. Pure: storage writes the plan.
+ * Given what is stored of some messages and the reports just added to them, works out each
+ * message's new state, from the deciding report of each of its parts. Pure: storage writes the plan.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
-import { decidesOver } from '../meaning/deciding-report.js';
+import { decidersByPart } from '../meaning/deciding-report.js';
 import { messageState } from '../meaning/message-state.js';
 import type { ReportStatus } from '../meaning/result-codes.js';
-import type { MessageRow, PartRow } from './tables.js';
+import type { DecidingFields, MessageRow } from './tables.js';
 
 /** A report that has just been stored, with its arrival number. */
 export interface FreshReport {
@@ -16,6 +16,7 @@ export interface FreshReport {
 }
 
 export interface Decider {
+  readonly part: number | null;
   readonly seq: number;
   readonly status: ReportStatus;
   readonly final: boolean;
@@ -25,42 +26,25 @@ export interface Decider {
   readonly operator: string | null;
 }
 
-export interface MessagePlan {
-  /** Deciders that changed, as rows for the parts table. */
-  readonly parts: PartRow[];
-  readonly messages: MessageRow[];
-}
-
+/**
+ * The new row of each message that `fresh` reports touch. `storedReports` are the fields that
+ * decide a part, of every report stored before of those messages: with the fresh ones, they give
+ * each part its deciding report.
+ */
 export function planMessageUpdates(
   stored: ReadonlyMap<string, MessageRow>,
-  storedDeciders: readonly PartRow[],
+  storedReports: readonly DecidingFields[],
   fresh: readonly FreshReport[],
-): MessagePlan {
-  const decidersByMessage = groupBy(storedDeciders, (row) => row.message_id);
+): MessageRow[] {
+  const storedByMessage = groupBy(storedReports, (row) => row.message_id);
   const freshByMessage = groupBy(fresh, (item) => item.report.messageId);
-  const plan: MessagePlan = { parts: [], messages: [] };
-
+  const messages: MessageRow[] = [];
   for (const [messageId, reports] of freshByMessage) {
-    const deciders = new Map<number | null, Decider>();
-    for (const row of decidersByMessage.get(messageId) ?? []) deciders.set(row.part, deciderFromRow(row));
-
     const sorted = [...reports].sort((a, b) => a.seq - b.seq);
-    const changed = new Set<number | null>();
-    for (const item of sorted) {
-      const candidate = deciderFromReport(item);
-      const current = deciders.get(item.report.part);
-      if (current === undefined || decidesOver(candidate, current)) {
-        deciders.set(item.report.part, candidate);
-        changed.add(item.report.part);
-      }
-    }
-    for (const part of changed) {
-      const decider = deciders.get(part);
-      if (decider !== undefined) plan.parts.push(partRow(messageId, part, decider));
-    }
-    plan.messages.push(nextMessageRow(messageId, stored.get(messageId), deciders, sorted));
+    const deciders = decidersByPart([...(storedByMessage.get(messageId) ?? []).map(deciderFromRow), ...sorted.map(deciderFromReport)]);
+    messages.push(nextMessageRow(messageId, stored.get(messageId), deciders, sorted));
   }
-  return plan;
+  return messages;
 }
 
 function nextMessageRow(
@@ -113,6 +97,7 @@ function nextMessageRow(
 
 function deciderFromReport({ seq, report }: FreshReport): Decider {
   return {
+    part: report.part,
     seq,
     status: report.status,
     final: report.final,
@@ -123,29 +108,16 @@ function deciderFromReport({ seq, report }: FreshReport): Decider {
   };
 }
 
-export function deciderFromRow(row: PartRow): Decider {
+function deciderFromRow(row: DecidingFields): Decider {
   return {
-    seq: row.report_seq,
+    part: row.part,
+    seq: row.seq,
     status: row.status as ReportStatus,
     final: row.final,
     timestamp: row.report_timestamp,
     resultCode: row.result_code,
     resultDescription: row.result_description,
     operator: row.operator,
-  };
-}
-
-function partRow(messageId: string, part: number | null, decider: Decider): PartRow {
-  return {
-    message_id: messageId,
-    part,
-    report_seq: decider.seq,
-    status: decider.status,
-    final: decider.final,
-    report_timestamp: decider.timestamp,
-    result_code: decider.resultCode,
-    result_description: decider.resultDescription,
-    operator: decider.operator,
   };
 }
 

@@ -1,10 +1,11 @@
 /**
- * Reads messages back for the query API: the message row, each part's deciding report, every
- * report. One round trip per lookup or page: each message row comes with its reports and deciders
- * aggregated as JSON. Built with Kysely, run as statements each connection prepares once.
+ * Reads messages back for the query API: the message row, every report, and among them each
+ * part's deciding report. One round trip per lookup or page: each message row comes with its
+ * reports aggregated as JSON. Built with Kysely, run as statements each connection prepares once.
  */
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { sql } from 'kysely';
+import { decidersByPart } from '../meaning/deciding-report.js';
 import { parseReportId } from '../meaning/report-id.js';
 import type { Database } from './database.js';
 import type { JsonRow } from './json-rows.js';
@@ -47,7 +48,6 @@ export interface StoredMessage {
 
 interface DetailColumns {
   report_rows: JsonRow[];
-  decider_rows: Array<{ part: number | null; seq: number }>;
 }
 
 /** A message by its id, or by the id of one of its parts (`abc$1`); an exact id wins. */
@@ -111,29 +111,23 @@ export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
 }
 
 /**
- * Each message with its reports and its parts' deciders as JSON. Only the columns the API shows
- * are aggregated: the whole row (its key, fingerprint, numbers and address too) made a refId
- * lookup's JSON about a third larger, for PostgreSQL to write and the receiver to read.
+ * Each message with its reports as JSON. Only the columns the API shows are aggregated: the whole
+ * row (its key, fingerprint, numbers and address too) made a refId lookup's JSON about a third
+ * larger, for PostgreSQL to write and the receiver to read.
  */
 function withDetails<O>(query: SelectQueryBuilder<Tables, 'messages', O>) {
-  return query.select([
+  return query.select(
     sql<JsonRow[]>`(SELECT coalesce(json_agg(r ORDER BY r.seq), '[]')
       FROM (SELECT ${sql.join(STORED_REPORT_COLUMNS.map((column) => sql.ref(column)))} FROM reports WHERE reports.message_id = messages.message_id) AS r)`.as(
       'report_rows',
     ),
-    sql<DetailColumns['decider_rows']>`(SELECT coalesce(json_agg(json_build_object('part', p.part, 'seq', p.report_seq)), '[]')
-      FROM parts AS p WHERE p.message_id = messages.message_id)`.as('decider_rows'),
-  ]);
+  );
 }
 
-function storedMessage({ report_rows, decider_rows, ...message }: MessageRow & DetailColumns): StoredMessage {
+function storedMessage({ report_rows, ...message }: MessageRow & DetailColumns): StoredMessage {
   const reports = report_rows.map(reportRowFromJson);
-  const bySeq = new Map(reports.map((report) => [report.seq, report]));
-  const deciders: Array<{ part: number | null; report: StoredReport }> = [];
-  for (const { part, seq } of decider_rows) {
-    const report = bySeq.get(seq);
-    if (report !== undefined) deciders.push({ part, report });
-  }
+  const ranked = reports.map((report) => ({ report, part: report.part, final: report.final, timestamp: report.report_timestamp, seq: report.seq }));
+  const deciders = [...decidersByPart(ranked)].map(([part, { report }]) => ({ part, report }));
   return { message, deciders, reports };
 }
 

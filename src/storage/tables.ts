@@ -33,18 +33,6 @@ export interface ReportsTable {
   payload: ColumnType<unknown, string, string>;
 }
 
-export interface PartsTable {
-  message_id: string;
-  part: number | null;
-  report_seq: number;
-  status: string;
-  final: boolean;
-  report_timestamp: Date | null;
-  result_code: number | null;
-  result_description: string;
-  operator: string | null;
-}
-
 export interface MessagesTable {
   message_id: string;
   ref_id: string | null;
@@ -79,13 +67,16 @@ export interface RejectedRequestsTable {
 
 export interface Tables {
   reports: ReportsTable;
-  parts: PartsTable;
   messages: MessagesTable;
   rejected_requests: RejectedRequestsTable;
 }
 
 export type ReportRow = Selectable<ReportsTable>;
 export type NewReportRow = Insertable<ReportsTable>;
-export type PartRow = Selectable<PartsTable>;
+/** The fields of a stored report that decide its part's state (see meaning/deciding-report). */
+export type DecidingFields = Pick<
+  ReportRow,
+  'message_id' | 'part' | 'seq' | 'status' | 'final' | 'report_timestamp' | 'result_code' | 'result_description' | 'operator'
+>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RejectedRequestRow = Selectable<RejectedRequestsTable>;

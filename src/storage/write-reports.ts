@@ -1,19 +1,20 @@
 /**
- * Stores reports in one transaction: the report rows, the deciding report of each touched part,
- * and each touched message's state. Safe with several receivers on one database: each transaction
- * first locks its messages in one fixed order, so work on one message is serialised.
+ * Stores reports in one transaction: the report rows and each touched message's state, which
+ * follows from the deciding report of each of its parts. Safe with several receivers on one
+ * database: each transaction first locks its messages in one fixed order, so work on one message
+ * is serialised.
  *
  * Most reports are the first of their message, whose new state needs nothing stored: a batch of
  * such reports is planned before it is sent and written by one statement, in one round trip. A
  * message stored already needs its stored state read first, so its reports are written in two.
  */
 import type { InterpretedReport } from '../meaning/interpret-report.js';
-import { MESSAGE_COLUMNS, PART_COLUMNS, REPORT_COLUMNS, batchDocument, columnNames, rowsFrom } from './batch-rows.js';
+import { MESSAGE_COLUMNS, REPORT_COLUMNS, batchDocument, columnNames, rowsFrom } from './batch-rows.js';
 import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
 import type { FreshReport } from './plan-message-update.js';
 import { planMessageUpdates } from './plan-message-update.js';
-import type { MessageRow, PartRow } from './tables.js';
+import type { DecidingFields, MessageRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 import { errorCode } from '../lib/error-code.js';
@@ -46,7 +47,7 @@ export const LOCK_SEED = 0x646c72;
  * insert passed `jit_above_cost`, and PostgreSQL spent about 30 ms compiling every batch, one-report
  * batches included, which halved the ingest rate for good.
  *
- * No sequential scans: the write statements read `messages` and `parts` only by key. After five
+ * No sequential scans: the write statements read `messages` and `reports` only by key. After five
  * runs a prepared statement may settle on one generic plan, kept for the connection's life, and one
  * made while the tables were small would read them by scanning them whole, every batch, until
  * statistics are next gathered. With scans ruled out the plan takes the keys whatever the tables'
@@ -97,7 +98,7 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
   const unique = firstOfEachReport(items);
   // Until the insert numbers them, a report's place in the batch stands for its seq: the insert
   // numbers them in that order, and the statement swaps each place for the seq it got.
-  const plan = planMessageUpdates(
+  const messages = planMessageUpdates(
     new Map(),
     [],
     unique.map((item, index) => ({ seq: index + 1, receivedAt: item.receivedAt, report: item.report })),
@@ -106,8 +107,7 @@ async function storeAsNewMessages(writeTransaction: WriteTransaction, items: rea
     batchDocument(unique, REPORT_COLUMNS),
     payloadsJson(unique),
     JSON.stringify([...new Set(unique.map((item) => item.report.messageId))]),
-    `{${plan.parts.map((part) => part.report_seq).join(',')}}`,
-    batchDocument(plan.messages, MESSAGE_COLUMNS),
+    batchDocument(messages, MESSAGE_COLUMNS),
   ];
   let storedAlready: Set<string>;
   try {
@@ -180,9 +180,21 @@ function documentLiteral(document: string): string {
 const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
+/** A report's columns that decide its part (see planMessageUpdates). */
+const DECIDING_COLUMNS = [
+  'message_id',
+  'part',
+  'seq',
+  'status',
+  'final',
+  'report_timestamp',
+  'result_code',
+  'result_description',
+  'operator',
+] as const satisfies ReadonlyArray<keyof DecidingFields>;
+
 /** The columns a report is inserted with: its batch row's and its payload. */
 const REPORT_INSERT_COLUMNS = [...columnNames(REPORT_COLUMNS), 'payload'];
-const PART_INSERT_COLUMNS = columnNames(PART_COLUMNS);
 const MESSAGE_INSERT_COLUMNS = columnNames(MESSAGE_COLUMNS);
 
 /** Every column but the key, set from the row that conflicted (`ON CONFLICT … DO UPDATE`). */
@@ -201,8 +213,8 @@ function withSeqOfPlace(columns: readonly string[], alias: string, seqColumn: st
 /**
  * Inserts the reports (`$1`, their batch document, and `$2`, their payloads) that are not stored
  * yet (the same report twice, even in one call, is kept once), numbered in the batch's order, and,
- * in the same statement, reads the stored state of the messages (`$3`, a json array of ids) and
- * their parts' deciders.
+ * in the same statement, reads the stored state of the messages (`$3`, a json array of ids) with
+ * the deciding columns of their stored reports.
  */
 const INSERT_REPORTS = `WITH inserted AS (
     INSERT INTO reports (${REPORT_INSERT_COLUMNS.join(', ')})
@@ -214,14 +226,12 @@ const INSERT_REPORTS = `WITH inserted AS (
 
 /**
  * Writes messages not stored yet, in one statement that is its own transaction: their reports
- * (`$1`, their batch document, and `$2`, their payloads), the parts'
- * deciders planned for them (`$4`, an int array of their reports' places: a new message's part
- * row is its deciding report's fields) and the messages' state (`$5`, a batch document, where `last_seq`
- * holds the place of the report). First it locks the messages (`$3`, a json array of ids), as
+ * (`$1`, their batch document, and `$2`, their payloads) and the messages' state (`$4`, a batch
+ * document, where `last_seq` holds the place of the report). First it locks the messages (`$3`, a json array of ids), as
  * LOCK_MESSAGES does: the lookup waits for the locks, and the inserts read the lookup. It reads
  * which of the messages are stored already and leaves their reports out: it answers their ids,
- * for the two-step write. A message not stored has no reports or parts stored either (all three
- * are written in one transaction), so the plain inserts conflict only with a message another
+ * for the two-step write. A message not stored has no reports stored either (both are
+ * written in one transaction), so the plain inserts conflict only with a message another
  * receiver committed while this statement waited for its lock, which the statement's snapshot,
  * taken before the wait, does not show: the insert then fails on the message's key (see
  * storeAsNewMessages).
@@ -229,9 +239,9 @@ const INSERT_REPORTS = `WITH inserted AS (
  * PostgreSQL joined the ids to the whole messages table.
  * The reports take their seqs from the sequence in the batch's order before they are inserted
  * (PostgreSQL keeps a subquery with ORDER BY apart, so `nextval` runs over its sorted rows), so
- * the parts and messages read each report's seq from `batch` by its place: numbered by the insert,
- * they had to be matched back to their places by a join on (message_id, fingerprint), which with
- * the join of the payloads cost PostgreSQL 7-9 % of its CPU per report (see BENCHMARKS.md).
+ * the messages read each report's seq from `batch` by its place: numbered by the insert, they had
+ * to be matched back to their places by a join on (message_id, fingerprint), which with the join
+ * of the payloads cost PostgreSQL 7-9 % of its CPU per report (see BENCHMARKS.md).
  */
 const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace('$1', '$3::json')}),
     looked_up AS MATERIALIZED (
@@ -246,39 +256,37 @@ const STORE_NEW_MESSAGES = `WITH locked AS MATERIALIZED (${LOCK_MESSAGES.replace
     inserted AS (
       INSERT INTO reports (seq, ${REPORT_INSERT_COLUMNS.join(', ')})
       SELECT seq, ${REPORT_INSERT_COLUMNS.join(', ')} FROM batch),
-    written_parts AS (
-      INSERT INTO parts (${PART_INSERT_COLUMNS.join(', ')})
-      SELECT ${withSeqOfPlace(PART_INSERT_COLUMNS, 'batch', 'report_seq')}
-      FROM batch WHERE batch.ord = ANY($4::int[])),
     written_messages AS (
       INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
       SELECT ${withSeqOfPlace(MESSAGE_INSERT_COLUMNS, 'm', 'last_seq')}
-      FROM (${rowsFrom('$5::jsonb', MESSAGE_COLUMNS)}) AS m JOIN batch ON batch.ord = m.last_seq)
+      FROM (${rowsFrom('$4::jsonb', MESSAGE_COLUMNS)}) AS m JOIN batch ON batch.ord = m.last_seq)
     SELECT coalesce(json_agg(id), '[]') AS stored FROM stored`;
 
 /**
- * The stored state of the messages (a json array literal of ids), each with its parts' deciders.
- * Each message is read by its own key, and a stored message's parts by its id, so a new message
- * costs no lookup in `parts`. As one `= ANY(ids)` filter, or a join, PostgreSQL scanned the whole
- * messages table while it had no statistics (a new database's first minutes), which made every
- * batch slower than the last; a subquery per id cannot be turned into either. Migration
- * 20261123T1800 keeps the parts lookup on its index whatever the table's statistics.
+ * The stored state of the messages (a json array literal of ids), each with the deciding columns
+ * of its reports. Each message is read by its own key, and a stored message's reports by its id
+ * (the reports' key begins with it), so a new message costs no lookup in `reports`. As one
+ * `= ANY(ids)` filter, or a join, PostgreSQL scanned the whole messages table while it had no
+ * statistics (a new database's first minutes), which made every batch slower than the last; a
+ * subquery per id cannot be turned into either. Migration 20261123T1800 keeps the reports lookup
+ * on its index whatever the table's statistics.
  */
 export function storedMessages(messageIds: string): string {
   return `(SELECT coalesce(json_agg(found.state) FILTER (WHERE found.state IS NOT NULL), '[]')
     FROM (SELECT (SELECT json_build_object(
                    'message', m,
-                   'parts', (SELECT coalesce(json_agg(p), '[]') FROM parts AS p WHERE p.message_id = m.message_id))
+                   'reports', (SELECT coalesce(json_agg(r), '[]')
+                               FROM (SELECT ${DECIDING_COLUMNS.join(', ')} FROM reports WHERE reports.message_id = m.message_id) AS r))
                  FROM messages AS m WHERE m.message_id = wanted.id) AS state
           FROM json_array_elements_text(${messageIds}) AS wanted (id)) AS found)`;
 }
 
 interface StoredState {
   readonly inserted: Array<[number, string]>;
-  readonly messages: Array<{ message: JsonRow; parts: JsonRow[] }>;
+  readonly messages: Array<{ message: JsonRow; reports: JsonRow[] }>;
 }
 
-/** From what the insert returned, plans the parts' and messages' new state, as the second step's script. */
+/** From what the insert returned, plans the messages' new state, as the second step's script. */
 function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<string, unknown>>): SecondStep<StoreOutcome> {
   const [state] = rows as unknown as StoredState[];
   if (state === undefined) throw new Error('the report insert returned no row');
@@ -293,12 +301,9 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   const outcome = { stored: fresh.length, duplicates: items.length - fresh.length };
   if (fresh.length === 0) return { script: null, result: outcome };
   const messages = new Map(state.messages.map(({ message }) => [String(message.message_id), messageRowFromJson(message)]));
-  const deciders = state.messages.flatMap(({ parts }) => parts.map(partRowFromJson));
-  const plan = planMessageUpdates(messages, deciders, fresh);
-  return {
-    script: `EXECUTE dlr_write_state(${documentLiteral(batchDocument(plan.parts, PART_COLUMNS))}, ${documentLiteral(batchDocument(plan.messages, MESSAGE_COLUMNS))})`,
-    result: outcome,
-  };
+  const storedReports = state.messages.flatMap(({ reports }) => reports.map(decidingFieldsFromJson));
+  const plan = planMessageUpdates(messages, storedReports, fresh);
+  return { script: `EXECUTE dlr_write_state(${documentLiteral(batchDocument(plan, MESSAGE_COLUMNS))})`, result: outcome };
 }
 
 /**
@@ -315,17 +320,13 @@ function messageRowFromJson(row: JsonRow): MessageRow {
   return { ...(row as unknown as MessageRow), first_report_at: timeOf(row.first_report_at), last_report_at: timeOf(row.last_report_at) };
 }
 
-function partRowFromJson(row: JsonRow): PartRow {
-  return { ...(row as unknown as PartRow), report_timestamp: timeOf(row.report_timestamp) };
+function decidingFieldsFromJson(row: JsonRow): DecidingFields {
+  return { ...(row as unknown as DecidingFields), report_timestamp: timeOf(row.report_timestamp) };
 }
 
-/** Writes the touched parts' deciders (`$1`) and the messages' new state (`$2`), batch documents both, in one statement. */
-const WRITE_STATE = `WITH written_parts AS (
-      INSERT INTO parts (${PART_INSERT_COLUMNS.join(', ')})
-      SELECT ${PART_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$1', PART_COLUMNS)}) AS p
-      ON CONFLICT (message_id, part) DO UPDATE SET ${updateFromExcluded(PART_INSERT_COLUMNS, ['message_id', 'part'])})
-    INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
-    SELECT ${MESSAGE_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$2', MESSAGE_COLUMNS)}) AS m
+/** Writes the messages' new state (`$1`, a batch document). */
+const WRITE_STATE = `INSERT INTO messages (${MESSAGE_INSERT_COLUMNS.join(', ')})
+    SELECT ${MESSAGE_INSERT_COLUMNS.join(', ')} FROM (${rowsFrom('$1', MESSAGE_COLUMNS)}) AS m
     ON CONFLICT (message_id) DO UPDATE SET ${updateFromExcluded(MESSAGE_INSERT_COLUMNS, ['message_id'])}`;
 
 /**
@@ -339,7 +340,7 @@ export const PREPARE_STATEMENTS = `${WRITE_SESSION_SETTINGS};
   DEALLOCATE ALL;
   PREPARE dlr_lock_messages(json) AS ${LOCK_MESSAGES};
   PREPARE dlr_insert_reports(jsonb, json, json) AS ${INSERT_REPORTS};
-  PREPARE dlr_write_state(jsonb, jsonb) AS ${WRITE_STATE}`;
+  PREPARE dlr_write_state(jsonb) AS ${WRITE_STATE}`;
 
 function isRetryable(error: unknown): boolean {
   return RETRYABLE_CODES.has(errorCode(error) ?? '');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decidingReport } from '../../src/meaning/deciding-report.js';
+import { decidersByPart, decidingReport } from '../../src/meaning/deciding-report.js';
 import type { PartDecider } from '../../src/meaning/message-state.js';
 import { messageState } from '../../src/meaning/message-state.js';
 
@@ -36,6 +36,26 @@ describe('the deciding report of a part', () => {
         { name: 'untimed', final: true, timestamp: null, seq: 2 },
       ])?.name,
     ).toBe('timed');
+  });
+});
+
+describe('the deciding reports of a message', () => {
+  it('are picked per part, the whole-message reports apart, whatever order the reports come in', () => {
+    const reports = [
+      { name: 'part 1 queued', part: 1, final: false, timestamp: at('10:00:00'), seq: 1 },
+      { name: 'whole late', part: null, final: true, timestamp: at('12:00:00'), seq: 2 },
+      { name: 'part 1 delivered', part: 1, final: true, timestamp: at('09:00:00'), seq: 3 },
+      { name: 'part 0 failed', part: 0, final: true, timestamp: at('10:00:00'), seq: 4 },
+      { name: 'whole early', part: null, final: true, timestamp: at('11:00:00'), seq: 5 },
+    ];
+    const names = (picked: Map<number | null, { name: string }>) => new Map([...picked].map(([part, { name }]) => [part, name]));
+    const expected = new Map([
+      [0, 'part 0 failed'],
+      [1, 'part 1 delivered'],
+      [null, 'whole late'],
+    ]);
+    expect(names(decidersByPart(reports))).toEqual(expected);
+    expect(names(decidersByPart([...reports].reverse()))).toEqual(expected);
   });
 });
 

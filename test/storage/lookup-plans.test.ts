@@ -1,5 +1,5 @@
 /**
- * The write path reads a stored message's parts, and the query API its reports, by message id; the
+ * The write path and the query API read a stored message's reports by message id; the
  * listing reads messages newest first. Those lookups must stay on the index as the tables grow,
  * even when PostgreSQL last gathered statistics while every row belonged to one message: a scan of
  * the whole table per lookup makes ingest and queries slower with every report stored.
@@ -21,7 +21,6 @@ beforeAll(async () => {
   const db = testDb.database.db;
   // Young tables, analyzed: one long message of 100 parts, and its 100 reports.
   await fill(db, 'young', 100, (index) => `young$${index}`, (index) => index);
-  await sql`ANALYZE parts`.execute(db);
   await sql`ANALYZE reports`.execute(db);
   await sql`ANALYZE messages`.execute(db);
   // Then they grow the usual way: many messages of one part each.
@@ -31,7 +30,7 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-/** Adds a message row, a part and a report per index: one message (`messageId`) or one each. */
+/** Adds a message row and a report per index: one message (`messageId`) or one each. */
 async function fill(
   db: TestDatabase['database']['db'],
   messageId: string | null,
@@ -43,8 +42,6 @@ async function fill(
   const reportIds = Array.from({ length: count }, (_, index) => reportId(index));
   const parts = Array.from({ length: count }, (_, index) => part(index));
   await sql`INSERT INTO messages (message_id, last_seq) SELECT DISTINCT id, 1 FROM unnest(${ids}::text[]) AS id`.execute(db);
-  await sql`INSERT INTO parts (message_id, part, report_seq, status, final, result_description)
-            SELECT id, part, 1, 'delivered', true, 'Billed and delivered' FROM unnest(${ids}::text[], ${parts}::smallint[]) AS t (id, part)`.execute(db);
   await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
             SELECT report_id, report_id, id, part, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
             FROM unnest(${ids}::text[], ${reportIds}::text[], ${parts}::smallint[]) AS t (id, report_id, part)`.execute(db);
@@ -58,11 +55,11 @@ async function planOf(query: ReturnType<typeof sql>, executor: Kysely<Tables> = 
 const BATCH_IDS = Array.from({ length: 50 }, (_, index) => `m-${index * 997 + 1}`);
 
 describe('looking up stored messages by id', () => {
-  it("reads stored messages and their parts through the indexes, as the write path does", async () => {
+  it("reads stored messages and their reports through the indexes, as the write path does", async () => {
     const plan = await planOf(sql`SELECT ${sql.raw(storedMessages(`'${JSON.stringify(BATCH_IDS)}'::json`))}`);
     expect(plan).not.toContain('Seq Scan');
     expect(plan).toContain('messages_pkey');
-    expect(plan).toContain('parts_message_part_key');
+    expect(plan).toContain('reports_pkey');
   });
 
   it('reads stored messages through their key in a table that was never analyzed', async () => {

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findMessage } from '../../src/storage/read-messages.js';
 import { RecentMessages } from '../../src/storage/recent-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { LOCK_SEED, storeReports } from '../../src/storage/write-reports.js';
@@ -33,13 +34,17 @@ function partReport(id: string, minute: number): ReportToStore {
 
 async function messageState(messageId: string) {
   const message = await testDb.database.db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirst();
-  const parts = await testDb.database.db.selectFrom('parts').selectAll().where('message_id', '=', messageId).orderBy('part').execute();
+  // Each part's deciding report, as the query API reads it.
+  const deciders = (await findMessage(testDb.database, messageId))?.deciders ?? [];
+  const parts = deciders
+    .map(({ part, report }) => ({ part, report_seq: report.seq, final: report.final, report_timestamp: report.report_timestamp }))
+    .sort((a, b) => (a.part ?? -1) - (b.part ?? -1));
   const reports = await testDb.database.db.selectFrom('reports').select(['seq', 'part']).where('message_id', '=', messageId).orderBy('seq').execute();
   return { message, parts, reports };
 }
 
 describe('writing a batch', () => {
-  it('stores new messages whole: reports, parts pointing at their reports, and message state', async () => {
+  it('stores new messages whole: reports, each part decided by its report, and message state', async () => {
     // Stored before, so that a report's seq differs from its place in the next batch.
     await store([reportToStore('earlier-1'), reportToStore('earlier-2')]);
     const outcome = await store([partReport('fresh-a$0', 1), partReport('fresh-a$1', 2), reportToStore('fresh-b', at(3))]);
@@ -172,8 +177,6 @@ describe('two receivers writing the same new message', () => {
           VALUES ('race-0', 'race$0', 'race', 0, 'Billed and delivered', 'delivered', true, 'delivered', 'billed', 'json', now(), '{}')
           RETURNING seq`.execute(tx)
       ).rows;
-      await sql`INSERT INTO parts (message_id, part, report_seq, status, final, result_description)
-        VALUES ('race', 0, ${report?.seq}, 'delivered', true, 'Billed and delivered')`.execute(tx);
       await sql`INSERT INTO messages (message_id, status, segments_reported, total, delivered, pending, last_seq)
         VALUES ('race', 'pending', 2, 2, 1, 1, ${report?.seq})`.execute(tx);
     });

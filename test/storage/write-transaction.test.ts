@@ -98,7 +98,7 @@ describe('the write statements, prepared once per connection', () => {
     expect(stored.map((row) => row.report_id)).toEqual([...after, 'reset-before'].sort());
   });
 
-  it('reads messages and parts by key after the tables grew, with plans made while they were small', async () => {
+  it('reads messages and their reports by key after the tables grew, with plans made while they were small', async () => {
     // Batches while the tables are nearly empty, enough for each statement to settle on one
     // generic plan: new messages, then more reports of the same messages.
     for (let index = 0; index < 8; index++) await storeReports(testDb.database.writeTransaction, [reportToStore(`small-${index}$1`)]);
@@ -106,8 +106,9 @@ describe('the write statements, prepared once per connection', () => {
     // ...then the tables grow, with no statistics gathered.
     await testDb.database.db.transaction().execute(async (tx) => {
       await sql`INSERT INTO messages (message_id, last_seq) SELECT 'grown-' || n, n FROM generate_series(1, 20000) AS n`.execute(tx);
-      await sql`INSERT INTO parts (message_id, part, report_seq, status, final, result_description)
-                SELECT 'grown-' || n, 1, n, 'delivered', true, 'Billed and delivered' FROM generate_series(1, 20000) AS n`.execute(tx);
+      await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
+                SELECT 'grown-' || n, 'grown-' || n || '$1', 'grown-' || n, 1, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
+                FROM generate_series(1, 20000) AS n`.execute(tx);
     });
     const plans = await testDb.database.writeTransaction({
       setup: PREPARE_STATEMENTS,
@@ -124,12 +125,12 @@ describe('the write statements, prepared once per connection', () => {
         first: `SET LOCAL plan_cache_mode = force_generic_plan;\nEXPLAIN EXECUTE ${statement}`,
         then: (rows) => ({ script: null, result: rows.map((row) => String(row['QUERY PLAN'])).join('\n') }),
       });
-    const newMessages = await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '{}', '[]')`);
+    const newMessages = await explain(`dlr_store_new_messages('[]', '[]', '["grown-5"]', '[]')`);
     expect(newMessages).not.toContain('Seq Scan on messages');
     expect(newMessages).toContain('messages_pkey');
     const storedMessages = await explain(`dlr_insert_reports('[]'::json, '[]'::json, '["grown-5"]'::json)`);
-    expect(storedMessages).not.toMatch(/Seq Scan on (parts|messages)/);
-    expect(storedMessages).toContain('parts_message_part_key');
+    expect(storedMessages).not.toMatch(/Seq Scan on (reports|messages)/);
+    expect(storedMessages).toContain('reports_pkey');
   });
 });
 

@@ -1,0 +1,88 @@
+/**
+ * A part's deciding report is worked out from the stored reports; the `parts` table that kept a
+ * copy of it is gone. Rolling that migration back, to run an older receiver again, must rebuild
+ * the table with the deciders this receiver shows.
+ */
+import { Migrator, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../migrations/index.js';
+import { interpretReport } from '../../src/meaning/interpret-report.js';
+import { findMessage } from '../../src/storage/read-messages.js';
+import type { ReportToStore } from '../../src/storage/write-reports.js';
+import { storeReports } from '../../src/storage/write-reports.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+function report(id: string, resultCode: number, timestamp: string | null): ReportToStore {
+  const read = interpretReport({
+    id,
+    resultCode,
+    refId: null,
+    operator: null,
+    operatorResultCode: null,
+    segments: 2,
+    sentTimestamp: null,
+    timestamp: timestamp === null ? null : new Date(timestamp),
+    customParameters: {},
+    gateCustomParameters: {},
+  });
+  if (!read.ok) throw new Error(read.problem);
+  return { report: read.value, payloadJson: JSON.stringify({ id }), format: 'json', gate: null, remoteAddress: '127.0.0.1', receivedAt: new Date() };
+}
+
+const DELIVERED = 1001;
+const QUEUED = 1005;
+const NOT_DELIVERED = 1006;
+
+describe('rolling back the migration that drops the parts table', () => {
+  it('rebuilds each part with the deciding report the receiver shows', async () => {
+    const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    // Part 0: a final report, then an older final one and a later non-final one, which do not decide.
+    await store([report('roll$0', DELIVERED, '2026-01-01T10:05:00Z')]);
+    await store([report('roll$0', NOT_DELIVERED, '2026-01-01T10:00:00Z'), report('roll$0', QUEUED, '2026-01-01T11:00:00Z')]);
+    // Part 1: two non-final reports, the later one without a timestamp, which counts as oldest.
+    await store([report('roll$1', QUEUED, '2026-01-01T10:01:00Z')]);
+    await store([report('roll$1', QUEUED, null)]);
+    // The whole message: two final reports with the same timestamp; the one received last decides.
+    await store([report('roll', NOT_DELIVERED, '2026-01-01T12:00:00Z')]);
+    await store([report('roll', DELIVERED, '2026-01-01T12:00:00Z')]);
+
+    const shown = await findMessage(testDb.database, 'roll');
+    const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
+    expect(deciders).toHaveLength(3);
+
+    // Named, as the receiver names it: a database may hold other receivers' schemas.
+    const schema = (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(testDb.database.db)).rows[0]?.schema;
+    const migrator = new Migrator({
+      db: testDb.database.db,
+      provider: { getMigrations: () => Promise.resolve(migrations) },
+      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+    });
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.[0]?.migrationName).toBe('20261202T0600_deciders-from-reports');
+    const { rows } = await sql<{ part: number | null; seq: string }>`SELECT part, report_seq AS seq FROM parts WHERE message_id = 'roll'`.execute(
+      testDb.database.db,
+    );
+    expect(rows.map((row) => ({ part: row.part, seq: Number(row.seq) })).sort(byPart)).toEqual(deciders);
+
+    const up = await migrator.migrateToLatest();
+    expect(up.error).toBeUndefined();
+    const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
+    expect(tables.rows[0]?.count).toBe(0);
+  });
+});
+
+function byPart(a: { part: number | null }, b: { part: number | null }): number {
+  return (a.part ?? -1) - (b.part ?? -1);
+}
