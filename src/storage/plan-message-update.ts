@@ -6,7 +6,7 @@ import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { decidersByPart } from '../meaning/deciding-report.js';
 import { messageState } from '../meaning/message-state.js';
 import type { ReportStatus } from '../meaning/result-codes.js';
-import type { DecidingFields, MessageRow } from './tables.js';
+import type { MessageRow, ReportRow } from './tables.js';
 
 /** A report that has just been stored, with its arrival number. */
 export interface FreshReport {
@@ -14,6 +14,21 @@ export interface FreshReport {
   readonly receivedAt: Date;
   readonly report: InterpretedReport;
 }
+
+/** The columns of a stored report that decide its part, read back for a message stored already. */
+export const DECIDING_COLUMNS = [
+  'message_id',
+  'part',
+  'seq',
+  'status',
+  'final',
+  'report_timestamp',
+  'result_code',
+  'result_description',
+  'operator',
+] as const satisfies ReadonlyArray<keyof ReportRow>;
+
+export type DecidingFields = Pick<ReportRow, (typeof DECIDING_COLUMNS)[number]>;
 
 export interface Decider {
   readonly part: number | null;

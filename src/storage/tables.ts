@@ -73,10 +73,5 @@ export interface Tables {
 
 export type ReportRow = Selectable<ReportsTable>;
 export type NewReportRow = Insertable<ReportsTable>;
-/** The fields of a stored report that decide its part's state (see meaning/deciding-report). */
-export type DecidingFields = Pick<
-  ReportRow,
-  'message_id' | 'part' | 'seq' | 'status' | 'final' | 'report_timestamp' | 'result_code' | 'result_description' | 'operator'
->;
 export type MessageRow = Selectable<MessagesTable>;
 export type RejectedRequestRow = Selectable<RejectedRequestsTable>;

@@ -12,9 +12,9 @@ import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { MESSAGE_COLUMNS, REPORT_COLUMNS, batchDocument, columnNames, rowsFrom } from './batch-rows.js';
 import type { JsonRow } from './json-rows.js';
 import { timeOf } from './json-rows.js';
-import type { FreshReport } from './plan-message-update.js';
-import { planMessageUpdates } from './plan-message-update.js';
-import type { DecidingFields, MessageRow } from './tables.js';
+import type { DecidingFields, FreshReport } from './plan-message-update.js';
+import { DECIDING_COLUMNS, planMessageUpdates } from './plan-message-update.js';
+import type { MessageRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 import { errorCode } from '../lib/error-code.js';
@@ -179,19 +179,6 @@ function documentLiteral(document: string): string {
  */
 const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
-
-/** A report's columns that decide its part (see planMessageUpdates). */
-const DECIDING_COLUMNS = [
-  'message_id',
-  'part',
-  'seq',
-  'status',
-  'final',
-  'report_timestamp',
-  'result_code',
-  'result_description',
-  'operator',
-] as const satisfies ReadonlyArray<keyof DecidingFields>;
 
 /** The columns a report is inserted with: its batch row's and its payload. */
 const REPORT_INSERT_COLUMNS = [...columnNames(REPORT_COLUMNS), 'payload'];
