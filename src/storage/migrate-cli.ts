@@ -1,13 +1,27 @@
-/** `npm run migrate`: brings the configured database's schema up to date, then exits. */
+/**
+ * `npm run migrate`: brings the configured database's schema up to date, then exits.
+ * `npm run migrate -- down`: undoes the newest migration instead, to go back one release.
+ */
 import { environmentWithEnvFile, readConfig } from '../config/config.js';
 import { openDatabase } from './database.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, undoLatestMigration } from './migrate.js';
+
+const [command = 'up'] = process.argv.slice(2);
+if (command !== 'up' && command !== 'down') {
+  process.stderr.write(`unknown command "${command}": use "up" (the default) or "down"\n`);
+  process.exit(2);
+}
 
 const config = readConfig(environmentWithEnvFile(process.env));
 const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 try {
-  const applied = await migrateToLatest(database.db);
-  process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
+  if (command === 'down') {
+    const undone = await undoLatestMigration(database.db);
+    process.stdout.write(undone === null ? 'no migration to undo\n' : `undone: ${undone}\n`);
+  } else {
+    const applied = await migrateToLatest(database.db);
+    process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
+  }
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

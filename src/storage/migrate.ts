@@ -16,18 +16,32 @@ export class MigrationError extends Error {
 
 /** Runs every migration not yet applied; returns the names it applied. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
-  // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
-  // meant; a database holding several receivers' schemas needs it said.
-  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: () => Promise.resolve(migrations) },
-    ...(rows[0]?.schema === undefined ? {} : { migrationTableSchema: rows[0].schema }),
-  });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  const { error, results = [] } = await (await migratorFor(db)).migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');
     throw new MigrationError(failed?.migrationName, error);
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+/**
+ * Undoes the newest migration applied, so that the receiver of the release before it can run on
+ * the database again; returns its name, or null when none is applied.
+ */
+export async function undoLatestMigration(db: Kysely<Tables>): Promise<string | null> {
+  const { error, results = [] } = await (await migratorFor(db)).migrateDown();
+  const [result] = results;
+  if (error !== undefined) throw new MigrationError(result?.migrationName, error);
+  return result?.migrationName ?? null;
+}
+
+async function migratorFor(db: Kysely<Tables>): Promise<Migrator> {
+  // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
+  // meant; a database holding several receivers' schemas needs it said.
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+  return new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+    ...(rows[0]?.schema === undefined ? {} : { migrationTableSchema: rows[0].schema }),
+  });
 }

@@ -3,10 +3,10 @@
  * copy of it is gone. Rolling that migration back, to run an older receiver again, must rebuild
  * the table with the deciders this receiver shows.
  */
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../migrations/index.js';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
+import { migrateToLatest, undoLatestMigration } from '../../src/storage/migrate.js';
 import { findMessage } from '../../src/storage/read-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
@@ -60,23 +60,13 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
-    // Named, as the receiver names it: a database may hold other receivers' schemas.
-    const schema = (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(testDb.database.db)).rows[0]?.schema;
-    const migrator = new Migrator({
-      db: testDb.database.db,
-      provider: { getMigrations: () => Promise.resolve(migrations) },
-      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-    });
-    const down = await migrator.migrateDown();
-    expect(down.error).toBeUndefined();
-    expect(down.results?.[0]?.migrationName).toBe('20261202T0600_deciders-from-reports');
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T0600_deciders-from-reports');
     const { rows } = await sql<{ part: number | null; seq: string }>`SELECT part, report_seq AS seq FROM parts WHERE message_id = 'roll'`.execute(
       testDb.database.db,
     );
     expect(rows.map((row) => ({ part: row.part, seq: Number(row.seq) })).sort(byPart)).toEqual(deciders);
 
-    const up = await migrator.migrateToLatest();
-    expect(up.error).toBeUndefined();
+    expect(await migrateToLatest(testDb.database.db)).toEqual(['20261202T0600_deciders-from-reports']);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
     expect(tables.rows[0]?.count).toBe(0);
