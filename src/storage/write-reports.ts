@@ -214,11 +214,11 @@ const INSERT_REPORTS = `WITH inserted AS (
 /**
  * Writes messages not stored yet, in one statement that is its own transaction: their reports
  * (`$1`, their batch document, and `$2`, their payloads) and the messages' state (`$4`, a batch
- * document, where `last_seq` holds the place of the report). First it locks the messages (`$3`, a json array of ids), as
- * LOCK_MESSAGES does: the lookup waits for the locks, and the inserts read the lookup. It reads
- * which of the messages are stored already and leaves their reports out: it answers their ids,
- * for the two-step write. A message not stored has no reports stored either (both are
- * written in one transaction), so the plain inserts conflict only with a message another
+ * document, where `last_seq` holds the place of the report). First it locks the messages (`$3`, a
+ * json array of ids), as LOCK_MESSAGES does: the lookup waits for the locks, and the inserts read
+ * the lookup. It reads which of the messages are stored already and leaves their reports out: it
+ * answers their ids, for the two-step write. A message not stored has no reports stored either
+ * (both are written in one transaction), so the plain inserts conflict only with a message another
  * receiver committed while this statement waited for its lock, which the statement's snapshot,
  * taken before the wait, does not show: the insert then fails on the message's key (see
  * storeAsNewMessages).
@@ -289,8 +289,8 @@ function writeState(items: readonly ReportToStore[], rows: ReadonlyArray<Record<
   if (fresh.length === 0) return { script: null, result: outcome };
   const messages = new Map(state.messages.map(({ message }) => [String(message.message_id), messageRowFromJson(message)]));
   const storedReports = state.messages.flatMap(({ reports }) => reports.map(decidingFieldsFromJson));
-  const plan = planMessageUpdates(messages, storedReports, fresh);
-  return { script: `EXECUTE dlr_write_state(${documentLiteral(batchDocument(plan, MESSAGE_COLUMNS))})`, result: outcome };
+  const nextRows = planMessageUpdates(messages, storedReports, fresh);
+  return { script: `EXECUTE dlr_write_state(${documentLiteral(batchDocument(nextRows, MESSAGE_COLUMNS))})`, result: outcome };
 }
 
 /**
