@@ -8,12 +8,14 @@
  *
  * Settings (environment): BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS ("20,100,500"),
- * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmark).
+ * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmark),
+ * BENCH_PREVIOUS (a folder holding another build of the receiver, run in the rounds beside this
+ * one: on a machine whose speed swings, a change is measured against the build before it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { CpuPerRequest } from './cpu.js';
 import { cpuPerRequest, readCpu } from './cpu.js';
@@ -32,13 +34,17 @@ const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const lookupReports = Number(process.env.BENCH_LOOKUP_REPORTS ?? 10_000_000);
 const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
+const previousBuild = process.env.BENCH_PREVIOUS === undefined ? null : resolve(process.env.BENCH_PREVIOUS);
 
-type Kind = 'bare' | 'insert' | 'receiver';
+type Kind = 'bare' | 'insert' | 'receiver' | 'previous';
 const SCRIPTS: Record<Kind, string> = {
   bare: join(root, 'bench/servers/bare.js'),
   insert: join(root, 'bench/servers/insert-per-request.js'),
   receiver: join(root, 'src/server.js'),
+  previous: join(previousBuild ?? root, 'dist/src/server.js'),
 };
+/** The servers of each round, in the order of the even rounds. */
+const KINDS: readonly Kind[] = previousBuild === null ? ['bare', 'insert', 'receiver'] : ['bare', 'insert', 'receiver', 'previous'];
 
 interface Run extends LoadResult {
   readonly kind: Kind;
@@ -78,6 +84,8 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
       DATABASE_URL: inSchema(schema),
       DLR_ALLOWED_IPS: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // Each receiver build its own journal folder.
+      DATA_DIR: join(folder, `data-${kind}`),
     });
     const { url } = server;
     const load = (loadSeconds: number, runPrefix: string) =>
@@ -90,7 +98,7 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const samples = server.rssSamples();
     await server.stop();
     server = undefined;
-    const table = kind === 'receiver' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
+    const table = kind === 'receiver' || kind === 'previous' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
     return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu };
   } finally {
@@ -153,6 +161,25 @@ function printCpuTable(runs: readonly Run[]): void {
   }
 }
 
+/** The receiver against the build in BENCH_PREVIOUS, round by round. */
+function printPreviousTable(runs: readonly Run[], build: string): void {
+  console.log(`\n## The receiver against the build in ${build} (medians of rounds)\n`);
+  console.log('| connections | previous /s | receiver /s | receiver ÷ previous | previous p99 ms | receiver p99 ms | previous: server µs | receiver: server µs | previous: PostgreSQL µs | receiver: PostgreSQL µs |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const [previous, receiver] = [of('previous'), of('receiver')];
+    const ratio = median(receiver.map((run) => run.rate / (previous.find((each) => each.round === run.round)?.rate ?? Number.NaN)));
+    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') =>
+      measured.some((run) => run.cpu[part] === null) ? '-' : fixed(median(measured.map((run) => run.cpu[part] ?? 0)));
+    console.log(
+      `| ${connections} | ${fixed(median(previous.map((run) => run.rate)))} | ${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(ratio, 2)} | ` +
+        `${fixed(median(previous.map((run) => run.p99Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
+        `${cpu(previous, 'serverUs')} | ${cpu(receiver, 'serverUs')} | ${cpu(previous, 'postgresUs')} | ${cpu(receiver, 'postgresUs')} |`,
+    );
+  }
+}
+
 function describeCpu({ serverUs, postgresUs, machineUs }: CpuPerRequest): string {
   return `CPU µs/request server ${fixed(serverUs)} PostgreSQL ${postgresUs === null ? '-' : fixed(postgresUs)} machine ${fixed(machineUs)}`;
 }
@@ -167,12 +194,16 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
+  if (previousBuild !== null && !existsSync(SCRIPTS.previous)) {
+    console.error(`BENCH_PREVIOUS: ${SCRIPTS.previous} does not exist; build that checkout first (npm ci && npm run build)`);
+    process.exit(1);
+  }
   console.log(`# Benchmark\n\nMachine: ${describeMachine()}\nLoad generator: wrk, ${seconds} s per run after ${warmupSeconds} s of warm-up\n`);
 
   const runs: Run[] = [];
   for (const connections of connectionCounts) {
     for (let round = 0; round < rounds; round++) {
-      const order: Kind[] = round % 2 === 0 ? ['bare', 'insert', 'receiver'] : ['receiver', 'insert', 'bare'];
+      const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
       for (const kind of order) {
         const run = await runOnce(kind, connections, round);
         runs.push(run);
@@ -189,6 +220,7 @@ async function main(): Promise<void> {
   if (rounds > 0) {
     printIngestTable(runs);
     printCpuTable(runs);
+    if (previousBuild !== null) printPreviousTable(runs, previousBuild);
   }
 
   if (soakSeconds > 0) {
