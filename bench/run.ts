@@ -120,6 +120,16 @@ function describeMachine(): string {
   return `${cpus().length} × ${cpu}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${postgres}, load generator wrk (-t1) on the same machine`;
 }
 
+/** The median over rounds of `runs`' rate over the rate of the `others` run of the same round. */
+function medianRatioPerRound(runs: readonly Run[], others: readonly Run[]): number {
+  return median(runs.map((run) => run.rate / (others.find((each) => each.round === run.round)?.rate ?? Number.NaN)));
+}
+
+/** The median of a CPU figure, or `-` when a run could not measure it (PostgreSQL on another machine). */
+function cpuCell(values: ReadonlyArray<number | null>): string {
+  return values.some((value) => value === null) ? '-' : fixed(median(values as number[]));
+}
+
 function printIngestTable(runs: readonly Run[]): void {
   console.log('## Ingest (unique report per request, medians of rounds)\n');
   console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | bare p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
@@ -127,8 +137,7 @@ function printIngestTable(runs: readonly Run[]): void {
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
     const receiver = of('receiver');
-    const perRound = (other: Kind) =>
-      median(receiver.map((run) => run.rate / (of(other).find((each) => each.round === run.round)?.rate ?? Number.NaN)));
+    const perRound = (other: Kind) => medianRatioPerRound(receiver, of(other));
     const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.acknowledged - (run.stored ?? 0)), 0);
     console.log(
       `| ${connections} | ${fixed(median(of('bare').map((run) => run.rate)))} | ${fixed(median(of('insert').map((run) => run.rate)))} | ` +
@@ -150,12 +159,11 @@ function printCpuTable(runs: readonly Run[]): void {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections).map((run) => run.cpu);
-    const cell = (values: ReadonlyArray<number | null>) => (values.some((value) => value === null) ? '-' : fixed(median(values as number[])));
     const bare = of('bare');
-    const columns = [cell(bare.map((cpu) => cpu.serverUs)), cell(bare.map((cpu) => cpu.machineUs))];
+    const columns = [cpuCell(bare.map((cpu) => cpu.serverUs)), cpuCell(bare.map((cpu) => cpu.machineUs))];
     for (const kind of ['insert', 'receiver'] as const) {
       const measured = of(kind);
-      columns.push(cell(measured.map((cpu) => cpu.serverUs)), cell(measured.map((cpu) => cpu.postgresUs)), cell(measured.map((cpu) => cpu.machineUs)));
+      columns.push(cpuCell(measured.map((cpu) => cpu.serverUs)), cpuCell(measured.map((cpu) => cpu.postgresUs)), cpuCell(measured.map((cpu) => cpu.machineUs)));
     }
     console.log(`| ${connections} | ${columns.join(' | ')} |`);
   }
@@ -169,9 +177,8 @@ function printPreviousTable(runs: readonly Run[], build: string): void {
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
     const [previous, receiver] = [of('previous'), of('receiver')];
-    const ratio = median(receiver.map((run) => run.rate / (previous.find((each) => each.round === run.round)?.rate ?? Number.NaN)));
-    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') =>
-      measured.some((run) => run.cpu[part] === null) ? '-' : fixed(median(measured.map((run) => run.cpu[part] ?? 0)));
+    const ratio = medianRatioPerRound(receiver, previous);
+    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
     console.log(
       `| ${connections} | ${fixed(median(previous.map((run) => run.rate)))} | ${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(ratio, 2)} | ` +
         `${fixed(median(previous.map((run) => run.p99Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
