@@ -22,6 +22,8 @@ import { cpuPerRequest, readCpu } from './cpu.js';
 import { runLookupBenchmark } from './lookup.js';
 import type { RunningServer } from './processes.js';
 import { startServer } from './processes.js';
+import type { WalPerRequest } from './wal.js';
+import { readWal, walPerRequest } from './wal.js';
 import type { LoadResult } from './wrk.js';
 import { INGEST_SCRIPT, runWrk } from './wrk.js';
 
@@ -56,6 +58,8 @@ interface Run extends LoadResult {
   readonly peakRssMiB: number;
   readonly rssSamples: readonly number[];
   readonly cpu: CpuPerRequest;
+  /** Null for the bare route, which writes nothing. */
+  readonly wal: WalPerRequest | null;
 }
 
 async function admin<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
@@ -91,16 +95,19 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const load = (loadSeconds: number, runPrefix: string) =>
       runWrk({ url, connections, seconds: loadSeconds, script: INGEST_SCRIPT, folder, env: { BENCH_PREFIX: runPrefix } });
     const warmup = warmupSeconds > 0 ? await load(warmupSeconds, `${prefix}warmup-`) : null;
+    const writes = kind !== 'bare';
+    const walBefore = writes ? await readWal(admin) : null;
     const cpuBefore = readCpu(server.pid);
     const result = await load(runSeconds, prefix);
     const cpu = cpuPerRequest(cpuBefore, readCpu(server.pid), result.requests);
+    const wal = walBefore === null ? null : walPerRequest(walBefore, await readWal(admin), result.requests);
     const acknowledged = result.requests - result.non2xx + (warmup === null ? 0 : warmup.requests - warmup.non2xx);
     const samples = server.rssSamples();
     await server.stop();
     server = undefined;
     const table = kind === 'receiver' || kind === 'previous' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
-    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu };
+    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu, wal };
   } finally {
     await server?.stop();
     await admin(`DROP SCHEMA ${schema} CASCADE`);
@@ -169,6 +176,26 @@ function printCpuTable(runs: readonly Run[]): void {
   }
 }
 
+/**
+ * The write-ahead log a request wrote: the same for the same statements and schema however busy the
+ * machine, so a change to the write path shows here first. Checkpoints started during the runs say
+ * which tails may be the disk's.
+ */
+function printWalTable(runs: readonly Run[]): void {
+  const writers = KINDS.filter((kind) => kind !== 'bare');
+  const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind);
+  console.log('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs\n');
+  console.log(`| connections | ${writers.map((kind) => `${title(kind)}: bytes | ${title(kind)}: checkpoints`).join(' | ')} |`);
+  console.log(`|---|${writers.map(() => '---|---|').join('')}`);
+  for (const connections of connectionCounts) {
+    const cells = writers.flatMap((kind) => {
+      const measured = runs.filter((run) => run.kind === kind && run.connections === connections);
+      return [walCell(measured), String(measured.reduce((sum, run) => sum + (run.wal?.checkpoints ?? 0), 0))];
+    });
+    console.log(`| ${connections} | ${cells.join(' | ')} |`);
+  }
+}
+
 /** The receiver against the build in BENCH_PREVIOUS, round by round. */
 function printPreviousTable(runs: readonly Run[], build: string): void {
   console.log(`\n## The receiver against the build in ${build} (medians of rounds)\n`);
@@ -185,6 +212,16 @@ function printPreviousTable(runs: readonly Run[], build: string): void {
         `${cpu(previous, 'serverUs')} | ${cpu(receiver, 'serverUs')} | ${cpu(previous, 'postgresUs')} | ${cpu(receiver, 'postgresUs')} |`,
     );
   }
+}
+
+function describeWal(wal: WalPerRequest | null): string {
+  return wal === null ? '' : `; WAL bytes/request ${fixed(wal.bytesPerRequest)}, checkpoints started ${wal.checkpoints}`;
+}
+
+/** The median of the runs' WAL bytes per request, or `-` for runs that write nothing. */
+function walCell(runs: readonly Run[]): string {
+  const bytes = runs.flatMap((run) => (run.wal === null ? [] : [run.wal.bytesPerRequest]));
+  return bytes.length === 0 ? '-' : fixed(median(bytes));
 }
 
 function describeCpu({ serverUs, postgresUs, machineUs }: CpuPerRequest): string {
@@ -217,7 +254,7 @@ async function main(): Promise<void> {
         console.error(
           `  ${kind.padEnd(8)} c=${connections} round ${round + 1}: ${fixed(run.rate)}/s p99 ${fixed(run.p99Ms, 1)} ms non-2xx ${run.non2xx}` +
             (run.stored === null ? '' : ` acknowledged ${run.acknowledged} stored ${run.stored}`) +
-            `; ${describeCpu(run.cpu)}`,
+            `; ${describeCpu(run.cpu)}${describeWal(run.wal)}`,
         );
       }
     }
@@ -227,6 +264,7 @@ async function main(): Promise<void> {
   if (rounds > 0) {
     printIngestTable(runs);
     printCpuTable(runs);
+    printWalTable(runs);
     if (previousBuild !== null) printPreviousTable(runs, previousBuild);
   }
 
@@ -234,7 +272,7 @@ async function main(): Promise<void> {
     const soak = await runOnce('receiver', 100, 99, soakSeconds);
     console.log(
       `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
-        `non-2xx ${soak.non2xx}, acknowledged ${soak.acknowledged}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB, ${describeCpu(soak.cpu)}`,
+        `non-2xx ${soak.non2xx}, acknowledged ${soak.acknowledged}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB, ${describeCpu(soak.cpu)}${describeWal(soak.wal)}`,
     );
     const at = (share: number) => soak.rssSamples[Math.min(soak.rssSamples.length - 1, Math.floor(share * soak.rssSamples.length))] ?? 0;
     console.log(`RSS over the run (MiB): ${[0.1, 0.25, 0.5, 0.75, 1].map((share) => `${share * 100}%: ${fixed(at(share))}`).join(', ')}`);
