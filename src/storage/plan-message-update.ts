@@ -41,6 +41,36 @@ export interface Decider {
   readonly operator: string | null;
 }
 
+/** What a report adds to its message's row besides its part's decider. */
+interface MessageFacts {
+  readonly seq: number;
+  readonly receivedAt: Date;
+  readonly segments: number | null;
+  readonly refId: string | null;
+  readonly source: string | null;
+  readonly destination: string | null;
+}
+
+/** The columns of a stored report that its message's row is worked out from. */
+export type MessageFactFields = DecidingFields & Pick<ReportRow, 'segments' | 'ref_id' | 'source' | 'destination' | 'received_at'>;
+
+/**
+ * A message's row worked out from all its stored reports, as the writes built it report by report:
+ * the same rules over the same reports in the order of their seqs.
+ */
+export function messageRowFromReports(messageId: string, reports: readonly MessageFactFields[]): MessageRow {
+  const sorted = [...reports].sort((a, b) => a.seq - b.seq);
+  const facts = sorted.map((row) => ({
+    seq: row.seq,
+    receivedAt: row.received_at,
+    segments: row.segments,
+    refId: row.ref_id,
+    source: row.source,
+    destination: row.destination,
+  }));
+  return nextMessageRow(messageId, undefined, decidersByPart(sorted.map(deciderFromRow)), facts);
+}
+
 /**
  * The new row of each message that `fresh` reports touch. `storedReports` are the fields that
  * decide a part, of every report stored before of those messages: with the fresh ones, they give
@@ -57,7 +87,7 @@ export function planMessageUpdates(
   for (const [messageId, reports] of freshByMessage) {
     const sorted = [...reports].sort((a, b) => a.seq - b.seq);
     const deciders = decidersByPart([...(storedByMessage.get(messageId) ?? []).map(deciderFromRow), ...sorted.map(deciderFromReport)]);
-    messages.push(nextMessageRow(messageId, stored.get(messageId), deciders, sorted));
+    messages.push(nextMessageRow(messageId, stored.get(messageId), deciders, sorted.map(factsFromReport)));
   }
   return messages;
 }
@@ -66,7 +96,7 @@ function nextMessageRow(
   messageId: string,
   previous: MessageRow | undefined,
   deciders: ReadonlyMap<number | null, Decider>,
-  freshInOrder: readonly FreshReport[],
+  factsInOrder: readonly MessageFacts[],
 ): MessageRow {
   let segments = previous?.segments_reported ?? null;
   let refId = previous?.ref_id ?? null;
@@ -75,11 +105,12 @@ function nextMessageRow(
   let first = previous?.first_report_at ?? null;
   let last = previous?.last_report_at ?? null;
   let lastSeq = previous?.last_seq ?? 0;
-  for (const { report, receivedAt, seq } of freshInOrder) {
-    if (report.segments !== null) segments = Math.max(segments ?? 0, report.segments);
-    refId = report.refId ?? refId;
-    source = report.source ?? source;
-    destination = report.destination ?? destination;
+  for (const facts of factsInOrder) {
+    const { receivedAt, seq } = facts;
+    if (facts.segments !== null) segments = Math.max(segments ?? 0, facts.segments);
+    refId = facts.refId ?? refId;
+    source = facts.source ?? source;
+    destination = facts.destination ?? destination;
     if (first === null || receivedAt < first) first = receivedAt;
     if (last === null || receivedAt > last) last = receivedAt;
     lastSeq = Math.max(lastSeq, seq);
@@ -108,6 +139,10 @@ function nextMessageRow(
     last_report_at: last,
     last_seq: lastSeq,
   };
+}
+
+function factsFromReport({ seq, receivedAt, report }: FreshReport): MessageFacts {
+  return { seq, receivedAt, segments: report.segments, refId: report.refId, source: report.source, destination: report.destination };
 }
 
 function deciderFromReport({ seq, report }: FreshReport): Decider {
