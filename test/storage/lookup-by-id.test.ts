@@ -52,29 +52,27 @@ async function storedRow(messageId: string) {
 
 describe('a lookup by id', () => {
   it('shows the row the writes stored, for messages built over several batches on both write paths', async () => {
-    const batches: ReportToStore[][] = [
+    const batchesOf = (prefix: string): ReportToStore[][] => [
       [
-        report('long$0', 1, { refId: 'order-1', segments: 2, customParameters: { source: 'LINK', destination: '+4799999999' } }),
-        report('long$1', 1, { resultCode: 1005 }),
-        report('whole', 1, { resultCode: 1000, refId: 'order-2' }),
-        report('late', 3, { resultCode: 1006, operator: 'no.telenor' }),
+        report(`${prefix}long$0`, 1, { refId: 'order-1', segments: 2, customParameters: { source: 'LINK', destination: '+4799999999' } }),
+        report(`${prefix}long$1`, 1, { resultCode: 1005 }),
+        report(`${prefix}whole`, 1, { resultCode: 1000, refId: 'order-2' }),
+        report(`${prefix}late`, 3, { resultCode: 1006, operator: 'no.telenor' }),
       ],
       [
         // A later report that is not final does not undo part 0's delivery; part 1 fails.
-        report('long$0', 2, { resultCode: 1005 }),
-        report('long$1', 2, { resultCode: 1006, refId: 'order-1b', segments: 3 }),
-        report('whole$1', 2, { resultCode: 1001 }),
+        report(`${prefix}long$0`, 2, { resultCode: 1005 }),
+        report(`${prefix}long$1`, 2, { resultCode: 1006, refId: 'order-1b', segments: 3 }),
+        report(`${prefix}whole$1`, 2, { resultCode: 1001 }),
         // Received later but reported as older: it does not decide the message.
-        report('late', 4, { resultCode: 1001, timestamp: at(0), customParameters: { destination: '+4711111111' } }),
+        report(`${prefix}late`, 4, { resultCode: 1001, timestamp: at(0), customParameters: { destination: '+4711111111' } }),
       ],
-      [report('whole', 5, { resultCode: 1006, operator: 'se.telia' })],
+      [report(`${prefix}whole`, 5, { resultCode: 1006, operator: 'se.telia' })],
     ];
-    await storeBatches(batches);
-    // Again, other messages with a memory of recent ones: the two-step write from their second batch.
-    await storeBatches(
-      batches.map((batch) => batch.map((item) => report(`again-${item.report.reportId}`, item.receivedAt.getUTCMinutes(), {}))),
-      new RecentMessages(100),
-    );
+    // Without a memory of recent messages each later batch is first tried as new messages; with
+    // one it goes straight to the two-step write.
+    await storeBatches(batchesOf(''));
+    await storeBatches(batchesOf('again-'), new RecentMessages(100));
 
     for (const messageId of ['long', 'whole', 'late', 'again-long', 'again-whole', 'again-late']) {
       const found = await findMessage(testDb.database, messageId);
