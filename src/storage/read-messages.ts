@@ -65,11 +65,12 @@ const MESSAGE_FACT_COLUMNS = ['message_id', 'ref_id', 'segments', 'source', 'des
  */
 export async function findMessage({ db, readRows }: MessageReader, id: string): Promise<StoredMessage | undefined> {
   const [row] = await readRows(findMessageQuery(db, id));
-  const read = (row?.report_rows ?? []).map((json) => ({ report: reportRowFromJson(json), facts: messageFactsFromJson(json) }));
-  const messageId = read.some(({ facts }) => facts.message_id === id) ? id : read[0]?.facts.message_id;
+  // findMessageQuery reads the message's facts beside the columns shown.
+  const reports = (row?.report_rows ?? []).map((json) => reportRowFromJson(json) as StoredReport & MessageFactFields);
+  const messageId = reports.some((report) => report.message_id === id) ? id : reports[0]?.message_id;
   if (messageId === undefined) return undefined;
-  const own = read.filter(({ facts }) => facts.message_id === messageId);
-  return withDeciders(messageRowFromReports(messageId, own.map(({ facts }) => facts)), own.map(({ report }) => report));
+  const own = reports.filter((report) => report.message_id === messageId);
+  return withDeciders(messageRowFromReports(messageId, own), own);
 }
 
 /** Reads with the builder of `db` and runs with `readRows`, as `Database` gives them. */
@@ -150,15 +151,6 @@ function withDeciders(message: MessageRow, reports: StoredReport[]): StoredMessa
   const ranked = reports.map((report) => ({ report, part: report.part, final: report.final, timestamp: report.report_timestamp, seq: report.seq }));
   const deciders = [...decidersByPart(ranked)].map(([part, { report }]) => ({ part, report }));
   return { message, deciders, reports };
-}
-
-/** The columns of a report read as JSON that its message's row is worked out from. */
-function messageFactsFromJson(row: JsonRow): MessageFactFields {
-  return {
-    ...(row as unknown as MessageFactFields),
-    report_timestamp: timeOf(row.report_timestamp),
-    received_at: timeOf(row.received_at) ?? new Date(0),
-  };
 }
 
 /** Rows read as JSON carry times as text; the rest of the types, and the payload, survive as they are. */
