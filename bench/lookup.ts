@@ -127,7 +127,7 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
       INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
                            delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
                            source, destination, format, gate, remote_address, received_at, payload)
-      SELECT md5(g::text), 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
+      SELECT md5(g::text)::uuid, 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
              code, description, status, true, delivery, 'NOT_BILLED', 'no.telenor', '2', 2, ts, ts,
              'LINK', '+4799999999', 'json', NULL, '62.67.62.101', ts,
              json_build_object('id', 'm' || (g / 2) || '$' || (g % 2), 'resultCode', code)

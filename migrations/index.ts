@@ -10,6 +10,7 @@ import * as messageIdDistinct from './20261123T1800_message-id-distinct.js';
 import * as reportsOneIndex from './20261123T2000_reports-one-index.js';
 import * as listingIndexesAscending from './20261124T1000_listing-indexes-ascending.js';
 import * as decidersFromReports from './20261202T0600_deciders-from-reports.js';
+import * as fingerprintUuid from './20261202T1100_fingerprint-uuid.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -19,4 +20,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261123T2000_reports-one-index': reportsOneIndex,
   '20261124T1000_listing-indexes-ascending': listingIndexesAscending,
   '20261202T0600_deciders-from-reports': decidersFromReports,
+  '20261202T1100_fingerprint-uuid': fingerprintUuid,
 };

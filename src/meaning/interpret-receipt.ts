@@ -3,12 +3,12 @@
  * speaks for, and its status from `stat`. It has no result code; it carries `stat`, `err` and the
  * err's description instead.
  */
-import { hash } from 'node:crypto';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import type { DeliveryReceipt } from './delivery-receipt.js';
 import type { InterpretedReport } from './interpret-report.js';
 import { meaningOfStat } from './receipt-states.js';
+import { fingerprintOfFacts } from './fingerprint.js';
 import { parseReportId } from './report-id.js';
 import { describeErr } from './smpp-error-codes.js';
 
@@ -54,5 +54,5 @@ function fingerprintOf(receipt: DeliveryReceipt): string {
     receipt.submitted,
     receipt.delivered,
   ];
-  return hash('sha256', JSON.stringify(facts), 'base64url');
+  return fingerprintOfFacts(facts);
 }

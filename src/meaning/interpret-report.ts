@@ -1,9 +1,9 @@
 /** Gives a delivery report its meaning: which message and part it speaks for, and what its code says. */
-import { hash } from 'node:crypto';
 import type { DeliveryReport } from './delivery-report.js';
 import { textProblem } from './delivery-report.js';
 import type { Billing, Delivery, ReportStatus } from './result-codes.js';
 import { meaningOfResultCode } from './result-codes.js';
+import { fingerprintOfFacts } from './fingerprint.js';
 import { parseReportId } from './report-id.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
@@ -85,7 +85,7 @@ function fingerprintOf(report: DeliveryReport): string {
     report.segments,
     report.refId,
   ];
-  return hash('sha256', JSON.stringify(facts), 'base64url');
+  return fingerprintOfFacts(facts);
 }
 
 /** A custom parameter kept in its own column; refused when it could not be stored as text. */

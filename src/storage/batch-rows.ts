@@ -23,7 +23,7 @@ export interface Column<T> {
 
 /** A report's columns but its payload, which travels apart (see `payloadsJson` in write-reports). */
 export const REPORT_COLUMNS: ReadonlyArray<Column<ReportToStore>> = [
-  { name: 'fingerprint', type: 'text', value: ({ report }) => report.fingerprint },
+  { name: 'fingerprint', type: 'uuid', value: ({ report }) => report.fingerprint },
   { name: 'report_id', type: 'text', value: ({ report }) => report.reportId },
   { name: 'message_id', type: 'text', value: ({ report }) => report.messageId },
   { name: 'part', type: 'smallint', value: ({ report }) => report.part },

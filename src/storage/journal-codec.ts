@@ -5,6 +5,7 @@
  * Version 2 carries each payload as the JSON text to store (`payloadJson`); version 1, written by
  * earlier receivers, carried it as an object, and is still read.
  */
+import { currentFingerprint } from '../meaning/fingerprint.js';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
@@ -48,10 +49,13 @@ function reviveItem(value: unknown): ReportToStore | null {
   if (!isRecord(value) || !isRecord(value.report) || typeof value.format !== 'string') return null;
   const receivedAt = dateOf(value.receivedAt);
   const report = value.report;
-  if (receivedAt === null || typeof report.messageId !== 'string' || typeof report.fingerprint !== 'string') return null;
+  // Lines written before fingerprints were UUIDs carry the whole hash.
+  const fingerprint = typeof report.fingerprint === 'string' ? currentFingerprint(report.fingerprint) : null;
+  if (receivedAt === null || typeof report.messageId !== 'string' || fingerprint === null) return null;
   return {
     report: {
       ...(report as unknown as InterpretedReport),
+      fingerprint,
       sentTimestamp: dateOf(report.sentTimestamp),
       timestamp: dateOf(report.timestamp),
       // Lines written before receipts were taken have no receipt fields.

@@ -3,6 +3,7 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export interface ReportsTable {
   seq: Generated<number>;
+  /** A uuid's text (see src/meaning/fingerprint.ts). */
   fingerprint: string;
   report_id: string;
   message_id: string;

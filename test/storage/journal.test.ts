@@ -1,5 +1,6 @@
 /** The local journal on a real file system: what is written comes back, across reopenings and torn writes. */
 import { spawn } from 'node:child_process';
+import { hash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,24 @@ describe('the local journal', () => {
     const journal = await openJournal({ folder, maxBytes: MiB });
     const [entry] = (await journal.readNext(MiB)).entries;
     expect(entry?.items?.map((each) => [each.report.reportId, each.payloadJson])).toEqual([['from-v1', '{"id":"from-v1"}']]);
+    await journal.close();
+  });
+
+  it('reads a fingerprint an earlier receiver wrote (the whole hash) as the one the same report has now', async () => {
+    const folder = freshFolder();
+    const created = await openJournal({ folder, maxBytes: MiB });
+    await created.close();
+    const item = reportToStore('from-before-uuids');
+    const facts = ['from-before-uuids', 1001, null, null, null, null, 1, null];
+    const wholeHash = hash('sha256', JSON.stringify(facts), 'base64url');
+    const line = { v: 2, items: [{ ...item, report: { ...item.report, fingerprint: wholeHash } }] };
+    appendFileSync(join(folder, 'reports.jsonl'), `${JSON.stringify(line)}\n`);
+    appendFileSync(join(folder, 'reports.jsonl'), `${JSON.stringify({ ...line, items: [{ ...item, report: { ...item.report, fingerprint: 'x' } }] })}\n`);
+
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    const [before, unreadable] = (await journal.readNext(MiB)).entries;
+    expect(before?.items?.map((each) => each.report.fingerprint)).toEqual([item.report.fingerprint]);
+    expect(unreadable?.problem).toBe('a report in the journal line lacks required fields');
     await journal.close();
   });
 

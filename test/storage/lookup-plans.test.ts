@@ -43,7 +43,7 @@ async function fill(
   const parts = Array.from({ length: count }, (_, index) => part(index));
   await sql`INSERT INTO messages (message_id, last_seq) SELECT DISTINCT id, 1 FROM unnest(${ids}::text[]) AS id`.execute(db);
   await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
-            SELECT report_id, report_id, id, part, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
+            SELECT md5(report_id)::uuid, report_id, id, part, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
             FROM unnest(${ids}::text[], ${reportIds}::text[], ${parts}::smallint[]) AS t (id, report_id, part)`.execute(db);
 }
 

@@ -1,8 +1,11 @@
 /**
- * A part's deciding report is worked out from the stored reports; the `parts` table that kept a
- * copy of it is gone. Rolling that migration back, to run an older receiver again, must rebuild
- * the table with the deciders this receiver shows.
+ * Migrations that change what is stored keep its meaning. A part's deciding report is worked out
+ * from the stored reports; the `parts` table that kept a copy of it is gone, and rolling that
+ * migration back, to run an older receiver again, must rebuild the table with the deciders this
+ * receiver shows. Fingerprints became UUIDs: a report stored before the upgrade and sent again
+ * after it is still stored once.
  */
+import { hash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
@@ -60,16 +63,44 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T1100_fingerprint-uuid');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T0600_deciders-from-reports');
     const { rows } = await sql<{ part: number | null; seq: string }>`SELECT part, report_seq AS seq FROM parts WHERE message_id = 'roll'`.execute(
       testDb.database.db,
     );
     expect(rows.map((row) => ({ part: row.part, seq: Number(row.seq) })).sort(byPart)).toEqual(deciders);
 
-    expect(await migrateToLatest(testDb.database.db)).toEqual(['20261202T0600_deciders-from-reports']);
+    expect(await migrateToLatest(testDb.database.db)).toEqual(['20261202T0600_deciders-from-reports', '20261202T1100_fingerprint-uuid']);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
     expect(tables.rows[0]?.count).toBe(0);
+  });
+});
+
+describe('fingerprints as UUIDs', () => {
+  /** The fingerprint receivers wrote before the migration: the whole SHA-256 of the same facts, in base64url. */
+  function fingerprintBefore(id: string, resultCode: number, timestamp: string): string {
+    const facts = [id, resultCode, new Date(timestamp).toISOString(), null, null, null, 2, null];
+    return hash('sha256', JSON.stringify(facts), 'base64url');
+  }
+
+  it('knows a report stored before the upgrade when LINK sends it again after', async () => {
+    const db = testDb.database.db;
+    const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    expect(await undoLatestMigration(db)).toBe('20261202T1100_fingerprint-uuid');
+    // As a receiver before the migration stored it: the same report, its fingerprint the whole hash.
+    await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
+    await sql`UPDATE reports SET fingerprint = ${fingerprintBefore('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')} WHERE message_id = 'upgrade'`.execute(db);
+    await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
+      VALUES ('not a hash', 'odd$0', 'odd', 0, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}')`.execute(db);
+
+    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid']);
+    const retry = await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
+    expect(retry).toEqual({ stored: 0, duplicates: 1 });
+    const other = await store([report('upgrade$0', NOT_DELIVERED, '2026-01-01T10:06:00Z')]);
+    expect(other).toEqual({ stored: 1, duplicates: 0 });
+    expect((await findMessage(testDb.database, 'upgrade'))?.reports).toHaveLength(2);
+    expect((await findMessage(testDb.database, 'odd'))?.reports).toHaveLength(1);
   });
 });
 

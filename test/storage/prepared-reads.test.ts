@@ -36,6 +36,8 @@ describe('reads prepared once per connection', () => {
 
   it('plan the lookups along the indexes even while the tables are nearly empty', async () => {
     const { db } = testDb.database;
+    // Statistics of the tables as they are, two reports, as autovacuum gathers them on a new database.
+    await sql`ANALYZE reports, messages`.execute(db);
     const queries: Array<[string, CompiledQuery]> = [
       ['by id', findMessageQuery(db, 'read-1')],
       ['by part id', findMessageQuery(db, 'read-1$1')],

@@ -174,7 +174,7 @@ describe('two receivers writing the same new message', () => {
       const [report] = (
         await sql<{ seq: number }>`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final,
             delivery, billing, format, received_at, payload)
-          VALUES ('race-0', 'race$0', 'race', 0, 'Billed and delivered', 'delivered', true, 'delivered', 'billed', 'json', now(), '{}')
+          VALUES (gen_random_uuid(), 'race$0', 'race', 0, 'Billed and delivered', 'delivered', true, 'delivered', 'billed', 'json', now(), '{}')
           RETURNING seq`.execute(tx)
       ).rows;
       await sql`INSERT INTO messages (message_id, status, segments_reported, total, delivered, pending, last_seq)

@@ -107,7 +107,7 @@ describe('the write statements, prepared once per connection', () => {
     await testDb.database.db.transaction().execute(async (tx) => {
       await sql`INSERT INTO messages (message_id, last_seq) SELECT 'grown-' || n, n FROM generate_series(1, 20000) AS n`.execute(tx);
       await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
-                SELECT 'grown-' || n, 'grown-' || n || '$1', 'grown-' || n, 1, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
+                SELECT md5('grown-' || n)::uuid, 'grown-' || n || '$1', 'grown-' || n, 1, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}'
                 FROM generate_series(1, 20000) AS n`.execute(tx);
     });
     const plans = await testDb.database.writeTransaction({
