@@ -4,6 +4,7 @@
  * flat out at 20 connections; paced well below the top rate (at most 1,000 reports/s), as a
  * receiver mostly runs; and not at all.
  */
+import { join } from 'node:path';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
@@ -44,6 +45,8 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
     DATABASE_URL: options.inSchema(schema),
     DLR_ALLOWED_IPS: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // A journal folder of its own: the checkout's default one may be held by a receiver running there.
+    DATA_DIR: join(options.folder, 'data-lookup'),
   });
   try {
     const oldest = await options.admin<{ seq: string }>(`SELECT last_seq + 1 AS seq FROM ${schema}.messages WHERE status = 'failed' ORDER BY last_seq LIMIT 1 OFFSET 100`);

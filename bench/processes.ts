@@ -17,10 +17,13 @@ export async function startServer(script: string, env: Record<string, string>): 
   const port = nextPort++;
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  // The server logs to stdout: its last lines say why it did not start.
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const samples: number[] = [];
   const sampler = setInterval(() => {
@@ -48,7 +51,7 @@ export async function startServer(script: string, env: Record<string, string>): 
   }
   clearInterval(sampler);
   child.kill('SIGKILL');
-  throw new Error(`${script} did not start: ${errors}`);
+  throw new Error(`${script} did not start:\n${output}`);
 }
 
 function residentMiB(pid: number | undefined): number | null {
