@@ -1,8 +1,8 @@
 /**
  * A report's fingerprint is kept as a `uuid`: the first 128 bits of the facts' SHA-256 (see
  * `src/meaning/fingerprint.ts`), 16 bytes in the row and in the reports' key, where the whole hash
- * as base64url text took 44. The key holds the message's id and the fingerprint, so each of its
- * entries shrinks by about a third, and each report writes some 56 bytes less to the log.
+ * as base64url text took 44. The key holds the message's id and the fingerprint, so it shrinks by
+ * about a third, and each report writes 78-99 bytes less to the log (see BENCHMARKS.md).
  *
  * A stored fingerprint becomes the one the receiver now works out from the same facts, so a report
  * that LINK sends again after the upgrade is still known as stored. Text in neither form (never
