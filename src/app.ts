@@ -18,6 +18,7 @@ import { smppReceiver } from './smpp/smpp-receiver.js';
 import type { Database } from './storage/database.js';
 import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
+import { isDatabaseUnavailable } from './storage/database-unavailable.js';
 import { durableSink } from './storage/durable-sink.js';
 import { openJournal } from './storage/journal.js';
 import { RecentMessages } from './storage/recent-messages.js';
@@ -67,6 +68,11 @@ export async function buildApp({ config, database, logger }: AppOptions) {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A lookup while the database is away: worth retrying, unlike a fault of the receiver's own.
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: errorSummary(error) }, 'the database is unavailable');
+      return reply.code(503).send(errorBody(503, 'the database is unavailable; try again shortly'));
+    }
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: errorSummary(error) }, 'request failed');

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL goes away while reports arrive: the receiver keeps acknowledging valid reports from
  * its local journal and stores every one of them, once, when the database is back, even if the
- * receiver itself is killed in the middle of that replay. Runs against a PostgreSQL server this test
+ * receiver itself is killed in the middle of that replay. Meanwhile the query API answers `503`. Runs against a PostgreSQL server this test
  * starts itself (so stopping it disturbs nobody), in the suite run on the PostgreSQL server.
  */
 import { mkdtempSync } from 'node:fs';
@@ -75,6 +75,12 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       const during = await fetch(`${receiver.base}/readyz`);
       expect(during.status).toBe(503);
       expect(await during.json()).toMatchObject({ database: 'down', storingTo: 'journal' });
+      // The query API cannot answer meanwhile, and says why, as a condition to retry.
+      for (const path of ['/messages/outage-1', '/messages?refId=outage']) {
+        const lookup = await fetch(`${receiver.base}${path}`);
+        expect(lookup.status, path).toBe(503);
+        expect(await lookup.json(), path).toEqual({ error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+      }
 
       postgres.start();
       await waitFor('the journal to be stored', journalEmpty(receiver));
