@@ -10,6 +10,7 @@ import { migrations } from '../migrations/index.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
 import { openDatabase } from '../src/storage/database.js';
 import { startServer } from './processes.js';
+import { diskReadKiB, fileCacheMiB } from './disk.js';
 import { INGEST_SCRIPT, lookupScript, pacedIngestScript, runWrk } from './wrk.js';
 
 interface LookupOptions {
@@ -66,10 +67,11 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
       ['GET /messages/{id}', 2, byId, NONE],
       ['GET /messages?refId=', 2, byRefId, NONE],
     ];
+    const cacheAtStart = fileCacheMiB();
     const lines = [
       `\n## Lookups with ${options.reports.toLocaleString('en')} reports (${messages.toLocaleString('en')} messages) stored, while ingest runs\n`,
-      '| lookup | readers | ingest | requests/s | p50 ms | p99 ms | non-2xx | ingest meanwhile /s | ingest p99 ms |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| lookup | readers | ingest | requests/s | p50 ms | p99 ms | non-2xx | ingest meanwhile /s | ingest p99 ms | read from disk MB/s |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     ];
     if (options.warmupSeconds > 0) {
       await Promise.all([
@@ -85,6 +87,7 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
       ]);
     }
     for (const [name, readers, path, ingest] of scenarios) {
+      const readBefore = diskReadKiB();
       const [lookup, ingested] = await Promise.all([
         runWrk({ url: server.url, connections: readers, seconds: SECONDS, script: lookupScript(path), folder: options.folder }),
         ingest.connections === 0
@@ -98,15 +101,30 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
               env: { BENCH_PREFIX: `lookup-${Date.now()}-` },
             }),
       ]);
+      const readAfter = diskReadKiB();
+      const readMBps = readBefore === null || readAfter === null ? '-' : ((readAfter - readBefore) / 1024 / lookup.seconds).toFixed(1);
       lines.push(
         `| ${name} | ${readers} | ${ingest.name} | ${lookup.rate.toFixed(0)} | ${lookup.p50Ms.toFixed(2)} | ${lookup.p99Ms.toFixed(2)} | ${lookup.non2xx} | ` +
-          `${ingested === null ? '-' : ingested.rate.toFixed(0)} | ${ingested === null ? '-' : ingested.p99Ms.toFixed(1)} |`,
+          `${ingested === null ? '-' : ingested.rate.toFixed(0)} | ${ingested === null ? '-' : ingested.p99Ms.toFixed(1)} | ${readMBps} |`,
       );
     }
+    lines.push('', `File cache: ${describeMiB(cacheAtStart)} before the lookups, ${describeMiB(fileCacheMiB())} after; tables and indexes ${await tablesMiB(options, schema)}.`);
     return lines.join('\n');
   } finally {
     await server.stop();
   }
+}
+
+function describeMiB(mib: number | null): string {
+  return mib === null ? 'unknown' : `${(mib / 1024).toFixed(1)} GiB`;
+}
+
+/** The lookup tables' size with their indexes, which the file cache would have to hold. */
+async function tablesMiB(options: LookupOptions, schema: string): Promise<string> {
+  const [size] = await options.admin<{ bytes: string }>(
+    `SELECT pg_total_relation_size('${schema}.reports') + pg_total_relation_size('${schema}.messages') AS bytes`,
+  );
+  return describeMiB(Number(size?.bytes ?? 0) / 1024 / 1024);
 }
 
 async function fill(options: LookupOptions, schema: string): Promise<void> {
