@@ -7,8 +7,8 @@ import { errorCode } from '../lib/error-code.js';
 
 /** SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention), 58 (system). */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57|58)/;
-/** A Node system error on the connection: ECONNREFUSED, ECONNRESET, ETIMEDOUT, EAI_AGAIN… */
-const SYSTEM_ERROR = /^E[A-Z_]+$/;
+/** A Node system error on the connection: ECONNREFUSED, ECONNRESET, ETIMEDOUT, EAI_AGAIN… (not Node's own `ERR_…`). */
+const SYSTEM_ERROR = /^(E[A-Z]+|EAI_[A-Z]+)$/;
 /** What the driver says, with no code, when the server closes the connection or none is free in time. */
 const DRIVER_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect)/;
 
