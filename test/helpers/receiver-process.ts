@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 const SERVER = join(import.meta.dirname, '../../dist/src/server.js');
 
@@ -31,11 +32,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Receivers still running: a test that fails midway must not leave one behind when its file ends. */
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function launchReceiver(env: Record<string, string>): Launched {
   const child = spawn(process.execPath, [SERVER], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
