@@ -4,7 +4,7 @@
  * cache lacks from the disk: a lookup's tail then follows the disk's, which this shows run by run.
  * Linux only (`/proc`); elsewhere the readings are null and the tables print `-`.
  */
-import { readFileSync } from 'node:fs';
+import { procNumber } from './proc.js';
 
 /** KiB read from block devices since boot (`pgpgin` in /proc/vmstat counts KiB). */
 export function diskReadKiB(): number | null {
@@ -15,13 +15,4 @@ export function diskReadKiB(): number | null {
 export function fileCacheMiB(): number | null {
   const kiB = procNumber('/proc/meminfo', /^Cached:\s+(\d+) kB$/m);
   return kiB === null ? null : kiB / 1024;
-}
-
-function procNumber(path: string, pattern: RegExp): number | null {
-  try {
-    const match = pattern.exec(readFileSync(path, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]);
-  } catch {
-    return null;
-  }
 }

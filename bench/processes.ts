@@ -1,7 +1,7 @@
 /** Starts a server process for a benchmark run, watches its memory, and stops it. */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { procNumber } from './proc.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -56,10 +56,6 @@ export async function startServer(script: string, env: Record<string, string>): 
 
 function residentMiB(pid: number | undefined): number | null {
   if (pid === undefined) return null;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
+  const kiB = procNumber(`/proc/${pid}/status`, /VmRSS:\s+(\d+) kB/);
+  return kiB === null ? null : kiB / 1024;
 }
