@@ -12,6 +12,7 @@ import { errorBody } from './http/errors.js';
 import { callerCheck } from './intake/caller-check.js';
 import { intakeRoutes } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
+import { logSparingly } from './lib/log-sparingly.js';
 import { queryRoutes } from './query/routes.js';
 import { receiptIntake } from './smpp/receipt-intake.js';
 import { smppReceiver } from './smpp/smpp-receiver.js';
@@ -46,6 +47,8 @@ const MAX_QUEUED_REPORTS = 20_000;
 const JOURNAL_DEPTH_LOG_MS = 10_000;
 /** Message ids remembered to pick their reports' write path: about 8 MB of UUID-like ids. */
 const RECENT_MESSAGES = 100_000;
+/** At most one warning this often about lookups answered 503 while the database is away. */
+const UNAVAILABLE_LOG_MS = 10_000;
 
 export async function buildApp({ config, database, logger }: AppOptions) {
   const app = Fastify({
@@ -67,10 +70,13 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     done(null, body);
   });
 
+  const logUnavailable = logSparingly(UNAVAILABLE_LOG_MS);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A lookup while the database is away: worth retrying, unlike a fault of the receiver's own.
     if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: errorSummary(error) }, 'the database is unavailable');
+      logUnavailable((suppressed) => {
+        request.log.warn({ err: errorSummary(error), alsoUnavailableSinceLastLine: suppressed }, 'the database is unavailable: lookups are answered 503');
+      });
       return reply.code(503).send(errorBody(503, 'the database is unavailable; try again shortly'));
     }
     const status = error.statusCode ?? 500;

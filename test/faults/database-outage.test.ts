@@ -76,11 +76,13 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       expect(during.status).toBe(503);
       expect(await during.json()).toMatchObject({ database: 'down', storingTo: 'journal' });
       // The query API cannot answer meanwhile, and says why, as a condition to retry.
-      for (const path of ['/messages/outage-1', '/messages?refId=outage']) {
+      for (const path of ['/messages/outage-1', '/messages?refId=outage', '/messages/outage-2', '/messages?status=failed']) {
         const lookup = await fetch(`${receiver.base}${path}`);
         expect(lookup.status, path).toBe(503);
         expect(await lookup.json(), path).toEqual({ error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
       }
+      // One warning for the lookups of the outage's first seconds, not one per lookup.
+      expect(receiver.output().split('lookups are answered 503')).toHaveLength(2);
 
       postgres.start();
       await waitFor('the journal to be stored', journalEmpty(receiver));
