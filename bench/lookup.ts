@@ -3,6 +3,11 @@
  * in seven failed), kept between runs in a schema named by its size. Measured while ingest runs:
  * flat out at 20 connections; paced well below the top rate (at most 1,000 reports/s), as a
  * receiver mostly runs; and not at all.
+ *
+ * Lookups by id and by refId are measured beside two baselines under the same ingest, in the same
+ * run: one prepared SELECT per request answering PostgreSQL's rows as they came
+ * (`servers/query-per-request`), and the bare framework answering a GET with no database at all
+ * (`servers/bare`), the floor this machine puts under any request's latency.
  */
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,6 +16,7 @@ import { migrateToLatest } from '../src/storage/migrate.js';
 import { openDatabase } from '../src/storage/database.js';
 import { startServer } from './processes.js';
 import { diskReadKiB, fileCacheMiB } from './disk.js';
+import type { LoadResult } from './wrk.js';
 import { INGEST_SCRIPT, lookupScript, pacedIngestScript, runWrk } from './wrk.js';
 
 interface LookupOptions {
@@ -18,6 +24,9 @@ interface LookupOptions {
   readonly reports: number;
   readonly folder: string;
   readonly receiverScript: string;
+  /** The baselines' servers: the bare framework, and one SELECT per request. */
+  readonly bareScript: string;
+  readonly queryScript: string;
   readonly admin: <T extends pg.QueryResultRow>(text: string) => Promise<T[]>;
   readonly inSchema: (schema: string) => string;
   /** Lookups and ingest before the first measurement, not counted. */
@@ -49,33 +58,37 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
     // A journal folder of its own: the checkout's default one may be held by a receiver running there.
     DATA_DIR: join(options.folder, 'data-lookup'),
   });
+  const queryServer = await startServer(options.queryScript, { DATABASE_URL: options.inSchema(schema) });
+  const bareServer = await startServer(options.bareScript, {});
   try {
     const oldest = await options.admin<{ seq: string }>(`SELECT last_seq + 1 AS seq FROM ${schema}.messages WHERE status = 'failed' ORDER BY last_seq LIMIT 1 OFFSET 100`);
     const deepCursor = Buffer.from(`v1:${oldest[0]?.seq ?? '1'}`).toString('base64url');
     const byId = `string.format("/messages/m%d", math.random(0, ${messages - 1}))`;
     const byRefId = `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(options.reports / 20) - 1}))`;
-    const scenarios: Array<[string, number, string, Ingest]> = [
-      ['GET /messages/{id}', 2, byId, FLAT_OUT],
-      ['GET /messages/{id}', 10, byId, FLAT_OUT],
-      ['GET /messages?refId=', 2, byRefId, FLAT_OUT],
-      ['GET /messages?refId=', 10, byRefId, FLAT_OUT],
-      ['GET /messages?status=failed, first page of 50', 2, '"/messages?status=failed&limit=50"', FLAT_OUT],
-      ['GET /messages?status=failed, page of 50 at the oldest end', 2, `"/messages?status=failed&limit=50&cursor=${deepCursor}"`, FLAT_OUT],
-      ['GET /messages?status=failed&since=, first page of 50', 2, '"/messages?status=failed&since=2026-01-01T00:00:00Z&limit=50"', FLAT_OUT],
-      ['GET /messages/{id}', 2, byId, PACED],
-      ['GET /messages?refId=', 2, byRefId, PACED],
-      ['GET /messages/{id}', 2, byId, NONE],
-      ['GET /messages?refId=', 2, byRefId, NONE],
+    // The last field: whether the baselines are measured beside it (they answer no listing).
+    const scenarios: Array<[string, number, string, Ingest, boolean]> = [
+      ['GET /messages/{id}', 2, byId, FLAT_OUT, true],
+      ['GET /messages/{id}', 10, byId, FLAT_OUT, false],
+      ['GET /messages?refId=', 2, byRefId, FLAT_OUT, true],
+      ['GET /messages?refId=', 10, byRefId, FLAT_OUT, false],
+      ['GET /messages?status=failed, first page of 50', 2, '"/messages?status=failed&limit=50"', FLAT_OUT, false],
+      ['GET /messages?status=failed, page of 50 at the oldest end', 2, `"/messages?status=failed&limit=50&cursor=${deepCursor}"`, FLAT_OUT, false],
+      ['GET /messages?status=failed&since=, first page of 50', 2, '"/messages?status=failed&since=2026-01-01T00:00:00Z&limit=50"', FLAT_OUT, false],
+      ['GET /messages/{id}', 2, byId, PACED, true],
+      ['GET /messages?refId=', 2, byRefId, PACED, true],
+      ['GET /messages/{id}', 2, byId, NONE, true],
+      ['GET /messages?refId=', 2, byRefId, NONE, true],
     ];
     const cacheAtStart = fileCacheMiB();
     const lines = [
       `\n## Lookups with ${options.reports.toLocaleString('en')} reports (${messages.toLocaleString('en')} messages) stored, while ingest runs\n`,
-      '| lookup | readers | ingest | requests/s | p50 ms | p99 ms | non-2xx | ingest meanwhile /s | ingest p99 ms | read from disk MB/s |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| lookup | readers | ingest | requests/s | p50 ms | p99 ms | non-2xx | ingest meanwhile /s | ingest p99 ms | read from disk MB/s | one query per request: /s | one query: p99 ms | bare GET: p99 ms |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     if (options.warmupSeconds > 0) {
       await Promise.all([
         runWrk({ url: server.url, connections: 2, seconds: options.warmupSeconds, script: lookupScript(byId), folder: options.folder }),
+        runWrk({ url: queryServer.url, connections: 2, seconds: options.warmupSeconds, script: lookupScript(byId), folder: options.folder }),
         runWrk({
           url: server.url,
           connections: FLAT_OUT.connections,
@@ -86,33 +99,69 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
         }),
       ]);
     }
-    for (const [name, readers, path, ingest] of scenarios) {
-      const readBefore = diskReadKiB();
-      const [lookup, ingested] = await Promise.all([
-        runWrk({ url: server.url, connections: readers, seconds: SECONDS, script: lookupScript(path), folder: options.folder }),
-        ingest.connections === 0
-          ? null
-          : runWrk({
-              url: server.url,
-              connections: ingest.connections,
-              seconds: SECONDS,
-              script: ingest.script,
-              folder: options.folder,
-              env: { BENCH_PREFIX: `lookup-${Date.now()}-` },
-            }),
-      ]);
-      const readAfter = diskReadKiB();
-      const readMBps = readBefore === null || readAfter === null ? '-' : ((readAfter - readBefore) / 1024 / lookup.seconds).toFixed(1);
+    let baselineRuns = 0;
+    for (const [name, readers, path, ingest, withBaselines] of scenarios) {
+      const measure = (url: string, lookupPath = path) => measureLookups(options, { url, readers, path: lookupPath, ingest, ingestUrl: server.url });
+      // The baselines go first in every other scenario, so a noisy moment does not always hurt the same one.
+      const baselineFirst = withBaselines && baselineRuns++ % 2 === 1;
+      const early = baselineFirst ? await measureBaselines(measure, queryServer.url, bareServer.url) : null;
+      const receiver = await measure(server.url);
+      const baselines = withBaselines ? (early ?? (await measureBaselines(measure, queryServer.url, bareServer.url))) : null;
+      const { lookup, ingested, readMBps } = receiver;
       lines.push(
         `| ${name} | ${readers} | ${ingest.name} | ${lookup.rate.toFixed(0)} | ${lookup.p50Ms.toFixed(2)} | ${lookup.p99Ms.toFixed(2)} | ${lookup.non2xx} | ` +
-          `${ingested === null ? '-' : ingested.rate.toFixed(0)} | ${ingested === null ? '-' : ingested.p99Ms.toFixed(1)} | ${readMBps} |`,
+          `${ingested === null ? '-' : ingested.rate.toFixed(0)} | ${ingested === null ? '-' : ingested.p99Ms.toFixed(1)} | ${readMBps} | ` +
+          (baselines === null
+            ? '- | - | - |'
+            : `${baselines.query.lookup.rate.toFixed(0)} | ${baselines.query.lookup.p99Ms.toFixed(2)} | ${baselines.bare.lookup.p99Ms.toFixed(2)} |`),
       );
     }
     lines.push('', `File cache: ${describeMiB(cacheAtStart)} before the lookups, ${describeMiB(fileCacheMiB())} after; tables and indexes ${await tablesMiB(options, schema)}.`);
     return lines.join('\n');
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), queryServer.stop(), bareServer.stop()]);
   }
+}
+
+interface Measured {
+  readonly lookup: LoadResult;
+  readonly ingested: LoadResult | null;
+  readonly readMBps: string;
+}
+
+/** Lookups of `path` on `url` for SECONDS, with `ingest` into the receiver at `ingestUrl` meanwhile. */
+async function measureLookups(
+  options: LookupOptions,
+  run: { readonly url: string; readonly readers: number; readonly path: string; readonly ingest: Ingest; readonly ingestUrl: string },
+): Promise<Measured> {
+  const readBefore = diskReadKiB();
+  const [lookup, ingested] = await Promise.all([
+    runWrk({ url: run.url, connections: run.readers, seconds: SECONDS, script: lookupScript(run.path), folder: options.folder }),
+    run.ingest.connections === 0
+      ? null
+      : runWrk({
+          url: run.ingestUrl,
+          connections: run.ingest.connections,
+          seconds: SECONDS,
+          script: run.ingest.script,
+          folder: options.folder,
+          env: { BENCH_PREFIX: `lookup-${Date.now()}-` },
+        }),
+  ]);
+  const readAfter = diskReadKiB();
+  const readMBps = readBefore === null || readAfter === null ? '-' : ((readAfter - readBefore) / 1024 / lookup.seconds).toFixed(1);
+  return { lookup, ingested, readMBps };
+}
+
+/** The same lookups on one SELECT per request, then a GET of the bare framework (its /healthz). */
+async function measureBaselines(
+  measure: (url: string, path?: string) => Promise<Measured>,
+  queryUrl: string,
+  bareUrl: string,
+): Promise<{ query: Measured; bare: Measured }> {
+  const query = await measure(queryUrl);
+  const bare = await measure(bareUrl, '"/healthz"');
+  return { query, bare };
 }
 
 function describeMiB(mib: number | null): string {

@@ -279,7 +279,19 @@ async function main(): Promise<void> {
   }
 
   if (lookupReports > 0) {
-    console.log(await runLookupBenchmark({ databaseUrl, reports: lookupReports, folder, receiverScript: SCRIPTS.receiver, admin, inSchema, warmupSeconds }));
+    console.log(
+      await runLookupBenchmark({
+        databaseUrl,
+        reports: lookupReports,
+        folder,
+        receiverScript: SCRIPTS.receiver,
+        bareScript: SCRIPTS.bare,
+        queryScript: join(root, 'bench/servers/query-per-request.js'),
+        admin,
+        inSchema,
+        warmupSeconds,
+      }),
+    );
   }
 }
 
