@@ -3,18 +3,20 @@
  * request: a scanner or a misrouted sender must not flood the log.
  */
 import type { AddressList } from '../config/address-list.js';
+import type { SparingLog } from '../lib/log-sparingly.js';
+import { logSparingly } from '../lib/log-sparingly.js';
 
 const LOG_WINDOW_MS = 60_000;
 const REMEMBERED_ADDRESSES = 10_000;
 
 export interface CallerCheck {
   readonly allows: (address: string) => boolean;
-  /** Whether a refusal of this address should be logged now (once per window per address). */
-  readonly shouldLogRefusal: (address: string, now?: number) => boolean;
+  /** Logs a refusal of this address with `write`, at most once per window per address (see logSparingly). */
+  readonly logRefusal: (address: string, write: (suppressed: number) => void) => void;
 }
 
 export function callerCheck(allowed: AddressList | null): CallerCheck {
-  const lastLogged = new Map<string, number>();
+  const refusalLogs = new Map<string, SparingLog>();
   // Reports come from a handful of addresses: parsing each one once saves work on every request.
   const decided = new Map<string, boolean>();
   return {
@@ -28,12 +30,14 @@ export function callerCheck(allowed: AddressList | null): CallerCheck {
       }
       return allows;
     },
-    shouldLogRefusal: (address, now = Date.now()) => {
-      const last = lastLogged.get(address);
-      if (last !== undefined && now - last < LOG_WINDOW_MS) return false;
-      if (lastLogged.size >= REMEMBERED_ADDRESSES) lastLogged.clear();
-      lastLogged.set(address, now);
-      return true;
+    logRefusal: (address, write) => {
+      let log = refusalLogs.get(address);
+      if (log === undefined) {
+        if (refusalLogs.size >= REMEMBERED_ADDRESSES) refusalLogs.clear();
+        log = logSparingly(LOG_WINDOW_MS);
+        refusalLogs.set(address, log);
+      }
+      log(write);
     },
   };
 }

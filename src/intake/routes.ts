@@ -30,9 +30,12 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
       done();
       return;
     }
-    if (options.callers.shouldLogRefusal(request.ip)) {
-      request.log.warn({ remoteAddress: request.ip }, 'report refused: caller not in DLR_ALLOWED_IPS (logged once a minute per address)');
-    }
+    options.callers.logRefusal(request.ip, (suppressed) => {
+      request.log.warn(
+        { remoteAddress: request.ip, refusedSinceLastLine: suppressed },
+        'report refused: caller not in DLR_ALLOWED_IPS (logged once a minute per address)',
+      );
+    });
     void reply.code(403).send(errorBody(403, `${request.ip} may not deliver reports`));
   });
 
