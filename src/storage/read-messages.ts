@@ -40,7 +40,19 @@ const STORED_REPORT_COLUMNS = [
   'payload',
 ] as const satisfies ReadonlyArray<keyof ReportRow>;
 
-export type StoredReport = Pick<ReportRow, (typeof STORED_REPORT_COLUMNS)[number]>;
+/** The columns of a report that hold times. */
+type TimeColumns = 'sent_timestamp' | 'report_timestamp' | 'received_at';
+
+/**
+ * A stored report as the API shows it. Its times stay the text PostgreSQL wrote into JSON (RFC 3339
+ * with an offset): the API writes them out as text again, and reading each into a Date and writing
+ * that out was about a third of the time shaping a page of messages took (see BENCHMARKS.md).
+ */
+export type StoredReport = Omit<Pick<ReportRow, (typeof STORED_REPORT_COLUMNS)[number]>, TimeColumns> & {
+  readonly sent_timestamp: string | null;
+  readonly report_timestamp: string | null;
+  readonly received_at: string;
+};
 
 export interface StoredMessage {
   readonly message: MessageRow;
@@ -74,11 +86,16 @@ const LOOKUP_REPORT_LIST = sql.raw([...STORED_REPORT_COLUMNS, ...MESSAGE_FACT_CO
 export async function findMessage({ db, readRows }: MessageReader, id: string): Promise<StoredMessage | undefined> {
   const [row] = await readRows(findMessageQuery(db, id));
   // findMessageQuery reads the message's facts beside the columns shown.
-  const reports = (row?.report_rows ?? []).map((json) => reportRowFromJson(json) as StoredReport & MessageFactFields);
+  const reports = (row?.report_rows ?? []) as unknown as Array<StoredReport & Omit<MessageFactFields, TimeColumns>>;
   const messageId = reports.some((report) => report.message_id === id) ? id : reports[0]?.message_id;
   if (messageId === undefined) return undefined;
   const own = reports.filter((report) => report.message_id === messageId);
-  return withDeciders(messageRowFromReports(messageId, own), own);
+  return withDeciders(messageRowFromReports(messageId, own.map(withTimesRead)), own);
+}
+
+/** The report with the times the message's rules compare, read into Dates. */
+function withTimesRead(report: Omit<MessageFactFields, TimeColumns> & Pick<StoredReport, TimeColumns>): MessageFactFields {
+  return { ...report, report_timestamp: timeOf(report.report_timestamp), received_at: timeOf(report.received_at) ?? new Date(0) };
 }
 
 /** Reads with the builder of `db` and runs with `readRows`, as `Database` gives them. */
@@ -150,22 +167,13 @@ function withDetails<O>(query: SelectQueryBuilder<Tables, 'messages', O>) {
   );
 }
 
+/** Rows read as JSON carry times as text (kept so, see StoredReport); the other types, and the payload, survive as they are. */
 function storedMessage({ report_rows, ...message }: MessageRow & DetailColumns): StoredMessage {
-  return withDeciders(message, report_rows.map(reportRowFromJson));
+  return withDeciders(message, report_rows as unknown as StoredReport[]);
 }
 
 function withDeciders(message: MessageRow, reports: StoredReport[]): StoredMessage {
-  const ranked = reports.map((report) => ({ report, part: report.part, final: report.final, timestamp: report.report_timestamp, seq: report.seq }));
+  const ranked = reports.map((report) => ({ report, part: report.part, final: report.final, timestamp: timeOf(report.report_timestamp), seq: report.seq }));
   const deciders = [...decidersByPart(ranked)].map(([part, { report }]) => ({ part, report }));
   return { message, deciders, reports };
-}
-
-/** Rows read as JSON carry times as text; the rest of the types, and the payload, survive as they are. */
-function reportRowFromJson(row: JsonRow): StoredReport {
-  return {
-    ...(row as unknown as StoredReport),
-    sent_timestamp: timeOf(row.sent_timestamp),
-    report_timestamp: timeOf(row.report_timestamp),
-    received_at: timeOf(row.received_at) ?? new Date(0),
-  };
 }

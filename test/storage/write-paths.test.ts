@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMessage } from '../../src/storage/read-messages.js';
+import { timeOf } from '../../src/storage/json-rows.js';
 import { RecentMessages } from '../../src/storage/recent-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { LOCK_SEED, storeReports } from '../../src/storage/write-reports.js';
@@ -37,7 +38,7 @@ async function messageState(messageId: string) {
   // Each part's deciding report, as the query API reads it.
   const deciders = (await findMessage(testDb.database, messageId))?.deciders ?? [];
   const parts = deciders
-    .map(({ part, report }) => ({ part, report_seq: report.seq, final: report.final, report_timestamp: report.report_timestamp }))
+    .map(({ part, report }) => ({ part, report_seq: report.seq, final: report.final, report_timestamp: timeOf(report.report_timestamp) }))
     .sort((a, b) => (a.part ?? -1) - (b.part ?? -1));
   const reports = await testDb.database.db.selectFrom('reports').select(['seq', 'part']).where('message_id', '=', messageId).orderBy('seq').execute();
   return { message, parts, reports };

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { rfc3339 } from '../../src/query/time.js';
+import type { MessageJson } from '../helpers/app.js';
+import { createTestApp, postJson } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+describe('a time as the API writes it', () => {
+  it('writes whole seconds without a fraction and others with milliseconds, in UTC', () => {
+    expect(rfc3339(new Date('2015-11-19T09:37:35Z'))).toBe('2015-11-19T09:37:35Z');
+    expect(rfc3339(new Date('2015-11-19T09:37:35.5Z'))).toBe('2015-11-19T09:37:35.500Z');
+    expect(rfc3339(null)).toBeNull();
+  });
+
+  it('rewrites the text PostgreSQL writes as a Date would be written, whatever its offset and fraction', () => {
+    const texts = [
+      '2015-11-19T09:37:35+00:00',
+      '2015-11-19T09:37:35.1+00:00',
+      '2015-11-19T09:37:35.12+00:00',
+      '2015-11-19T09:37:35.123+00:00',
+      '2015-11-19T09:37:35.000400+00:00',
+      '2015-11-19T09:37:35.999999+00:00',
+      '2015-11-19T09:37:35.5Z',
+      '2015-11-19T10:37:35.123456+01:00',
+      '2015-11-19T04:07:35-05:30',
+      '2015-11-20T00:37:35.25+15:00',
+    ];
+    for (const text of texts) expect(rfc3339(text), text).toBe(rfc3339(new Date(text)));
+    expect(rfc3339('2015-11-19T10:37:35.123456+01:00')).toBe('2015-11-19T09:37:35.123Z');
+    expect(rfc3339('2015-11-19T09:37:35.000400+00:00')).toBe('2015-11-19T09:37:35Z');
+  });
+});
+
+describe('the times of a stored report, read back', () => {
+  let testDb: TestDatabase;
+  let app: App;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    app = await createTestApp(testDb.database);
+  });
+  afterAll(async () => {
+    await app.close();
+    await testDb.drop();
+  });
+
+  it('are written in UTC, with milliseconds only when they have some, by id and in a list', async () => {
+    const report = { id: 'times', refId: 'order-times', resultCode: 1001, sentTimestamp: '2026-11-22T11:00:00+01:00', timestamp: '2026-11-22T11:00:05.12+01:00' };
+    expect((await postJson(app, report)).statusCode).toBe(200);
+    const byId = (await app.inject({ method: 'GET', url: '/messages/times' })).json<MessageJson>();
+    const listed = (await app.inject({ method: 'GET', url: '/messages?refId=order-times' })).json<{ messages: MessageJson[] }>().messages[0];
+    for (const message of [byId, listed]) {
+      expect(message?.parts[0]).toMatchObject({ sentTimestamp: '2026-11-22T10:00:00Z', timestamp: '2026-11-22T10:00:05.120Z' });
+      expect(message?.reports[0]?.receivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
+    }
+    expect(listed).toEqual(byId);
+  });
+});
