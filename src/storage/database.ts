@@ -61,8 +61,12 @@ const WRITE_POOL_SIZE = 4;
  * prepared once may keep one generic plan for the connection's life, and one made while the tables
  * were small would scan them whole. The query API reads by key or along an index only; any other
  * statement still runs, as the setting makes a scan the last resort, not impossible.
+ *
+ * Times in UTC: PostgreSQL writes a time into JSON in the session's time zone (a server set up in
+ * Oslo writes `+01:00`), and the query API passes UTC text on as it is, where any other offset
+ * costs a Date (`src/query/time.ts`). The instants are the same in any zone; no read depends on it.
  */
-export const READ_SESSION_SETTINGS = 'SET enable_seqscan = off';
+export const READ_SESSION_SETTINGS = "SET enable_seqscan = off; SET TIME ZONE 'UTC'";
 
 function openServer(url: string, options: DatabaseOptions): Database {
   const connectionLost = (error: Error) => options.onConnectionError?.(error);

@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { rfc3339 } from '../../src/query/time.js';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase } from '../../src/storage/database.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
 import type { MessageJson } from '../helpers/app.js';
 import { createTestApp, postJson } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
 
 describe('a time as the API writes it', () => {
   it('writes whole seconds without a fraction and others with milliseconds, in UTC', () => {
@@ -54,5 +58,41 @@ describe('the times of a stored report, read back', () => {
       expect(message?.reports[0]?.receivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
     }
     expect(listed).toEqual(byId);
+  });
+});
+
+describe('on a PostgreSQL server whose time zone is not UTC', () => {
+  it.skipIf(serverUrl === null)('the times are still written in UTC', async () => {
+    // A database of its own, set to Kathmandu (+05:45) the way a server set up there would be.
+    const name = `tz_${randomUUID().replaceAll('-', '')}`;
+    const admin = async (text: string) => {
+      const client = new pg.Client({ connectionString: serverUrl ?? undefined });
+      await client.connect();
+      await client.query(text).finally(() => client.end());
+    };
+    await admin(`CREATE DATABASE ${name}`);
+    await admin(`ALTER DATABASE ${name} SET TimeZone = 'Asia/Kathmandu'`);
+    const url = new URL(serverUrl ?? '');
+    url.pathname = `/${name}`;
+    const database = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    try {
+      await migrateToLatest(database.db);
+      const app = await createTestApp(database);
+      try {
+        const report = { id: 'nepal$1', resultCode: 1001, segments: 2, timestamp: '2026-11-22T10:00:05.12Z', sentTimestamp: '2026-11-22T10:00:00Z' };
+        expect((await postJson(app, report)).statusCode).toBe(200);
+        const message = (await app.inject({ method: 'GET', url: '/messages/nepal' })).json<MessageJson>();
+        expect(message.parts[0]).toMatchObject({ sentTimestamp: '2026-11-22T10:00:00Z', timestamp: '2026-11-22T10:00:05.120Z' });
+        const [listed] = (await app.inject({ method: 'GET', url: '/messages' })).json<{ messages: MessageJson[] }>().messages;
+        expect(listed).toEqual(message);
+        const receivedAt = Date.parse(String(message.reports[0]?.receivedAt));
+        expect(Math.abs(receivedAt - Date.now())).toBeLessThan(60_000);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await database.close();
+      await admin(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
   });
 });

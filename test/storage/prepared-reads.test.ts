@@ -48,7 +48,7 @@ describe('reads prepared once per connection', () => {
     // The plan a prepared read may keep for good: generic, made now, with two reports stored.
     const genericPlan = (query: CompiledQuery, settings: string) =>
       db.transaction().execute(async (tx) => {
-        await sql.raw(settings.replace(/^SET /, 'SET LOCAL ')).execute(tx);
+        for (const setting of settings.split(';')) await sql.raw(setting.trim().replace(/^SET /, 'SET LOCAL ')).execute(tx);
         await sql.raw('SET LOCAL plan_cache_mode = force_generic_plan').execute(tx);
         await sql.raw(`PREPARE planned AS ${query.sql}`).execute(tx);
         const values = query.parameters.map((value) => sqlLiteral(value instanceof Date ? value.toISOString() : String(value)));
