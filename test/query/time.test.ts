@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { rfc3339 } from '../../src/query/time.js';
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { openDatabase } from '../../src/storage/database.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import type { MessageJson } from '../helpers/app.js';
