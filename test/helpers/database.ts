@@ -43,7 +43,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function adminQuery(text: string): Promise<void> {
+/** Runs one statement as the server's user, on a connection of its own (creating and dropping schemas, databases). */
+export async function adminQuery(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl ?? undefined });
   await client.connect();
   try {

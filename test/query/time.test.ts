@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { rfc3339 } from '../../src/query/time.js';
@@ -8,7 +7,7 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 import type { MessageJson } from '../helpers/app.js';
 import { createTestApp, postJson } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase, serverUrl } from '../helpers/database.js';
+import { adminQuery, createTestDatabase, serverUrl } from '../helpers/database.js';
 
 describe('a time as the API writes it', () => {
   it('writes whole seconds without a fraction and others with milliseconds, in UTC', () => {
@@ -65,13 +64,8 @@ describe('on a PostgreSQL server whose time zone is not UTC', () => {
   it.skipIf(serverUrl === null)('the times are still written in UTC', async () => {
     // A database of its own, set to Kathmandu (+05:45) the way a server set up there would be.
     const name = `tz_${randomUUID().replaceAll('-', '')}`;
-    const admin = async (text: string) => {
-      const client = new pg.Client({ connectionString: serverUrl ?? undefined });
-      await client.connect();
-      await client.query(text).finally(() => client.end());
-    };
-    await admin(`CREATE DATABASE ${name}`);
-    await admin(`ALTER DATABASE ${name} SET TimeZone = 'Asia/Kathmandu'`);
+    await adminQuery(`CREATE DATABASE ${name}`);
+    await adminQuery(`ALTER DATABASE ${name} SET TimeZone = 'Asia/Kathmandu'`);
     const url = new URL(serverUrl ?? '');
     url.pathname = `/${name}`;
     const database = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
@@ -92,7 +86,7 @@ describe('on a PostgreSQL server whose time zone is not UTC', () => {
       }
     } finally {
       await database.close();
-      await admin(`DROP DATABASE ${name} WITH (FORCE)`);
+      await adminQuery(`DROP DATABASE ${name} WITH (FORCE)`);
     }
   });
 });
