@@ -2,13 +2,12 @@
  * Builds the receiver as a Fastify instance, without listening: intake, the query API and health.
  * `server.ts` listens; tests use the app directly.
  */
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { join } from 'node:path';
-import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
-import type { Config, TrustProxy } from './config/config.js';
+import type { Config } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
 import { errorBody } from './http/errors.js';
+import { receiverFastify } from './http/fastify-instance.js';
 import { callerCheck } from './intake/caller-check.js';
 import { intakeRoutes } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
@@ -51,24 +50,7 @@ const RECENT_MESSAGES = 100_000;
 const UNAVAILABLE_LOG_MS = 10_000;
 
 export async function buildApp({ config, database, logger }: AppOptions) {
-  const app = Fastify({
-    ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
-    bodyLimit: config.bodyLimit,
-    trustProxy: trustProxyOption(config.trustProxy),
-    // No line per request: the hot path stays cheap, and no request's query string reaches the log.
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    // A client sending its request a byte at a time is cut off, not waited for: headers and
-    // body must both arrive within the timeout, checked a few times a second.
-    requestTimeout: config.requestTimeoutMs,
-    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  // Intake reads every body itself, raw, so that it can keep a refused request exactly as it came.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
-    done(null, body);
-  });
+  const app = receiverFastify(config, logger);
 
   const logUnavailable = logSparingly(UNAVAILABLE_LOG_MS);
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -135,11 +117,6 @@ export async function buildApp({ config, database, logger }: AppOptions) {
   sink.start();
   smpp?.start();
   return app;
-}
-
-/** A hop count trusts that many proxies nearest to this server (Fastify's own rule for a number). */
-function trustProxyOption(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
-  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
