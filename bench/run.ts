@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: the receiver beside its two baselines on PostgreSQL, then lookups on a large
+ * `npm run bench`: the receiver beside its baselines on PostgreSQL (the bare framework, the
+ * receiver's intake answering without storing, one insert per request), then lookups on a large
  * table. Servers run in turn, alternating order each round, so a noisy moment hurts all of them.
  *
  * Each run first warms its server up for BENCH_WARMUP_SECONDS at the same load, not counted in its
@@ -38,15 +39,18 @@ const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
 const previousBuild = process.env.BENCH_PREVIOUS === undefined ? null : resolve(process.env.BENCH_PREVIOUS);
 
-type Kind = 'bare' | 'insert' | 'receiver' | 'previous';
+type Kind = 'bare' | 'intake' | 'insert' | 'receiver' | 'previous';
 const SCRIPTS: Record<Kind, string> = {
   bare: join(root, 'bench/servers/bare.js'),
+  intake: join(root, 'bench/servers/intake-only.js'),
   insert: join(root, 'bench/servers/insert-per-request.js'),
   receiver: join(root, 'src/server.js'),
   previous: join(previousBuild ?? root, 'dist/src/server.js'),
 };
 /** The servers of each round, in the order of the even rounds. */
-const KINDS: readonly Kind[] = previousBuild === null ? ['bare', 'insert', 'receiver'] : ['bare', 'insert', 'receiver', 'previous'];
+const KINDS: readonly Kind[] = previousBuild === null ? ['bare', 'intake', 'insert', 'receiver'] : ['bare', 'intake', 'insert', 'receiver', 'previous'];
+/** The servers that store what they take. */
+const WRITERS: ReadonlySet<Kind> = new Set(['insert', 'receiver', 'previous']);
 
 interface Run extends LoadResult {
   readonly kind: Kind;
@@ -58,7 +62,7 @@ interface Run extends LoadResult {
   readonly peakRssMiB: number;
   readonly rssSamples: readonly number[];
   readonly cpu: CpuPerRequest;
-  /** Null for the bare route, which writes nothing. */
+  /** Null for the servers that write nothing. */
   readonly wal: WalPerRequest | null;
 }
 
@@ -95,7 +99,7 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const load = (loadSeconds: number, runPrefix: string) =>
       runWrk({ url, connections, seconds: loadSeconds, script: INGEST_SCRIPT, folder, env: { BENCH_PREFIX: runPrefix } });
     const warmup = warmupSeconds > 0 ? await load(warmupSeconds, `${prefix}warmup-`) : null;
-    const writes = kind !== 'bare';
+    const writes = WRITERS.has(kind);
     const walBefore = writes ? await readWal(admin) : null;
     const cpuBefore = readCpu(server.pid);
     const result = await load(runSeconds, prefix);
@@ -177,12 +181,34 @@ function printCpuTable(runs: readonly Run[]): void {
 }
 
 /**
+ * The receiver's intake alone beside the bare route and the receiver: how much of the gap to the
+ * bare route is reading a report (HTTP set up as the receiver's, the checks, the meaning) and how
+ * much is storing it, and the rate the receiver's process could reach if storing cost it nothing.
+ */
+function printIntakeTable(runs: readonly Run[]): void {
+  console.log('\n## The receiver\'s intake alone, answering without storing (medians of rounds)\n');
+  console.log('| connections | bare /s | intake only /s | receiver /s | intake only ÷ bare | receiver ÷ intake only | bare: server µs | intake only: server µs | receiver: server µs | intake only p99 ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
+    const rate = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.rate)));
+    const server = (measured: readonly Run[]) => cpuCell(measured.map((run) => run.cpu.serverUs));
+    console.log(
+      `| ${connections} | ${rate(bare)} | ${rate(intake)} | ${rate(receiver)} | ${fixed(medianRatioPerRound(intake, bare), 2)} | ` +
+        `${fixed(medianRatioPerRound(receiver, intake), 2)} | ${server(bare)} | ${server(intake)} | ${server(receiver)} | ` +
+        `${fixed(median(intake.map((run) => run.p99Ms)), 1)} |`,
+    );
+  }
+}
+
+/**
  * The write-ahead log a request wrote: the same for the same statements and schema however busy the
  * machine, so a change to the write path shows here first. Checkpoints started during the runs say
  * which tails may be the disk's.
  */
 function printWalTable(runs: readonly Run[]): void {
-  const writers = KINDS.filter((kind) => kind !== 'bare');
+  const writers = KINDS.filter((kind) => WRITERS.has(kind));
   const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind);
   console.log('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs\n');
   console.log(`| connections | ${writers.map((kind) => `${title(kind)}: bytes | ${title(kind)}: checkpoints`).join(' | ')} |`);
@@ -264,6 +290,7 @@ async function main(): Promise<void> {
   if (rounds > 0) {
     printIngestTable(runs);
     printCpuTable(runs);
+    printIntakeTable(runs);
     printWalTable(runs);
     if (previousBuild !== null) printPreviousTable(runs, previousBuild);
   }
