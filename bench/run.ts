@@ -141,12 +141,17 @@ function cpuCell(values: ReadonlyArray<number | null>): string {
   return values.some((value) => value === null) ? '-' : fixed(median(values as number[]));
 }
 
+/** The runs of one server at one number of connections, in round order. */
+function runsOf(runs: readonly Run[], kind: Kind, connections: number): Run[] {
+  return runs.filter((run) => run.kind === kind && run.connections === connections);
+}
+
 function printIngestTable(runs: readonly Run[]): void {
   console.log('## Ingest (unique report per request, medians of rounds)\n');
   console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | bare p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const of = (kind: Kind) => runsOf(runs, kind, connections);
     const receiver = of('receiver');
     const perRound = (other: Kind) => medianRatioPerRound(receiver, of(other));
     const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.acknowledged - (run.stored ?? 0)), 0);
@@ -169,7 +174,7 @@ function printCpuTable(runs: readonly Run[]): void {
   console.log('| connections | bare: server | bare: machine | one insert: server | one insert: PostgreSQL | one insert: machine | receiver: server | receiver: PostgreSQL | receiver: machine |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections).map((run) => run.cpu);
+    const of = (kind: Kind) => runsOf(runs, kind, connections).map((run) => run.cpu);
     const bare = of('bare');
     const columns = [cpuCell(bare.map((cpu) => cpu.serverUs)), cpuCell(bare.map((cpu) => cpu.machineUs))];
     for (const kind of ['insert', 'receiver'] as const) {
@@ -190,7 +195,7 @@ function printIntakeTable(runs: readonly Run[]): void {
   console.log('| connections | bare /s | intake only /s | receiver /s | intake only ÷ bare | receiver ÷ intake only | bare: server µs | intake only: server µs | receiver: server µs | intake only p99 ms |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
     const rate = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.rate)));
     const server = (measured: readonly Run[]) => cpuCell(measured.map((run) => run.cpu.serverUs));
@@ -215,7 +220,7 @@ function printWalTable(runs: readonly Run[]): void {
   console.log(`|---|${writers.map(() => '---|---|').join('')}`);
   for (const connections of connectionCounts) {
     const cells = writers.flatMap((kind) => {
-      const measured = runs.filter((run) => run.kind === kind && run.connections === connections);
+      const measured = runsOf(runs, kind, connections);
       return [walCell(measured), String(measured.reduce((sum, run) => sum + (run.wal?.checkpoints ?? 0), 0))];
     });
     console.log(`| ${connections} | ${cells.join(' | ')} |`);
@@ -228,7 +233,7 @@ function printPreviousTable(runs: readonly Run[], build: string): void {
   console.log('| connections | previous /s | receiver /s | receiver ÷ previous | previous p99 ms | receiver p99 ms | previous: server µs | receiver: server µs | previous: PostgreSQL µs | receiver: PostgreSQL µs |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runs.filter((run) => run.kind === kind && run.connections === connections);
+    const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [previous, receiver] = [of('previous'), of('receiver')];
     const ratio = medianRatioPerRound(receiver, previous);
     const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
