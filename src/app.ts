@@ -37,7 +37,7 @@ const WRITE_SLOTS = 2;
  * Reports waiting before the second transaction starts beside the first. Below it the waiting
  * reports join the next batch: a batch has a fixed cost, and two small batches at once cost the
  * database more than one twice their size. 64 ingested more than 0 or 32 at 20, 100 and 500
- * connections (see BENCHMARKS.md).
+ * connections, and more than 8 at 20 (see BENCHMARKS.md).
  */
 const MIN_REPORTS_FOR_EXTRA_SLOT = 64;
 const MAX_BATCH_REPORTS = 500;
