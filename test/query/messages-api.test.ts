@@ -99,8 +99,9 @@ describe('GET /messages', () => {
   });
 
   it.each([
-    ['limit=0', 'limit'],
-    ['limit=abc', 'limit'],
+    ['limit=0', 'limit must be at least 1 (one above 500 is served as 500), got 0'],
+    ['limit=-3', 'limit must be at least 1'],
+    ['limit=abc', 'limit must be a whole number'],
     ['status=lost', 'status must be one of'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
     ['cursor=not-a-cursor', 'cursor'],
@@ -121,5 +122,11 @@ describe('GET /rejected', () => {
     const { rejected } = response.json<{ rejected: Array<{ body: string; reason: string; receivedAt: string }> }>();
     expect(rejected.map((row) => row.body)).toEqual(['{"id":"r3"}', '{"id":"r2"}']);
     expect(rejected[0]?.reason).toBe('resultCode is required');
+  });
+
+  it('answers 400 to a limit below 1, naming it', async () => {
+    const response = await app.inject({ method: 'GET', url: '/rejected?limit=0' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'Bad Request', message: 'limit must be at least 1 (one above 500 is served as 500), got 0' });
   });
 });
