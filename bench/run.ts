@@ -146,10 +146,28 @@ function runsOf(runs: readonly Run[], kind: Kind, connections: number): Run[] {
   return runs.filter((run) => run.kind === kind && run.connections === connections);
 }
 
+/** A table's heading, then its column names and the line under them, in Markdown. */
+function printTableHead(heading: string, columns: readonly string[]): void {
+  console.log(`${heading}\n`);
+  console.log(`| ${columns.join(' | ')} |`);
+  console.log(`|${columns.map(() => '---|').join('')}`);
+}
+
 function printIngestTable(runs: readonly Run[]): void {
-  console.log('## Ingest (unique report per request, medians of rounds)\n');
-  console.log('| connections | bare framework /s | one insert per request /s | receiver /s | receiver ÷ bare | receiver ÷ insert | receiver p50 ms | receiver p99 ms | bare p99 ms | receiver non-2xx | acknowledged but not stored | receiver peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  printTableHead('## Ingest (unique report per request, medians of rounds)', [
+    'connections',
+    'bare framework /s',
+    'one insert per request /s',
+    'receiver /s',
+    'receiver ÷ bare',
+    'receiver ÷ insert',
+    'receiver p50 ms',
+    'receiver p99 ms',
+    'bare p99 ms',
+    'receiver non-2xx',
+    'acknowledged but not stored',
+    'receiver peak RSS MiB',
+  ]);
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const receiver = of('receiver');
@@ -170,9 +188,17 @@ function printIngestTable(runs: readonly Run[]): void {
  * of the gap to the bare route is the receiver's own work and how much is PostgreSQL's.
  */
 function printCpuTable(runs: readonly Run[]): void {
-  console.log('\n## CPU per request, µs (medians of rounds; the machine column is every process and the kernel, wrk included)\n');
-  console.log('| connections | bare: server | bare: machine | one insert: server | one insert: PostgreSQL | one insert: machine | receiver: server | receiver: PostgreSQL | receiver: machine |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  printTableHead('\n## CPU per request, µs (medians of rounds; the machine column is every process and the kernel, wrk included)', [
+    'connections',
+    'bare: server',
+    'bare: machine',
+    'one insert: server',
+    'one insert: PostgreSQL',
+    'one insert: machine',
+    'receiver: server',
+    'receiver: PostgreSQL',
+    'receiver: machine',
+  ]);
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections).map((run) => run.cpu);
     const bare = of('bare');
@@ -191,9 +217,18 @@ function printCpuTable(runs: readonly Run[]): void {
  * much is storing it, and the rate the receiver's process could reach if storing cost it nothing.
  */
 function printIntakeTable(runs: readonly Run[]): void {
-  console.log('\n## The receiver\'s intake alone, answering without storing (medians of rounds)\n');
-  console.log('| connections | bare /s | intake only /s | receiver /s | intake only ÷ bare | receiver ÷ intake only | bare: server µs | intake only: server µs | receiver: server µs | intake only p99 ms |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  printTableHead('\n## The receiver\'s intake alone, answering without storing (medians of rounds)', [
+    'connections',
+    'bare /s',
+    'intake only /s',
+    'receiver /s',
+    'intake only ÷ bare',
+    'receiver ÷ intake only',
+    'bare: server µs',
+    'intake only: server µs',
+    'receiver: server µs',
+    'intake only p99 ms',
+  ]);
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
@@ -215,9 +250,10 @@ function printIntakeTable(runs: readonly Run[]): void {
 function printWalTable(runs: readonly Run[]): void {
   const writers = KINDS.filter((kind) => WRITERS.has(kind));
   const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind);
-  console.log('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs\n');
-  console.log(`| connections | ${writers.map((kind) => `${title(kind)}: bytes | ${title(kind)}: checkpoints`).join(' | ')} |`);
-  console.log(`|---|${writers.map(() => '---|---|').join('')}`);
+  printTableHead('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs', [
+    'connections',
+    ...writers.flatMap((kind) => [`${title(kind)}: bytes`, `${title(kind)}: checkpoints`]),
+  ]);
   for (const connections of connectionCounts) {
     const cells = writers.flatMap((kind) => {
       const measured = runsOf(runs, kind, connections);
@@ -229,9 +265,18 @@ function printWalTable(runs: readonly Run[]): void {
 
 /** The receiver against the build in BENCH_PREVIOUS, round by round. */
 function printPreviousTable(runs: readonly Run[], build: string): void {
-  console.log(`\n## The receiver against the build in ${build} (medians of rounds)\n`);
-  console.log('| connections | previous /s | receiver /s | receiver ÷ previous | previous p99 ms | receiver p99 ms | previous: server µs | receiver: server µs | previous: PostgreSQL µs | receiver: PostgreSQL µs |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  printTableHead(`\n## The receiver against the build in ${build} (medians of rounds)`, [
+    'connections',
+    'previous /s',
+    'receiver /s',
+    'receiver ÷ previous',
+    'previous p99 ms',
+    'receiver p99 ms',
+    'previous: server µs',
+    'receiver: server µs',
+    'previous: PostgreSQL µs',
+    'receiver: PostgreSQL µs',
+  ]);
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [previous, receiver] = [of('previous'), of('receiver')];
