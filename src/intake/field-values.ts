@@ -14,21 +14,31 @@ const DATE_TIME =
 export function parseDateTime(field: string, text: string): Result<Date> {
   const match = DATE_TIME.exec(text.trim());
   if (match === null) return problem(`${field} must be an RFC 3339 date-time, got "${clip(text)}"`);
-  const [, year, month, day, hour, minute, second, fraction = '', zone = 'Z'] = match;
-  const millis = Math.floor(Number(`0${fraction || '.0'}`) * 1000);
-  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), millis);
-  const check = new Date(utc);
-  if (
-    check.getUTCFullYear() !== Number(year) ||
-    check.getUTCMonth() !== Number(month) - 1 ||
-    check.getUTCDate() !== Number(day) ||
-    Number(hour) > 23 ||
-    Number(minute) > 59 ||
-    Number(second) > 59
-  ) {
-    return problem(`${field} is not a real date-time: "${clip(text)}"`);
-  }
-  return ok(new Date(utc - offsetMinutes(zone) * 60_000));
+  const group = (index: number) => Number(match[index]);
+  const [year, month, day, hour, minute, second] = [group(1), group(2), group(3), group(4), group(5), group(6)];
+  if (!isRealDateTime(year, month, day, hour, minute, second)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
+  const fraction = match[7];
+  const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  return ok(new Date(utc - offsetMinutes(match[8] ?? 'Z') * 60_000));
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** By the calendar: cheaper than making a Date and seeing whether it moved. */
+function isRealDateTime(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  const leapDay = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
+  return (
+    // Date.UTC reads the years 0-99 as 1900-1999: those are refused.
+    year >= 100 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= (DAYS_IN_MONTH[month - 1] ?? 0) + leapDay &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59
+  );
 }
 
 function offsetMinutes(zone: string): number {

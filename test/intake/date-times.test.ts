@@ -1,0 +1,62 @@
+/** How intake reads a date-time: RFC 3339 and LINK's variants, checked against the calendar. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseDateTime } from '../../src/intake/field-values.js';
+
+const two = (value: number) => String(value).padStart(2, '0');
+
+/** Components of a real date-time, with a fraction of 0-9 digits and an offset in minutes. */
+const realDateTime = fc.record({
+  year: fc.integer({ min: 100, max: 9999 }),
+  month: fc.integer({ min: 1, max: 12 }),
+  dayOfMonth: fc.integer({ min: 1, max: 31 }),
+  hour: fc.integer({ min: 0, max: 23 }),
+  minute: fc.integer({ min: 0, max: 59 }),
+  second: fc.integer({ min: 0, max: 59 }),
+  fraction: fc.stringMatching(/^\d{0,9}$/),
+  offsetMinutes: fc.integer({ min: -14 * 60, max: 14 * 60 }),
+  separator: fc.constantFrom('T', 't', ' '),
+  colon: fc.boolean(),
+});
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeap(year) ? 1 : 0);
+}
+
+function isLeap(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+describe('a date-time', () => {
+  it('is the instant JavaScript reads from the same RFC 3339 text, whatever the separator, fraction and offset', () => {
+    fc.assert(
+      fc.property(realDateTime, (time) => {
+        const day = Math.min(time.dayOfMonth, daysIn(time.year, time.month));
+        const date = `${String(time.year).padStart(4, '0')}-${two(time.month)}-${two(day)}`;
+        const clock = `${two(time.hour)}:${two(time.minute)}:${two(time.second)}`;
+        const sign = time.offsetMinutes < 0 ? '-' : '+';
+        const offset = `${two(Math.floor(Math.abs(time.offsetMinutes) / 60))}${time.colon ? ':' : ''}${two(Math.abs(time.offsetMinutes) % 60)}`;
+        const fraction = time.fraction === '' ? '' : `.${time.fraction}`;
+        const read = parseDateTime('timestamp', `${date}${time.separator}${clock}${fraction}${sign}${offset}`);
+        // The reference: the same instant in the form Date parses, milliseconds cut as intake cuts them.
+        const millis = time.fraction.padEnd(3, '0').slice(0, 3);
+        const expected = new Date(`${date}T${clock}.${millis}${sign}${offset.includes(':') ? offset : `${offset.slice(0, 2)}:${offset.slice(2)}`}`);
+        expect(read).toEqual({ ok: true, value: expected });
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('without an offset is UTC', () => {
+    expect(parseDateTime('timestamp', '2015-11-19 09:37:35')).toEqual({ ok: true, value: new Date('2015-11-19T09:37:35Z') });
+    expect(parseDateTime('timestamp', ' 2016-02-29T23:59:59.9999 ')).toEqual({ ok: true, value: new Date('2016-02-29T23:59:59.999Z') });
+  });
+
+  it('that the calendar does not have is refused, naming the field and the text', () => {
+    for (const text of ['2015-02-29T10:00:00Z', '2100-02-29T10:00:00Z', '2015-04-31T10:00:00Z', '2015-13-01T10:00:00Z', '2015-00-10T10:00:00Z',
+      '2015-11-00T10:00:00Z', '2015-11-19T24:00:00Z', '2015-11-19T10:60:00Z', '2015-11-19T10:00:60Z', '0099-11-19T10:00:00Z']) {
+      expect(parseDateTime('sentTimestamp', text), text).toEqual({ ok: false, problem: `sentTimestamp is not a real date-time: "${text}"` });
+    }
+    expect(parseDateTime('timestamp', '2000-02-29T10:00:00Z')).toMatchObject({ ok: true });
+  });
+});
