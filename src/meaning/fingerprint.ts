@@ -6,9 +6,15 @@
  * one message needs, which is all the key asks of it.
  */
 import { hash } from 'node:crypto';
+import { isoTime } from '../lib/iso-time.js';
 
 export function fingerprintOfFacts(facts: readonly unknown[]): string {
   return uuidText(hash('sha256', JSON.stringify(facts), 'hex'));
+}
+
+/** A time among the facts, as toISOString writes it (the text every stored fingerprint was made with). */
+export function isoTimeOrNull(time: Date | null): string | null {
+  return time === null ? null : isoTime(time);
 }
 
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -8,7 +8,7 @@ import { ok, problem } from '../lib/result.js';
 import type { DeliveryReceipt } from './delivery-receipt.js';
 import type { InterpretedReport } from './interpret-report.js';
 import { meaningOfStat } from './receipt-states.js';
-import { fingerprintOfFacts } from './fingerprint.js';
+import { fingerprintOfFacts, isoTimeOrNull } from './fingerprint.js';
 import { parseReportId } from './report-id.js';
 import { describeErr } from './smpp-error-codes.js';
 
@@ -49,8 +49,8 @@ function fingerprintOf(receipt: DeliveryReceipt): string {
     receipt.id,
     receipt.stat,
     receipt.err,
-    receipt.submitDate?.toISOString() ?? null,
-    receipt.doneDate?.toISOString() ?? null,
+    isoTimeOrNull(receipt.submitDate),
+    isoTimeOrNull(receipt.doneDate),
     receipt.submitted,
     receipt.delivered,
   ];

@@ -3,7 +3,7 @@ import type { DeliveryReport } from './delivery-report.js';
 import { textProblem } from './delivery-report.js';
 import type { Billing, Delivery, ReportStatus } from './result-codes.js';
 import { meaningOfResultCode } from './result-codes.js';
-import { fingerprintOfFacts } from './fingerprint.js';
+import { fingerprintOfFacts, isoTimeOrNull } from './fingerprint.js';
 import { parseReportId } from './report-id.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
@@ -78,8 +78,8 @@ function fingerprintOf(report: DeliveryReport): string {
   const facts = [
     report.id,
     report.resultCode,
-    report.timestamp?.toISOString() ?? null,
-    report.sentTimestamp?.toISOString() ?? null,
+    isoTimeOrNull(report.timestamp),
+    isoTimeOrNull(report.sentTimestamp),
     report.operator,
     report.operatorResultCode,
     report.segments,

@@ -7,6 +7,8 @@
  * the time that reading it into a Date and writing that out takes (about 1 µs, and a page of
  * messages holds some 100 times); text with another offset goes through a Date.
  */
+import { isoTime } from '../lib/iso-time.js';
+
 export function rfc3339(time: Date | string): string;
 export function rfc3339(time: Date | string | null): string | null;
 export function rfc3339(time: Date | string | null): string | null {
@@ -16,7 +18,7 @@ export function rfc3339(time: Date | string | null): string | null {
 }
 
 function fromDate(date: Date): string {
-  const iso = date.toISOString();
+  const iso = isoTime(date);
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
