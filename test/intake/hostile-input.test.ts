@@ -53,6 +53,16 @@ describe('hostile input', () => {
     expect(response.json<{ message: string }>().message).toContain(problem);
   });
 
+  it('stores a report nested 32 levels deep, arrays counted, and refuses one nested 33 naming the limit', async () => {
+    // The report is the first level and customParameters the second.
+    const withArrays = `{"id":"deep-32","resultCode":1001,"customParameters":${'{"a":['.repeat(15)}{"b":1}${']}'.repeat(15)}}`;
+    expect((await post(json, withArrays)).statusCode).toBe(200);
+    expect((await getMessage(receiver.app, 'deep-32')).reports).toHaveLength(1);
+    const tooDeep = await post(json, nested(32));
+    expect(tooDeep.statusCode).toBe(400);
+    expect(tooDeep.json<{ message: string }>().message).toBe('the report is nested more than 32 levels deep');
+  });
+
   it.each(['$', 'abc$', 'abc$x', 'abc$-1'])('reads the id %s, which names no part, as a whole message of that id', async (id) => {
     const response = await postJson(receiver.app, { id, resultCode: 1001 });
     expect(response.statusCode).toBe(200);
