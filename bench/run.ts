@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the receiver beside its baselines on PostgreSQL (the bare framework, the
- * receiver's intake answering without storing, one insert per request), then lookups on a large
- * table. Servers run in turn, alternating order each round, so a noisy moment hurts all of them.
+ * receiver's intake answering without storing, one insert per request, group commit alone), then
+ * lookups on a large table. Servers run in turn, alternating order each round, so a noisy moment hurts all of them.
  *
  * Each run first warms its server up for BENCH_WARMUP_SECONDS at the same load, not counted in its
  * rates and latencies (a fresh process compiles its hot code, a fresh schema makes its first plans),
@@ -39,18 +39,19 @@ const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
 const previousBuild = process.env.BENCH_PREVIOUS === undefined ? null : resolve(process.env.BENCH_PREVIOUS);
 
-type Kind = 'bare' | 'intake' | 'insert' | 'receiver' | 'previous';
+type Kind = 'bare' | 'intake' | 'insert' | 'group' | 'receiver' | 'previous';
 const SCRIPTS: Record<Kind, string> = {
   bare: join(root, 'bench/servers/bare.js'),
   intake: join(root, 'bench/servers/intake-only.js'),
   insert: join(root, 'bench/servers/insert-per-request.js'),
+  group: join(root, 'bench/servers/group-commit.js'),
   receiver: join(root, 'src/server.js'),
   previous: join(previousBuild ?? root, 'dist/src/server.js'),
 };
 /** The servers of each round, in the order of the even rounds. */
-const KINDS: readonly Kind[] = previousBuild === null ? ['bare', 'intake', 'insert', 'receiver'] : ['bare', 'intake', 'insert', 'receiver', 'previous'];
+const KINDS: readonly Kind[] = ['bare', 'intake', 'insert', 'group', 'receiver', ...(previousBuild === null ? [] : (['previous'] as const))];
 /** The servers that store what they take. */
-const WRITERS: ReadonlySet<Kind> = new Set(['insert', 'receiver', 'previous']);
+const WRITERS: ReadonlySet<Kind> = new Set(['insert', 'group', 'receiver', 'previous']);
 
 interface Run extends LoadResult {
   readonly kind: Kind;
@@ -109,7 +110,7 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const samples = server.rssSamples();
     await server.stop();
     server = undefined;
-    const table = kind === 'receiver' || kind === 'previous' ? 'reports' : kind === 'insert' ? 'baseline_reports' : null;
+    const table = kind === 'receiver' || kind === 'previous' ? 'reports' : kind === 'insert' || kind === 'group' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
     return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu, wal };
   } finally {
@@ -243,13 +244,45 @@ function printIntakeTable(runs: readonly Run[]): void {
 }
 
 /**
+ * Group commit alone (the bare route's reports, batched into one multi-row insert whenever a
+ * connection is free) beside the receiver: how far batching alone takes the bare route on this
+ * machine, and how much of that the receiver's own work (reading, meaning, parts, messages, the
+ * raw payload) keeps.
+ */
+function printGroupCommitTable(runs: readonly Run[]): void {
+  printTableHead('\n## Group commit alone, without the receiver\'s work (medians of rounds)', [
+    'connections',
+    'group commit /s',
+    'receiver /s',
+    'group commit ÷ bare',
+    'receiver ÷ group commit',
+    'group commit p99 ms',
+    'group commit: server µs',
+    'group commit: PostgreSQL µs',
+    'receiver: server µs',
+    'receiver: PostgreSQL µs',
+  ]);
+  for (const connections of connectionCounts) {
+    const of = (kind: Kind) => runsOf(runs, kind, connections);
+    const [bare, group, receiver] = [of('bare'), of('group'), of('receiver')];
+    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
+    console.log(
+      `| ${connections} | ${fixed(median(group.map((run) => run.rate)))} | ${fixed(median(receiver.map((run) => run.rate)))} | ` +
+        `${fixed(medianRatioPerRound(group, bare), 2)} | ${fixed(medianRatioPerRound(receiver, group), 2)} | ` +
+        `${fixed(median(group.map((run) => run.p99Ms)), 1)} | ${cpu(group, 'serverUs')} | ${cpu(group, 'postgresUs')} | ` +
+        `${cpu(receiver, 'serverUs')} | ${cpu(receiver, 'postgresUs')} |`,
+    );
+  }
+}
+
+/**
  * The write-ahead log a request wrote: the same for the same statements and schema however busy the
  * machine, so a change to the write path shows here first. Checkpoints started during the runs say
  * which tails may be the disk's.
  */
 function printWalTable(runs: readonly Run[]): void {
   const writers = KINDS.filter((kind) => WRITERS.has(kind));
-  const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind);
+  const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind === 'group' ? 'group commit' : kind);
   printTableHead('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs', [
     'connections',
     ...writers.flatMap((kind) => [`${title(kind)}: bytes`, `${title(kind)}: checkpoints`]),
@@ -328,7 +361,7 @@ async function main(): Promise<void> {
         const run = await runOnce(kind, connections, round);
         runs.push(run);
         console.error(
-          `  ${kind.padEnd(8)} c=${connections} round ${round + 1}: ${fixed(run.rate)}/s p99 ${fixed(run.p99Ms, 1)} ms non-2xx ${run.non2xx}` +
+          `  ${kind.padEnd(9)} c=${connections} round ${round + 1}: ${fixed(run.rate)}/s p99 ${fixed(run.p99Ms, 1)} ms non-2xx ${run.non2xx}` +
             (run.stored === null ? '' : ` acknowledged ${run.acknowledged} stored ${run.stored}`) +
             `; ${describeCpu(run.cpu)}${describeWal(run.wal)}`,
         );
@@ -341,6 +374,7 @@ async function main(): Promise<void> {
     printIngestTable(runs);
     printCpuTable(runs);
     printIntakeTable(runs);
+    printGroupCommitTable(runs);
     printWalTable(runs);
     if (previousBuild !== null) printPreviousTable(runs, previousBuild);
   }
