@@ -142,6 +142,11 @@ function cpuCell(values: ReadonlyArray<number | null>): string {
   return values.some((value) => value === null) ? '-' : fixed(median(values as number[]));
 }
 
+/** Table cells: the median rate, the median p99, and the median of one CPU figure of some runs. */
+const rateCell = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.rate)));
+const p99Cell = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.p99Ms)), 1);
+const cpuPartCell = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
+
 /** The runs of one server at one number of connections, in round order. */
 function runsOf(runs: readonly Run[], kind: Kind, connections: number): Run[] {
   return runs.filter((run) => run.kind === kind && run.connections === connections);
@@ -233,12 +238,10 @@ function printIntakeTable(runs: readonly Run[]): void {
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
-    const rate = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.rate)));
-    const server = (measured: readonly Run[]) => cpuCell(measured.map((run) => run.cpu.serverUs));
+    const server = (measured: readonly Run[]) => cpuPartCell(measured, 'serverUs');
     console.log(
-      `| ${connections} | ${rate(bare)} | ${rate(intake)} | ${rate(receiver)} | ${fixed(medianRatioPerRound(intake, bare), 2)} | ` +
-        `${fixed(medianRatioPerRound(receiver, intake), 2)} | ${server(bare)} | ${server(intake)} | ${server(receiver)} | ` +
-        `${fixed(median(intake.map((run) => run.p99Ms)), 1)} |`,
+      `| ${connections} | ${rateCell(bare)} | ${rateCell(intake)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(intake, bare), 2)} | ` +
+        `${fixed(medianRatioPerRound(receiver, intake), 2)} | ${server(bare)} | ${server(intake)} | ${server(receiver)} | ${p99Cell(intake)} |`,
     );
   }
 }
@@ -265,12 +268,10 @@ function printGroupCommitTable(runs: readonly Run[]): void {
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [bare, group, receiver] = [of('bare'), of('group'), of('receiver')];
-    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
     console.log(
-      `| ${connections} | ${fixed(median(group.map((run) => run.rate)))} | ${fixed(median(receiver.map((run) => run.rate)))} | ` +
-        `${fixed(medianRatioPerRound(group, bare), 2)} | ${fixed(medianRatioPerRound(receiver, group), 2)} | ` +
-        `${fixed(median(group.map((run) => run.p99Ms)), 1)} | ${cpu(group, 'serverUs')} | ${cpu(group, 'postgresUs')} | ` +
-        `${cpu(receiver, 'serverUs')} | ${cpu(receiver, 'postgresUs')} |`,
+      `| ${connections} | ${rateCell(group)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(group, bare), 2)} | ` +
+        `${fixed(medianRatioPerRound(receiver, group), 2)} | ${p99Cell(group)} | ${cpuPartCell(group, 'serverUs')} | ` +
+        `${cpuPartCell(group, 'postgresUs')} | ${cpuPartCell(receiver, 'serverUs')} | ${cpuPartCell(receiver, 'postgresUs')} |`,
     );
   }
 }
@@ -313,12 +314,10 @@ function printPreviousTable(runs: readonly Run[], build: string): void {
   for (const connections of connectionCounts) {
     const of = (kind: Kind) => runsOf(runs, kind, connections);
     const [previous, receiver] = [of('previous'), of('receiver')];
-    const ratio = medianRatioPerRound(receiver, previous);
-    const cpu = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
     console.log(
-      `| ${connections} | ${fixed(median(previous.map((run) => run.rate)))} | ${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(ratio, 2)} | ` +
-        `${fixed(median(previous.map((run) => run.p99Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
-        `${cpu(previous, 'serverUs')} | ${cpu(receiver, 'serverUs')} | ${cpu(previous, 'postgresUs')} | ${cpu(receiver, 'postgresUs')} |`,
+      `| ${connections} | ${rateCell(previous)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(receiver, previous), 2)} | ` +
+        `${p99Cell(previous)} | ${p99Cell(receiver)} | ${cpuPartCell(previous, 'serverUs')} | ${cpuPartCell(receiver, 'serverUs')} | ` +
+        `${cpuPartCell(previous, 'postgresUs')} | ${cpuPartCell(receiver, 'postgresUs')} |`,
     );
   }
 }
