@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the receiver beside its baselines on PostgreSQL (the bare framework, the
  * receiver's intake answering without storing, one insert per request, group commit alone), then
- * lookups on a large table. Servers run in turn, alternating order each round, so a noisy moment hurts all of them.
+ * lookups on a large table. Servers run in turn, alternating order each round, so a noisy moment
+ * hurts all of them.
  *
  * Each run first warms its server up for BENCH_WARMUP_SECONDS at the same load, not counted in its
  * rates and latencies (a fresh process compiles its hot code, a fresh schema makes its first plans),
@@ -145,22 +146,31 @@ function cpuCell(values: ReadonlyArray<number | null>): string {
 /** Table cells: the median rate, the median p99, and the median of one CPU figure of some runs. */
 const rateCell = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.rate)));
 const p99Cell = (measured: readonly Run[]) => fixed(median(measured.map((run) => run.p99Ms)), 1);
-const cpuPartCell = (measured: readonly Run[], part: 'serverUs' | 'postgresUs') => cpuCell(measured.map((run) => run.cpu[part]));
+const cpuPartCell = (measured: readonly Run[], part: keyof CpuPerRequest) => cpuCell(measured.map((run) => run.cpu[part]));
 
 /** The runs of one server at one number of connections, in round order. */
 function runsOf(runs: readonly Run[], kind: Kind, connections: number): Run[] {
   return runs.filter((run) => run.kind === kind && run.connections === connections);
 }
 
-/** A table's heading, then its column names and the line under them, in Markdown. */
-function printTableHead(heading: string, columns: readonly string[]): void {
+/** The runs of each server at one number of connections. */
+type RunsAt = (kind: Kind) => Run[];
+
+/**
+ * A Markdown table: its heading, its column names and the line under them, then a row per number
+ * of connections, whose cells after the first `cells` makes from the runs at that number.
+ */
+function printTable(runs: readonly Run[], heading: string, columns: readonly string[], cells: (of: RunsAt) => readonly string[]): void {
   console.log(`${heading}\n`);
   console.log(`| ${columns.join(' | ')} |`);
   console.log(`|${columns.map(() => '---|').join('')}`);
+  for (const connections of connectionCounts) {
+    console.log(`| ${[String(connections), ...cells((kind) => runsOf(runs, kind, connections))].join(' | ')} |`);
+  }
 }
 
 function printIngestTable(runs: readonly Run[]): void {
-  printTableHead('## Ingest (unique report per request, medians of rounds)', [
+  printTable(runs, '## Ingest (unique report per request, medians of rounds)', [
     'connections',
     'bare framework /s',
     'one insert per request /s',
@@ -173,20 +183,24 @@ function printIngestTable(runs: readonly Run[]): void {
     'receiver non-2xx',
     'acknowledged but not stored',
     'receiver peak RSS MiB',
-  ]);
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runsOf(runs, kind, connections);
+  ], (of) => {
     const receiver = of('receiver');
-    const perRound = (other: Kind) => medianRatioPerRound(receiver, of(other));
+    const perRound = (other: Kind) => fixed(medianRatioPerRound(receiver, of(other)), 2);
     const lost = receiver.reduce((sum, run) => sum + Math.max(0, run.acknowledged - (run.stored ?? 0)), 0);
-    console.log(
-      `| ${connections} | ${fixed(median(of('bare').map((run) => run.rate)))} | ${fixed(median(of('insert').map((run) => run.rate)))} | ` +
-        `${fixed(median(receiver.map((run) => run.rate)))} | ${fixed(perRound('bare'), 2)} | ${fixed(perRound('insert'), 2)} | ` +
-        `${fixed(median(receiver.map((run) => run.p50Ms)), 1)} | ${fixed(median(receiver.map((run) => run.p99Ms)), 1)} | ` +
-        `${fixed(median(of('bare').map((run) => run.p99Ms)), 1)} | ` +
-        `${receiver.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)} | ${lost} | ${fixed(Math.max(...receiver.map((run) => run.peakRssMiB)))} |`,
-    );
-  }
+    return [
+      rateCell(of('bare')),
+      rateCell(of('insert')),
+      rateCell(receiver),
+      perRound('bare'),
+      perRound('insert'),
+      fixed(median(receiver.map((run) => run.p50Ms)), 1),
+      p99Cell(receiver),
+      p99Cell(of('bare')),
+      String(receiver.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)),
+      String(lost),
+      fixed(Math.max(...receiver.map((run) => run.peakRssMiB))),
+    ];
+  });
 }
 
 /**
@@ -194,7 +208,7 @@ function printIngestTable(runs: readonly Run[]): void {
  * of the gap to the bare route is the receiver's own work and how much is PostgreSQL's.
  */
 function printCpuTable(runs: readonly Run[]): void {
-  printTableHead('\n## CPU per request, µs (medians of rounds; the machine column is every process and the kernel, wrk included)', [
+  printTable(runs, '\n## CPU per request, µs (medians of rounds; the machine column is every process and the kernel, wrk included)', [
     'connections',
     'bare: server',
     'bare: machine',
@@ -204,17 +218,11 @@ function printCpuTable(runs: readonly Run[]): void {
     'receiver: server',
     'receiver: PostgreSQL',
     'receiver: machine',
+  ], (of) => [
+    cpuPartCell(of('bare'), 'serverUs'),
+    cpuPartCell(of('bare'), 'machineUs'),
+    ...(['insert', 'receiver'] as const).flatMap((kind) => (['serverUs', 'postgresUs', 'machineUs'] as const).map((part) => cpuPartCell(of(kind), part))),
   ]);
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runsOf(runs, kind, connections).map((run) => run.cpu);
-    const bare = of('bare');
-    const columns = [cpuCell(bare.map((cpu) => cpu.serverUs)), cpuCell(bare.map((cpu) => cpu.machineUs))];
-    for (const kind of ['insert', 'receiver'] as const) {
-      const measured = of(kind);
-      columns.push(cpuCell(measured.map((cpu) => cpu.serverUs)), cpuCell(measured.map((cpu) => cpu.postgresUs)), cpuCell(measured.map((cpu) => cpu.machineUs)));
-    }
-    console.log(`| ${connections} | ${columns.join(' | ')} |`);
-  }
 }
 
 /**
@@ -223,7 +231,7 @@ function printCpuTable(runs: readonly Run[]): void {
  * much is storing it, and the rate the receiver's process could reach if storing cost it nothing.
  */
 function printIntakeTable(runs: readonly Run[]): void {
-  printTableHead('\n## The receiver\'s intake alone, answering without storing (medians of rounds)', [
+  printTable(runs, '\n## The receiver\'s intake alone, answering without storing (medians of rounds)', [
     'connections',
     'bare /s',
     'intake only /s',
@@ -234,16 +242,17 @@ function printIntakeTable(runs: readonly Run[]): void {
     'intake only: server µs',
     'receiver: server µs',
     'intake only p99 ms',
-  ]);
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runsOf(runs, kind, connections);
+  ], (of) => {
     const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
     const server = (measured: readonly Run[]) => cpuPartCell(measured, 'serverUs');
-    console.log(
-      `| ${connections} | ${rateCell(bare)} | ${rateCell(intake)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(intake, bare), 2)} | ` +
-        `${fixed(medianRatioPerRound(receiver, intake), 2)} | ${server(bare)} | ${server(intake)} | ${server(receiver)} | ${p99Cell(intake)} |`,
-    );
-  }
+    return [
+      ...[bare, intake, receiver].map(rateCell),
+      fixed(medianRatioPerRound(intake, bare), 2),
+      fixed(medianRatioPerRound(receiver, intake), 2),
+      ...[bare, intake, receiver].map(server),
+      p99Cell(intake),
+    ];
+  });
 }
 
 /**
@@ -253,7 +262,7 @@ function printIntakeTable(runs: readonly Run[]): void {
  * raw payload) keeps.
  */
 function printGroupCommitTable(runs: readonly Run[]): void {
-  printTableHead('\n## Group commit alone, without the receiver\'s work (medians of rounds)', [
+  printTable(runs, '\n## Group commit alone, without the receiver\'s work (medians of rounds)', [
     'connections',
     'group commit /s',
     'receiver /s',
@@ -264,16 +273,20 @@ function printGroupCommitTable(runs: readonly Run[]): void {
     'group commit: PostgreSQL µs',
     'receiver: server µs',
     'receiver: PostgreSQL µs',
-  ]);
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runsOf(runs, kind, connections);
+  ], (of) => {
     const [bare, group, receiver] = [of('bare'), of('group'), of('receiver')];
-    console.log(
-      `| ${connections} | ${rateCell(group)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(group, bare), 2)} | ` +
-        `${fixed(medianRatioPerRound(receiver, group), 2)} | ${p99Cell(group)} | ${cpuPartCell(group, 'serverUs')} | ` +
-        `${cpuPartCell(group, 'postgresUs')} | ${cpuPartCell(receiver, 'serverUs')} | ${cpuPartCell(receiver, 'postgresUs')} |`,
-    );
-  }
+    return [
+      rateCell(group),
+      rateCell(receiver),
+      fixed(medianRatioPerRound(group, bare), 2),
+      fixed(medianRatioPerRound(receiver, group), 2),
+      p99Cell(group),
+      cpuPartCell(group, 'serverUs'),
+      cpuPartCell(group, 'postgresUs'),
+      cpuPartCell(receiver, 'serverUs'),
+      cpuPartCell(receiver, 'postgresUs'),
+    ];
+  });
 }
 
 /**
@@ -284,22 +297,20 @@ function printGroupCommitTable(runs: readonly Run[]): void {
 function printWalTable(runs: readonly Run[]): void {
   const writers = KINDS.filter((kind) => WRITERS.has(kind));
   const title = (kind: Kind) => (kind === 'insert' ? 'one insert' : kind === 'group' ? 'group commit' : kind);
-  printTableHead('\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs', [
+  printTable(runs, '\n## Write-ahead log per request, bytes (medians of rounds), and checkpoints started during the runs', [
     'connections',
     ...writers.flatMap((kind) => [`${title(kind)}: bytes`, `${title(kind)}: checkpoints`]),
-  ]);
-  for (const connections of connectionCounts) {
-    const cells = writers.flatMap((kind) => {
-      const measured = runsOf(runs, kind, connections);
+  ], (of) =>
+    writers.flatMap((kind) => {
+      const measured = of(kind);
       return [walCell(measured), String(measured.reduce((sum, run) => sum + (run.wal?.checkpoints ?? 0), 0))];
-    });
-    console.log(`| ${connections} | ${cells.join(' | ')} |`);
-  }
+    }),
+  );
 }
 
 /** The receiver against the build in BENCH_PREVIOUS, round by round. */
 function printPreviousTable(runs: readonly Run[], build: string): void {
-  printTableHead(`\n## The receiver against the build in ${build} (medians of rounds)`, [
+  printTable(runs, `\n## The receiver against the build in ${build} (medians of rounds)`, [
     'connections',
     'previous /s',
     'receiver /s',
@@ -310,16 +321,17 @@ function printPreviousTable(runs: readonly Run[], build: string): void {
     'receiver: server µs',
     'previous: PostgreSQL µs',
     'receiver: PostgreSQL µs',
-  ]);
-  for (const connections of connectionCounts) {
-    const of = (kind: Kind) => runsOf(runs, kind, connections);
+  ], (of) => {
     const [previous, receiver] = [of('previous'), of('receiver')];
-    console.log(
-      `| ${connections} | ${rateCell(previous)} | ${rateCell(receiver)} | ${fixed(medianRatioPerRound(receiver, previous), 2)} | ` +
-        `${p99Cell(previous)} | ${p99Cell(receiver)} | ${cpuPartCell(previous, 'serverUs')} | ${cpuPartCell(receiver, 'serverUs')} | ` +
-        `${cpuPartCell(previous, 'postgresUs')} | ${cpuPartCell(receiver, 'postgresUs')} |`,
-    );
-  }
+    return [
+      rateCell(previous),
+      rateCell(receiver),
+      fixed(medianRatioPerRound(receiver, previous), 2),
+      p99Cell(previous),
+      p99Cell(receiver),
+      ...(['serverUs', 'postgresUs'] as const).flatMap((part) => [cpuPartCell(previous, part), cpuPartCell(receiver, part)]),
+    ];
+  });
 }
 
 function describeWal(wal: WalPerRequest | null): string {
