@@ -8,20 +8,35 @@ export interface RunningServer {
   readonly pid: number;
   /** Resident memory samples in MiB, one every 500 ms since start. */
   readonly rssSamples: () => readonly number[];
+  /** `Date.now()` when the process was started. */
+  readonly startedAt: number;
+  /** Everything the process wrote, when started with `keepOutput`; else its last lines. */
+  readonly output: () => string;
   readonly stop: () => Promise<void>;
 }
 
 let nextPort = 4100;
 
-export async function startServer(script: string, env: Record<string, string>): Promise<RunningServer> {
+export interface StartOptions {
+  /** Options for node itself, before the script. */
+  readonly nodeArgs?: readonly string[];
+  /** Keep all the process writes (for `--trace-gc`), not only its last lines. */
+  readonly keepOutput?: boolean;
+}
+
+export async function startServer(script: string, env: Record<string, string>, options: StartOptions = {}): Promise<RunningServer> {
   const port = nextPort++;
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const startedAt = Date.now();
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The server logs to stdout: its last lines say why it did not start.
   let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (options.keepOutput !== true) output = output.slice(-4000);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
@@ -38,6 +53,8 @@ export async function startServer(script: string, env: Record<string, string>): 
         url,
         pid: child.pid ?? 0,
         rssSamples: () => samples,
+        startedAt,
+        output: () => output,
         stop: async () => {
           clearInterval(sampler);
           if (child.exitCode !== null) return;

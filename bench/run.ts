@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { CpuPerRequest } from './cpu.js';
 import { cpuPerRequest, readCpu } from './cpu.js';
+import { describeHeapAfterCollections, fullCollections } from './gc-trace.js';
 import { runLookupBenchmark } from './lookup.js';
 import type { RunningServer } from './processes.js';
 import { startServer } from './processes.js';
@@ -66,6 +67,8 @@ interface Run extends LoadResult {
   readonly cpu: CpuPerRequest;
   /** Null for the servers that write nothing. */
   readonly wal: WalPerRequest | null;
+  /** V8's full collections during the measured load, when the run traced them. */
+  readonly heapAfterCollections: string | null;
 }
 
 async function admin<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
@@ -84,19 +87,24 @@ function inSchema(schema: string): string {
   return url.toString();
 }
 
-async function runOnce(kind: Kind, connections: number, round: number, runSeconds = seconds): Promise<Run> {
+/** With `traceGc`, node runs with `--trace-gc` and the run describes its full collections. */
+async function runOnce(kind: Kind, connections: number, round: number, runSeconds = seconds, traceGc = false): Promise<Run> {
   const schema = `bench_${kind}_${connections}_${round}_${process.pid}`;
   await admin(`CREATE SCHEMA ${schema}`);
   const prefix = `${schema}-`;
   let server: RunningServer | undefined;
   try {
-    server = await startServer(SCRIPTS[kind], {
-      DATABASE_URL: inSchema(schema),
-      DLR_ALLOWED_IPS: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // Each receiver build its own journal folder.
-      DATA_DIR: join(folder, `data-${kind}`),
-    });
+    server = await startServer(
+      SCRIPTS[kind],
+      {
+        DATABASE_URL: inSchema(schema),
+        DLR_ALLOWED_IPS: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        // Each receiver build its own journal folder.
+        DATA_DIR: join(folder, `data-${kind}`),
+      },
+      traceGc ? { nodeArgs: ['--trace-gc'], keepOutput: true } : {},
+    );
     const { url } = server;
     const load = (loadSeconds: number, runPrefix: string) =>
       runWrk({ url, connections, seconds: loadSeconds, script: INGEST_SCRIPT, folder, env: { BENCH_PREFIX: runPrefix } });
@@ -104,7 +112,11 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     const writes = WRITERS.has(kind);
     const walBefore = writes ? await readWal(admin) : null;
     const cpuBefore = readCpu(server.pid);
+    const loadFromMs = Date.now() - server.startedAt;
     const result = await load(runSeconds, prefix);
+    const heapAfterCollections = traceGc
+      ? describeHeapAfterCollections(fullCollections(server.output()), loadFromMs, Date.now() - server.startedAt)
+      : null;
     const cpu = cpuPerRequest(cpuBefore, readCpu(server.pid), result.requests);
     const wal = walBefore === null ? null : walPerRequest(walBefore, await readWal(admin), result.requests);
     const acknowledged = result.requests - result.non2xx + (warmup === null ? 0 : warmup.requests - warmup.non2xx);
@@ -113,7 +125,7 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
     server = undefined;
     const table = kind === 'receiver' || kind === 'previous' ? 'reports' : kind === 'insert' || kind === 'group' ? 'baseline_reports' : null;
     const stored = table === null ? null : Number((await admin<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table}`))[0]?.count);
-    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu, wal };
+    return { ...result, kind, connections, round, acknowledged, stored, peakRssMiB: Math.max(0, ...samples), rssSamples: samples, cpu, wal, heapAfterCollections };
   } finally {
     await server?.stop();
     await admin(`DROP SCHEMA ${schema} CASCADE`);
@@ -391,13 +403,14 @@ async function main(): Promise<void> {
   }
 
   if (soakSeconds > 0) {
-    const soak = await runOnce('receiver', 100, 99, soakSeconds);
+    const soak = await runOnce('receiver', 100, 99, soakSeconds, true);
     console.log(
       `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
         `non-2xx ${soak.non2xx}, acknowledged ${soak.acknowledged}, stored ${soak.stored ?? 0}, peak RSS ${fixed(soak.peakRssMiB)} MiB, ${describeCpu(soak.cpu)}${describeWal(soak.wal)}`,
     );
     const at = (share: number) => soak.rssSamples[Math.min(soak.rssSamples.length - 1, Math.floor(share * soak.rssSamples.length))] ?? 0;
     console.log(`RSS over the run (MiB): ${[0.1, 0.25, 0.5, 0.75, 1].map((share) => `${share * 100}%: ${fixed(at(share))}`).join(', ')}`);
+    console.log(soak.heapAfterCollections ?? '');
   }
 
   if (lookupReports > 0) {
