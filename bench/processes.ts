@@ -20,7 +20,7 @@ let nextPort = 4100;
 export interface StartOptions {
   /** Options for node itself, before the script. */
   readonly nodeArgs?: readonly string[];
-  /** Keep all the process writes (for `--trace-gc`), not only its last lines. */
+  /** Keep all that the process writes (for `--trace-gc`), not only its last lines. */
   readonly keepOutput?: boolean;
 }
 

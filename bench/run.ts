@@ -67,7 +67,7 @@ interface Run extends LoadResult {
   readonly cpu: CpuPerRequest;
   /** Null for the servers that write nothing. */
   readonly wal: WalPerRequest | null;
-  /** V8's full collections during the measured load, when the run traced them. */
+  /** A line on the heap V8's full collections left during the measured load, when the run traced them. */
   readonly heapAfterCollections: string | null;
 }
 
