@@ -9,8 +9,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 /** CPU milliseconds used so far; `postgresMs` is null when no PostgreSQL process runs on this machine. */
 export interface CpuReading {
   readonly serverMs: number;
+  /** The server's main thread alone, where node runs JavaScript; null when /proc does not show it. */
+  readonly mainThreadMs: number | null;
   readonly postgresMs: number | null;
   readonly machineBusyMs: number;
+  /** `performance.now()` at the reading. */
+  readonly atMs: number;
 }
 
 /** CPU microseconds per request between two readings. */
@@ -18,12 +22,24 @@ export interface CpuPerRequest {
   readonly serverUs: number;
   readonly postgresUs: number | null;
   readonly machineUs: number;
+  /**
+   * The share of the time between the readings that the server's main thread was on a CPU: near 1,
+   * node's one thread is the limit, and work taken off it is what raises the rate.
+   */
+  readonly mainThreadBusy: number | null;
 }
 
 const ticksPerSecond = readTicksPerSecond();
 
 export function readCpu(serverPid: number): CpuReading {
-  return { serverMs: processMs(serverPid) ?? 0, postgresMs: postgresMs(), machineBusyMs: machineBusyMs() };
+  return {
+    serverMs: processMs(serverPid) ?? 0,
+    // A process's main thread is the task whose id is the process's.
+    mainThreadMs: processMs(`${serverPid}/task/${serverPid}`),
+    postgresMs: postgresMs(),
+    machineBusyMs: machineBusyMs(),
+    atMs: performance.now(),
+  };
 }
 
 export function cpuPerRequest(before: CpuReading, after: CpuReading, requests: number): CpuPerRequest {
@@ -32,6 +48,8 @@ export function cpuPerRequest(before: CpuReading, after: CpuReading, requests: n
     serverUs: per(after.serverMs - before.serverMs),
     postgresUs: before.postgresMs === null || after.postgresMs === null ? null : per(after.postgresMs - before.postgresMs),
     machineUs: per(after.machineBusyMs - before.machineBusyMs),
+    mainThreadBusy:
+      before.mainThreadMs === null || after.mainThreadMs === null ? null : (after.mainThreadMs - before.mainThreadMs) / (after.atMs - before.atMs),
   };
 }
 
@@ -51,7 +69,8 @@ function ownTicks(fields: readonly string[]): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function processMs(pid: number): number | null {
+/** `pid` may name a thread as `PID/task/TID`. */
+function processMs(pid: number | string): number | null {
   const stat = statFields(pid);
   return stat === null ? null : ticksToMs(ownTicks(stat.fields));
 }

@@ -241,6 +241,8 @@ function printCpuTable(runs: readonly Run[]): void {
  * The receiver's intake alone beside the bare route and the receiver: how much of the gap to the
  * bare route is reading a report (HTTP set up as the receiver's, the checks, the meaning) and how
  * much is storing it, and the rate the receiver's process could reach if storing cost it nothing.
+ * The share of the time each server's main thread was busy says whether node's one thread was the
+ * limit (near 100 %) or the server waited for something else, the database or the other processes.
  */
 function printIntakeTable(runs: readonly Run[]): void {
   printTable(runs, '\n## The receiver\'s intake alone, answering without storing (medians of rounds)', [
@@ -254,6 +256,9 @@ function printIntakeTable(runs: readonly Run[]): void {
     'intake only: server µs',
     'receiver: server µs',
     'intake only p99 ms',
+    'bare: main thread busy %',
+    'intake only: main thread busy %',
+    'receiver: main thread busy %',
   ], (of) => {
     const [bare, intake, receiver] = [of('bare'), of('intake'), of('receiver')];
     const server = (measured: readonly Run[]) => cpuPartCell(measured, 'serverUs');
@@ -263,6 +268,7 @@ function printIntakeTable(runs: readonly Run[]): void {
       fixed(medianRatioPerRound(receiver, intake), 2),
       ...[bare, intake, receiver].map(server),
       p99Cell(intake),
+      ...[bare, intake, receiver].map(mainThreadCell),
     ];
   });
 }
@@ -356,8 +362,17 @@ function walCell(runs: readonly Run[]): string {
   return bytes.length === 0 ? '-' : fixed(median(bytes));
 }
 
-function describeCpu({ serverUs, postgresUs, machineUs }: CpuPerRequest): string {
-  return `CPU µs/request server ${fixed(serverUs)} PostgreSQL ${postgresUs === null ? '-' : fixed(postgresUs)} machine ${fixed(machineUs)}`;
+function describeCpu({ serverUs, postgresUs, machineUs, mainThreadBusy }: CpuPerRequest): string {
+  return (
+    `CPU µs/request server ${fixed(serverUs)} PostgreSQL ${postgresUs === null ? '-' : fixed(postgresUs)} machine ${fixed(machineUs)}` +
+    `; server's main thread busy ${mainThreadBusy === null ? '-' : `${fixed(mainThreadBusy * 100)} %`}`
+  );
+}
+
+/** The median share of the run's time the server's main thread was busy, in percent, or `-`. */
+function mainThreadCell(measured: readonly Run[]): string {
+  const shares = measured.map((run) => run.cpu.mainThreadBusy);
+  return shares.some((share) => share === null) ? '-' : fixed(median(shares as number[]) * 100);
 }
 
 async function main(): Promise<void> {
