@@ -371,8 +371,7 @@ function describeCpu({ serverUs, postgresUs, machineUs, mainThreadBusy }: CpuPer
 
 /** The median share of the run's time the server's main thread was busy, in percent, or `-`. */
 function mainThreadCell(measured: readonly Run[]): string {
-  const shares = measured.map((run) => run.cpu.mainThreadBusy);
-  return shares.some((share) => share === null) ? '-' : fixed(median(shares as number[]) * 100);
+  return cpuCell(measured.map(({ cpu }) => (cpu.mainThreadBusy === null ? null : cpu.mainThreadBusy * 100)));
 }
 
 async function main(): Promise<void> {
