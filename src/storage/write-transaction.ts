@@ -104,11 +104,11 @@ export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
 }
 
 /**
- * Runs a query through pg's callback form. Under load, pg's promise form (`await client.query`)
- * left each transaction's objects, the batch's values among them, reachable through V8's young
- * collections for seconds at a stretch: they moved to the old generation, some 0.45 MB per young
- * collection, and resident memory climbed until the next full collection. The callback form moves
- * none (see BENCHMARKS.md).
+ * Runs a query through pg's callback form. Under load, with pg's promise form (`await
+ * client.query`), each transaction's objects, the batch's values among them, outlived V8's young
+ * collections in stretches of seconds and moved to its old generation, some 0.45 MB per young
+ * collection, so resident memory climbed until the next full collection. With the callback form
+ * none moves (see BENCHMARKS.md).
  */
 function run(client: pg.PoolClient, query: string | pg.QueryConfig): Promise<unknown> {
   return new Promise((resolve, reject) => {
