@@ -25,6 +25,7 @@ export function fullCollections(trace: string): FullCollection[] {
  */
 export function describeHeapAfterCollections(collections: readonly FullCollection[], fromMs: number, toMs: number): string {
   const inWindow = collections.filter((collection) => collection.atMs >= fromMs && collection.atMs <= toMs);
+  if (inWindow.length === 0) return "Heap left by V8's full collections (--trace-gc): V8 ran none during the run";
   const middle = (fromMs + toMs) / 2;
   const range = (half: readonly FullCollection[]) => {
     if (half.length === 0) return 'none';
