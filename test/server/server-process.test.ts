@@ -52,4 +52,12 @@ describe('the server process', () => {
       expect(await second.exited).toBe(0);
     }
   });
+
+  // Ctrl-C in a terminal, and the terminal closing: a clean stop too, not a kill.
+  it.each(['SIGINT', 'SIGHUP'] as const)('stops cleanly on %s and says so', async (signal) => {
+    const receiver = await start();
+    receiver.child.kill(signal);
+    expect(await receiver.exited).toBe(0);
+    expect(receiver.output()).toContain(`"signal":"${signal}"`);
+  });
 });
