@@ -119,17 +119,26 @@ function preparedReads(pool: pg.Pool): ReadRows {
       name = `dlr_read_${hash('sha256', query.sql).slice(0, 24)}`;
       names.set(query.sql, name);
     }
-    const run = () => pool.query({ name, text: query.sql, values: [...query.parameters] });
+    const values = [...query.parameters];
     try {
-      return (await run()).rows as R[];
+      return (await pool.query({ name, text: query.sql, values })).rows as R[];
     } catch (error) {
-      // A connection that lost its statements (a pooler's reset, DISCARD ALL) is closed by the
-      // failed query; once more, on another connection, which prepares them afresh if it must.
-      if (errorCode(error) !== MISSING_PREPARED_STATEMENT) throw error;
-      return (await run()).rows as R[];
+      if (!STALE_STATEMENT_CODES.has(errorCode(error) ?? '')) throw error;
+      // The failed query closed its connection; the others may hold the same stale statement, and
+      // each is closed the same way when it next fails. This read goes once more unprepared, which
+      // any connection can plan afresh.
+      return (await pool.query({ text: query.sql, values })).rows as R[];
     }
   };
 }
+
+/**
+ * A prepared read its connection can no longer run: the statement is gone (a pooler's reset,
+ * DISCARD ALL), or a migration run by another receiver changed the columns it answers with, which
+ * PostgreSQL refuses as "cached plan must not change result type" for as long as the connection
+ * keeps the statement.
+ */
+const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STATEMENT, '0A000']);
 
 function openEmbedded(options: DatabaseOptions): Database {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });

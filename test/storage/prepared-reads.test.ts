@@ -1,13 +1,13 @@
 /**
  * The query API's reads are prepared once per connection on a server. They must keep answering
- * when a connection loses its statements, and their plans must read by key even when they were
+ * when a connection loses its statements or a migration changes the columns they read, and their plans must read by key even when they were
  * made while the tables were small.
  */
 import { sql } from 'kysely';
 import type { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READ_SESSION_SETTINGS } from '../../src/storage/database.js';
-import { findMessage, findMessageQuery, listMessagesQuery } from '../../src/storage/read-messages.js';
+import { findMessage, findMessageQuery, listMessages, listMessagesQuery } from '../../src/storage/read-messages.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import { sqlLiteral } from '../../src/storage/write-transaction.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -32,6 +32,20 @@ describe('reads prepared once per connection', () => {
     await sql`DEALLOCATE ALL`.execute(reader.db);
     expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
     expect((await findMessage(reader, 'read-1$2'))?.message.message_id).toBe('read-1');
+  });
+
+  it.skipIf(serverUrl === null)('keep answering when another receiver\'s migration changes the columns they read', async () => {
+    // Two connections, both holding the prepared listing (whose answer has the messages' columns)
+    // when the columns change under them.
+    const reader = testDb.openAnother({ poolSize: 2 });
+    const listTwice = () => Promise.all([listMessages(reader, { limit: 10 }), listMessages(reader, { limit: 10 })]);
+    const ids = async () => (await listTwice()).map((page) => page.messages.map(({ message }) => message.message_id).join());
+    expect(await ids()).toEqual(['read-1', 'read-1']);
+    for (const type of ['varchar(200)', 'text']) {
+      await sql.raw(`ALTER TABLE messages ALTER COLUMN operator TYPE ${type}`).execute(testDb.database.db);
+      expect(await ids()).toEqual(['read-1', 'read-1']);
+      expect(await ids()).toEqual(['read-1', 'read-1']);
+    }
   });
 
   it('plan the lookups along the indexes even while the tables are nearly empty', async () => {
