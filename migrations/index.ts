@@ -11,6 +11,7 @@ import * as reportsOneIndex from './20261123T2000_reports-one-index.js';
 import * as listingIndexesAscending from './20261124T1000_listing-indexes-ascending.js';
 import * as decidersFromReports from './20261202T0600_deciders-from-reports.js';
 import * as fingerprintUuid from './20261202T1100_fingerprint-uuid.js';
+import * as keysInByteOrder from './20261203T0800_keys-in-byte-order.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -21,4 +22,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261124T1000_listing-indexes-ascending': listingIndexesAscending,
   '20261202T0600_deciders-from-reports': decidersFromReports,
   '20261202T1100_fingerprint-uuid': fingerprintUuid,
+  '20261203T0800_keys-in-byte-order': keysInByteOrder,
 };

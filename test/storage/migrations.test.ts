@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
 import { migrateToLatest, undoLatestMigration } from '../../src/storage/migrate.js';
-import { findMessage } from '../../src/storage/read-messages.js';
+import { findMessage, listMessages } from '../../src/storage/read-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -25,11 +25,11 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-function report(id: string, resultCode: number, timestamp: string | null): ReportToStore {
+function report(id: string, resultCode: number, timestamp: string | null, refId: string | null = null): ReportToStore {
   const read = interpretReport({
     id,
     resultCode,
-    refId: null,
+    refId,
     operator: null,
     operatorResultCode: null,
     segments: 2,
@@ -63,6 +63,7 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T1100_fingerprint-uuid');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T0600_deciders-from-reports');
     const { rows } = await sql<{ part: number | null; seq: string }>`SELECT part, report_seq AS seq FROM parts WHERE message_id = 'roll'`.execute(
@@ -70,7 +71,11 @@ describe('rolling back the migration that drops the parts table', () => {
     );
     expect(rows.map((row) => ({ part: row.part, seq: Number(row.seq) })).sort(byPart)).toEqual(deciders);
 
-    expect(await migrateToLatest(testDb.database.db)).toEqual(['20261202T0600_deciders-from-reports', '20261202T1100_fingerprint-uuid']);
+    expect(await migrateToLatest(testDb.database.db)).toEqual([
+      '20261202T0600_deciders-from-reports',
+      '20261202T1100_fingerprint-uuid',
+      '20261203T0800_keys-in-byte-order',
+    ]);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
     expect(tables.rows[0]?.count).toBe(0);
@@ -87,6 +92,7 @@ describe('fingerprints as UUIDs', () => {
   it('knows a report stored before the upgrade when LINK sends it again after', async () => {
     const db = testDb.database.db;
     const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(db)).toBe('20261202T1100_fingerprint-uuid');
     // As a receiver before the migration stored it: the same report, its fingerprint the whole hash.
     await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
@@ -94,13 +100,60 @@ describe('fingerprints as UUIDs', () => {
     await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
       VALUES ('not a hash', 'odd$0', 'odd', 0, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}')`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid']);
+    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order']);
     const retry = await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
     expect(retry).toEqual({ stored: 0, duplicates: 1 });
     const other = await store([report('upgrade$0', NOT_DELIVERED, '2026-01-01T10:06:00Z')]);
     expect(other).toEqual({ stored: 1, duplicates: 0 });
     expect((await findMessage(testDb.database, 'upgrade'))?.reports).toHaveLength(2);
     expect((await findMessage(testDb.database, 'odd'))?.reports).toHaveLength(1);
+  });
+});
+
+describe('identifiers compared as bytes', () => {
+  it('finds messages stored before the upgrade by id, refId and status, after it and after rolling it back', async () => {
+    const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
+    // Ids that byte order and a language's order sort apart: case, accents, punctuation.
+    const ids = ['Order-Å', 'order-a', 'ORDER_b', 'ørder-c'];
+    await storeReports(
+      testDb.database.writeTransaction,
+      ids.map((id) => report(id, DELIVERED, '2026-01-01T10:05:00Z', `ref-${id.toLowerCase()}`)),
+    );
+    const found = async () => {
+      const byId = await Promise.all(ids.map((id) => findMessage(testDb.database, id)));
+      const listed = async (filter: { refId?: string; status?: string }) =>
+        (await listMessages(testDb.database, { ...filter, limit: 100 })).messages
+          .map(({ message }) => message.message_id)
+          .filter((id) => ids.includes(id))
+          .sort();
+      return {
+        byId: byId.map((stored) => stored?.message.message_id),
+        byRefId: await listed({ refId: 'ref-order-å' }),
+        byStatus: await listed({ status: byId[0]?.message.status ?? 'none' }),
+      };
+    };
+    const expected = {
+      byId: ['Order-Å', 'order-a', 'ORDER_b', 'ørder-c'],
+      byRefId: ['Order-Å'],
+      byStatus: ['ORDER_b', 'Order-Å', 'order-a', 'ørder-c'],
+    };
+    expect(await found()).toEqual(expected);
+
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order']);
+    expect(await found()).toEqual(expected);
+    const collations = await sql<{ column: string; collation: string }>`SELECT table_name || '.' || column_name AS column, collation_name AS collation
+      FROM information_schema.columns WHERE table_schema = current_schema() AND collation_name IS NOT NULL ORDER BY 1`.execute(db);
+    expect(collations.rows).toEqual([
+      { column: 'messages.message_id', collation: 'C' },
+      { column: 'messages.ref_id', collation: 'C' },
+      { column: 'messages.status', collation: 'C' },
+      { column: 'reports.message_id', collation: 'C' },
+    ]);
+
+    expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
+    expect(await found()).toEqual(expected);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order']);
   });
 });
 
