@@ -3,7 +3,8 @@
  * from the stored reports; the `parts` table that kept a copy of it is gone, and rolling that
  * migration back, to run an older receiver again, must rebuild the table with the deciders this
  * receiver shows. Fingerprints became UUIDs: a report stored before the upgrade and sent again
- * after it is still stored once.
+ * after it is still stored once. Identifiers came to compare as bytes: what was stored before is
+ * found by the same ids after the upgrade and after its rollback.
  */
 import { hash } from 'node:crypto';
 import { sql } from 'kysely';

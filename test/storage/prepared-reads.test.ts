@@ -1,7 +1,7 @@
 /**
  * The query API's reads are prepared once per connection on a server. They must keep answering
- * when a connection loses its statements or a migration changes the columns they read, and their plans must read by key even when they were
- * made while the tables were small.
+ * when a connection loses its statements or a migration changes the columns they read, and their
+ * plans must read by key even when they were made while the tables were small.
  */
 import { sql } from 'kysely';
 import type { CompiledQuery } from 'kysely';
