@@ -17,10 +17,12 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   const group = (index: number) => Number(match[index]);
   const [year, month, day, hour, minute, second] = [group(1), group(2), group(3), group(4), group(5), group(6)];
   if (!isRealDateTime(year, month, day, hour, minute, second)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
+  const offset = offsetMinutes(match[8] ?? 'Z');
+  if (offset === null) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   const fraction = match[7];
   const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  return ok(new Date(utc - offsetMinutes(match[8] ?? 'Z') * 60_000));
+  return ok(new Date(utc - offset * 60_000));
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -41,11 +43,14 @@ function isRealDateTime(year: number, month: number, day: number, hour: number, 
   );
 }
 
-function offsetMinutes(zone: string): number {
+/** Minutes east of UTC; null for an offset RFC 3339 does not allow (hours past 23, minutes past 59). */
+function offsetMinutes(zone: string): number | null {
   if (zone === 'Z' || zone === 'z') return 0;
-  const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2, 4));
+  if (hours > 23 || minutes > 59) return null;
+  return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
 }
 
 export function checkInteger(field: string, value: number, min = INT32_MIN, max = INT32_MAX): Result<number> {
