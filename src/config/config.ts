@@ -186,17 +186,33 @@ function parseSmpp(text: string | undefined, settings: SmppSettings, fail: Fail)
     return null;
   }
   const port = url.port === '' ? 2775 : parsePort('SMPP_URL', url.port, fail);
+  const systemId = percentDecoded(url.username);
+  const password = percentDecoded(url.password);
+  if (systemId === null || password === null) {
+    // The value is not echoed: it holds the password.
+    fail('SMPP_URL', `the ${systemId === null ? 'system_id' : 'password'} has a % not followed by two hex digits of UTF-8; write a % itself as %25`);
+    return null;
+  }
   return {
     tls: url.protocol === 'smpps:',
     host: url.hostname,
     port,
-    systemId: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
+    systemId,
+    password,
     bind: bindText === 'transceiver' ? 'transceiver' : 'receiver',
     reconnectMs: settings.reconnectMs,
     enquireLinkMs: settings.enquireLinkMs,
     tlsCa: settings.tlsCaFile === undefined ? null : readCaFile(settings.tlsCaFile, fail),
   };
+}
+
+/** A URL's percent-encoded part as text; null when an escape is not one (`%ZZ`, half a UTF-8 character). */
+function percentDecoded(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 function readCaFile(path: string, fail: Fail): string | null {

@@ -45,6 +45,8 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
     [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],
+    [{ SMPP_URL: 'smpp://id:50%off@host' }, 'SMPP_URL'],
+    [{ SMPP_URL: 'smpp://id%E0%A4:pw@host' }, 'SMPP_URL'],
     [{ SMPP_BIND: 'transmitter' }, 'SMPP_BIND'],
     [{ SMPP_URL: 'smpp://id:pw@host', SMPP_RECONNECT_MS: 'soon' }, 'SMPP_RECONNECT_MS'],
     // The gateway closes a link idle for 5 minutes: a keepalive must come well inside that.
@@ -78,6 +80,13 @@ describe('configuration', () => {
       enquireLinkMs: 60_000,
       tlsCa: null,
     });
+  });
+
+  it('says which part of SMPP_URL has a bad % escape, without echoing the password', () => {
+    expect(problemsOf({ SMPP_URL: 'smpp://id:50%off@host' })).toEqual([
+      'SMPP_URL: the password has a % not followed by two hex digits of UTF-8; write a % itself as %25',
+    ]);
+    expect(readConfig({ SMPP_URL: 'smpp://id:50%25off@host' }).smpp?.password).toBe('50%off');
   });
 
   it('waits 30 seconds before reconnecting and sends enquire_link every minute unless told otherwise', () => {
