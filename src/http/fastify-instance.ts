@@ -5,8 +5,10 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, TrustProxy } from '../config/config.js';
+import { MAX_ID_LENGTH } from '../meaning/report-id.js';
+import { errorBody } from './errors.js';
 
 export type HttpSettings = Pick<Config, 'bodyLimit' | 'trustProxy' | 'requestTimeoutMs'>;
 
@@ -22,6 +24,15 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     // body must both arrive within the timeout, checked a few times a second.
     requestTimeout: settings.requestTimeoutMs,
     http: { headersTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, settings.requestTimeoutMs) },
+    // A path segment as long as the longest id intake takes, so that every stored message can be
+    // looked up by its id (Fastify's default stops at 100 characters, decoded).
+    routerOptions: { maxParamLength: MAX_ID_LENGTH },
+    // A path Fastify cannot route (a malformed % escape, a segment over the length above) gets the
+    // receiver's error shape, without the path echoed back.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      void reply.code(status).send(errorBody(status, routingProblem(error)));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Intake reads every body itself, raw, so that it can keep a refused request exactly as it came.
@@ -30,6 +41,18 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     done(null, body);
   });
   return app;
+}
+
+/** What is wrong with a path the router could not take, in words that do not repeat the path. */
+function routingProblem(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return `a path segment is longer than ${MAX_ID_LENGTH} characters, the longest id taken`;
+    case 'FST_ERR_BAD_URL':
+      return 'the path has a % escape that is not a UTF-8 character';
+    default:
+      return error.message;
+  }
 }
 
 /** A hop count trusts that many proxies nearest to this server (Fastify's own rule for a number). */

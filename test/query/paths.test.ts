@@ -1,0 +1,29 @@
+/** The query API's paths: ids as long as intake takes, and paths the router cannot read. */
+import { describe, expect, it } from 'vitest';
+import type { MessageJson } from '../helpers/app.js';
+import { postJson, useTestReceiver } from '../helpers/app.js';
+
+const receiver = useTestReceiver();
+
+describe('GET /messages/{messageId} paths', () => {
+  it('finds a message whose id is as long as intake takes, by its id and by a part id', async () => {
+    const messageId = `long-${'Å'.repeat(249)}`;
+    const partId = `${messageId}$1`;
+    expect(partId).toHaveLength(256);
+    expect((await postJson(receiver.app, { id: partId, resultCode: 1001, segments: 2 })).statusCode).toBe(200);
+    for (const id of [messageId, partId]) {
+      const response = await receiver.app.inject({ method: 'GET', url: `/messages/${encodeURIComponent(id)}` });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json<MessageJson>()).toMatchObject({ messageId, status: 'pending', segments: { total: 2, delivered: 1 } });
+    }
+  });
+
+  it('answers a path it cannot read in its error shape, without the path echoed back', async () => {
+    const tooLong = await receiver.app.inject({ method: 'GET', url: `/messages/${'x'.repeat(257)}` });
+    expect(tooLong.statusCode).toBe(414);
+    expect(tooLong.json()).toEqual({ error: 'URI Too Long', message: 'a path segment is longer than 256 characters, the longest id taken' });
+    const badEscape = await receiver.app.inject({ method: 'GET', url: '/messages/abc%E0%A4' });
+    expect(badEscape.statusCode).toBe(400);
+    expect(badEscape.json()).toEqual({ error: 'Bad Request', message: 'the path has a % escape that is not a UTF-8 character' });
+  });
+});
