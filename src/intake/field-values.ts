@@ -1,7 +1,7 @@
 /** Checks for single report fields, shared by every format reader. Each problem names its field. */
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
-import { MAX_REF_ID_LENGTH, MAX_SEGMENTS, MAX_TEXT_FIELD_LENGTH, textProblem } from '../meaning/delivery-report.js';
+import { MAX_REF_ID_BYTES, MAX_REF_ID_LENGTH, MAX_SEGMENTS, MAX_TEXT_FIELD_LENGTH, textProblem } from '../meaning/delivery-report.js';
 import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 
 const INT32_MIN = -2147483648;
@@ -86,6 +86,9 @@ const TEXT_LIMITS: Readonly<Record<string, number>> = {
 export function checkText(field: string, text: string): Result<string> {
   const limit = TEXT_LIMITS[field] ?? MAX_TEXT_FIELD_LENGTH;
   if (text.length > limit) return problem(`${field} is longer than ${limit} characters`);
+  if (field === 'refId' && Buffer.byteLength(text) > MAX_REF_ID_BYTES) {
+    return problem(`refId is longer than ${MAX_REF_ID_BYTES} bytes of UTF-8, the most its index holds`);
+  }
   const unstorable = textProblem(text);
   return unstorable === null ? ok(text) : problem(`${field} ${unstorable}`);
 }

@@ -41,6 +41,12 @@ export function textProblem(text: string): string | null {
 }
 
 export const MAX_REF_ID_LENGTH = 1024;
+/**
+ * A refId is a key of the messages' refId index, whose entries PostgreSQL caps at 2704 bytes: 2048
+ * bytes of UTF-8 leave room for the rest of the entry. 1024 ASCII characters fit; 1024 CJK
+ * characters (3 bytes each) would make a report the database refuses on every retry.
+ */
+export const MAX_REF_ID_BYTES = 2048;
 export const MAX_TEXT_FIELD_LENGTH = 1024;
 /** LINK splits a message into at most 254 segments; 255 leaves room for the GSM maximum. */
 export const MAX_SEGMENTS = 255;

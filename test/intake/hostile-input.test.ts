@@ -14,6 +14,11 @@ async function post(contentType: string, payload: string | Buffer) {
   return receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
 }
 
+/** Distinct CJK characters, 3 bytes each in UTF-8, in no order that compresses. */
+function cjk(count: number): string {
+  return Array.from({ length: count }, (_, index) => String.fromCodePoint(0x4e00 + ((index * 7919) % 20_000))).join('');
+}
+
 function nested(depth: number): string {
   return `{"id":"deep","resultCode":1001,"customParameters":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
 }
@@ -34,6 +39,7 @@ describe('hostile input', () => {
     ['operator as an array', json, '{"id":"op","resultCode":1001,"operator":["a"]}', 'operator must be a string'],
     ['refId as a boolean', json, '{"id":"ref","resultCode":1001,"refId":true}', 'refId must be a string'],
     ['a refId of 10,000 characters', json, JSON.stringify({ id: 'long-ref', resultCode: 1001, refId: 'r'.repeat(10_000) }), 'refId is longer than'],
+    ['a refId of 1,024 CJK characters, 3,072 bytes', json, JSON.stringify({ id: 'wide-ref', resultCode: 1001, refId: cjk(1024) }), 'refId is longer than 2048 bytes of UTF-8'],
     ['more reports than one request may carry', json, JSON.stringify(Array.from({ length: 1001 }, (_, index) => ({ id: `many-${index}`, resultCode: 1001 }))), 'at most 1000'],
     ['a NUL character in a JSON id', json, '{"id":"nul\\u0000id","resultCode":1001}', 'NUL'],
     ['a raw NUL byte in JSON', json, Buffer.from('{"id":"raw\u0000","resultCode":1001}'), 'not valid JSON'],
@@ -61,6 +67,14 @@ describe('hostile input', () => {
     const tooDeep = await post(json, nested(32));
     expect(tooDeep.statusCode).toBe(400);
     expect(tooDeep.json<{ message: string }>().message).toBe('the report is nested more than 32 levels deep');
+  });
+
+  it('stores a refId of 2048 bytes of UTF-8, the most its index holds, and finds the message by it', async () => {
+    const refId = `${cjk(682)}ab`;
+    expect(Buffer.byteLength(refId)).toBe(2048);
+    expect((await postJson(receiver.app, { id: 'widest-ref', resultCode: 1001, refId })).statusCode).toBe(200);
+    const page = await receiver.app.inject({ method: 'GET', url: `/messages?refId=${encodeURIComponent(refId)}` });
+    expect(page.json<{ messages: Array<{ messageId: string }> }>().messages.map((message) => message.messageId)).toEqual(['widest-ref']);
   });
 
   it.each(['$', 'abc$', 'abc$x', 'abc$-1'])('reads the id %s, which names no part, as a whole message of that id', async (id) => {
