@@ -25,9 +25,10 @@ export async function recordRejectedRequest(db: Kysely<Tables>, request: Rejecte
       received_at: request.receivedAt,
       remote_address: request.remoteAddress,
       method: request.method,
-      path: request.path,
+      path: withoutNul(request.path),
       content_type: request.contentType,
-      reason: request.reason,
+      // A reason may quote the refused value, NUL characters and all.
+      reason: withoutNul(request.reason),
       body: bodyText(request.body),
     })
     .returning('id')
@@ -41,7 +42,12 @@ export async function latestRejectedRequests(db: Kysely<Tables>, limit: number):
   return db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL dropped. */
+/** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. */
 function bodyText(body: Buffer): string {
-  return body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\uFFFD');
+  return withoutNul(body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8'));
+}
+
+/** PostgreSQL's text holds no NUL character: it is shown as U+FFFD. */
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD');
 }

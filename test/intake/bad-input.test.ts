@@ -66,6 +66,14 @@ describe('a request that is not a report', () => {
     expect(rejected?.body).toBe(payload.slice(0, 4096));
   });
 
+  it('keeps a refusal whose reason quotes a NUL character, showing it as U+FFFD', async () => {
+    const payload = 'id=bad-nul-code&resultCode=%00';
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': form }, payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toBe('resultCode must be a whole number, got "\u0000"');
+    expect(await latestRejected()).toMatchObject({ reason: 'resultCode must be a whole number, got "\uFFFD"', body: payload });
+  });
+
   it('answers 400 to a GET without a report, keeping its query string', async () => {
     const response = await receiver.app.inject({ method: 'GET', url: '/dlr?resultCode=1001&customParameters.destination=%2B47' });
     expect(response.statusCode).toBe(400);
