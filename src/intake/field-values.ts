@@ -21,9 +21,13 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   if (offset === null) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   const fraction = match[7];
   const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  return ok(new Date(utc - offset * 60_000));
+  const instant = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
+  if (instant > LAST_INSTANT) return problem(`${field} falls after the year 9999 in UTC: "${clip(text)}"`);
+  return ok(new Date(instant));
 }
+
+/** Times are answered in UTC as RFC 3339, whose years have four digits. */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

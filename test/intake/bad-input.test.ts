@@ -43,6 +43,7 @@ describe('a request that is not a report', () => {
     ['a timestamp that is no date', json, JSON.stringify({ id: 'bad-7', resultCode: 1001, timestamp: 'yesterday' }), 'timestamp must be an RFC 3339 date-time'],
     ['an impossible date', json, JSON.stringify({ id: 'bad-8', resultCode: 1001, timestamp: '2015-02-30T10:00:00Z' }), 'timestamp is not a real date-time'],
     ['an offset from UTC no clock has', form, 'id=bad-15&resultCode=1001&sentTimestamp=2015-11-19T09:37:35%2B24:00', 'sentTimestamp is not a real date-time'],
+    ['a time past the year 9999 in UTC', json, JSON.stringify({ id: 'bad-16', resultCode: 1001, timestamp: '9999-12-31T23:59:59-23:59' }), 'timestamp falls after the year 9999'],
     ['customParameters as text', json, JSON.stringify({ id: 'bad-9', resultCode: 1001, customParameters: 'x' }), 'customParameters must be an object'],
     ['a bad report inside an array', json, JSON.stringify([deliveredReport({ id: 'good-in-bad-array' }), { id: 'x' }]), 'report [1]: resultCode is required'],
     ['a part number out of range', json, JSON.stringify({ id: 'bad$999', resultCode: 1001 }), 'above the largest part number'],

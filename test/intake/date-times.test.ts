@@ -7,7 +7,8 @@ const two = (value: number) => String(value).padStart(2, '0');
 
 /** Components of a real date-time, with a fraction of 0-9 digits and an offset in minutes. */
 const realDateTime = fc.record({
-  year: fc.integer({ min: 100, max: 9999 }),
+  // Up to 9998: late in 9999, a negative offset lands past the year 9999 in UTC (refused, see below).
+  year: fc.integer({ min: 100, max: 9998 }),
   month: fc.integer({ min: 1, max: 12 }),
   dayOfMonth: fc.integer({ min: 1, max: 31 }),
   hour: fc.integer({ min: 0, max: 23 }),
@@ -59,5 +60,13 @@ describe('a date-time', () => {
       expect(parseDateTime('sentTimestamp', text), text).toEqual({ ok: false, problem: `sentTimestamp is not a real date-time: "${text}"` });
     }
     expect(parseDateTime('timestamp', '2000-02-29T10:00:00Z')).toMatchObject({ ok: true });
+  });
+
+  it('that falls after the year 9999 in UTC is refused, as RFC 3339 cannot write it there', () => {
+    expect(parseDateTime('timestamp', '9999-12-31T23:59:59-00:01')).toEqual({
+      ok: false,
+      problem: 'timestamp falls after the year 9999 in UTC: "9999-12-31T23:59:59-00:01"',
+    });
+    expect(parseDateTime('timestamp', '9999-12-31T23:59:59.999Z')).toEqual({ ok: true, value: new Date('9999-12-31T23:59:59.999Z') });
   });
 });
