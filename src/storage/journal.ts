@@ -9,8 +9,8 @@
  * (lines the database refused, kept for a person to look at), and `owner` (the pid using the folder).
  */
 import type { FileHandle } from 'node:fs/promises';
-import { appendFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
 
@@ -84,6 +84,9 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
   const replayedPath = join(folder, 'replayed');
   const setAsidePath = join(folder, 'set-aside.jsonl');
   const handle = await open(join(folder, 'reports.jsonl'), 'a+');
+  // The file and the folder may be new: their names must be on disk before a report is acknowledged.
+  await syncFolder(folder);
+  await syncFolder(dirname(folder));
 
   const scan = await scanFile(handle, await readReplayedOffset(replayedPath));
   // A line without its newline was being written when the process stopped: it was never
@@ -153,7 +156,15 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
       await writeFile(replayedPath, String(end));
     },
     setAside: async (line, reason) => {
-      await appendFile(setAsidePath, `${JSON.stringify({ at: new Date().toISOString(), reason, line })}\n`);
+      // Synced, and its name too, before the replayed mark moves past the line: the line was acknowledged.
+      const setAside = await open(setAsidePath, 'a');
+      try {
+        await writeAll(setAside, Buffer.from(`${JSON.stringify({ at: new Date().toISOString(), reason, line })}\n`));
+        await setAside.datasync();
+      } finally {
+        await setAside.close();
+      }
+      await syncFolder(folder);
     },
     clearIfReplayed: () =>
       exclusive(async () => {
@@ -244,6 +255,22 @@ async function readLines(handle: FileHandle, from: number, limit: number, maxByt
       return decoded.ok ? { line, items: decoded.value, problem: null } : { line, items: null, problem: decoded.problem };
     });
     return { entries, end: from + lastNewline + 1 };
+  }
+}
+
+/**
+ * Writes a folder's entries to disk. fdatasync keeps a file's bytes, but the name of a new file is
+ * in its folder, which the file system writes back in its own time: a crash before that loses the
+ * file, and the reports acknowledged in it. Windows keeps names with the file, and cannot open a
+ * folder to sync it.
+ */
+async function syncFolder(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const folder = await open(path, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }
 
