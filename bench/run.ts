@@ -15,7 +15,7 @@
  * one: on a machine whose speed swings, a change is measured against the build before it).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -381,12 +381,14 @@ async function main(): Promise<void> {
     // wrk exits 1 on --version; only a missing binary matters.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       console.error('wrk is needed for the benchmark: apt-get install wrk');
-      process.exit(1);
+      process.exitCode = 1;
+      return;
     }
   }
   if (previousBuild !== null && !existsSync(SCRIPTS.previous)) {
     console.error(`BENCH_PREVIOUS: ${SCRIPTS.previous} does not exist; build that checkout first (npm ci && npm run build)`);
-    process.exit(1);
+    process.exitCode = 1;
+    return;
   }
   console.log(`# Benchmark\n\nMachine: ${describeMachine()}\nLoad generator: wrk, ${seconds} s per run after ${warmupSeconds} s of warm-up\n`);
 
@@ -444,4 +446,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // The servers' journals and wrk's script: nothing in them is worth keeping once the figures are out.
+  rmSync(folder, { recursive: true, force: true });
+}
