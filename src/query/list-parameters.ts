@@ -1,7 +1,8 @@
-/** Reads the listing's query parameters; each problem names its parameter. */
+/** Reads the query API's parameters; each problem names its parameter. */
 import { parseDateTime, parseIntegerText } from '../intake/field-values.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
+import { textProblem } from '../meaning/delivery-report.js';
 import type { MessageStatus } from '../meaning/message-state.js';
 import { MESSAGE_STATUSES } from '../meaning/message-state.js';
 import type { MessageFilter } from '../storage/read-messages.js';
@@ -27,11 +28,24 @@ export function parseLimit(text: string | undefined): Result<number> {
   return ok(Math.min(limit.value, MAX_LIMIT));
 }
 
+/**
+ * An id or refId to look up. One that intake would refuse (a NUL character, which PostgreSQL's text
+ * cannot hold) names no stored message; sent to the database it failed the lookup with a 500.
+ */
+export function parseLookupText(name: string, text: string): Result<string> {
+  const unstorable = textProblem(text);
+  return unstorable === null ? ok(text) : problem(`${name} ${unstorable}, which no stored message has`);
+}
+
 export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
   let filter: MessageFilter = { limit: limit.value };
-  if (query.refId !== undefined && query.refId !== '') filter = { ...filter, refId: query.refId };
+  if (query.refId !== undefined && query.refId !== '') {
+    const refId = parseLookupText('refId', query.refId);
+    if (!refId.ok) return refId;
+    filter = { ...filter, refId: refId.value };
+  }
   if (query.status !== undefined && query.status !== '') {
     if (!MESSAGE_STATUSES.includes(query.status as MessageStatus)) {
       return problem(`status must be one of ${MESSAGE_STATUSES.join(', ')}`);

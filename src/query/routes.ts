@@ -6,7 +6,7 @@ import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { latestRejectedRequests } from '../storage/rejected-requests.js';
 import { queryAuthorization } from './auth.js';
-import { encodeCursor, parseLimit, parseListQuery } from './list-parameters.js';
+import { encodeCursor, parseLimit, parseListQuery, parseLookupText } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
 import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema } from './schemas.js';
 import { rfc3339 } from './time.js';
@@ -24,11 +24,13 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     {
       schema: {
         params: Type.Object({ messageId: Type.String() }),
-        response: { 200: MessageSchema, 404: ErrorSchema },
+        response: { 200: MessageSchema, 400: ErrorSchema, 404: ErrorSchema },
       },
     },
     async (request, reply) => {
-      const stored = await findMessage(database, request.params.messageId);
+      const messageId = parseLookupText('messageId', request.params.messageId);
+      if (!messageId.ok) return reply.code(400).send(errorBody(400, messageId.problem));
+      const stored = await findMessage(database, messageId.value);
       if (stored === undefined) return reply.code(404).send(errorBody(404, 'no report has been received for this message'));
       return presentMessage(stored);
     },

@@ -105,6 +105,7 @@ describe('GET /messages', () => {
     ['status=lost', 'status must be one of'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
     ['cursor=not-a-cursor', 'cursor'],
+    ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
     const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
     expect(response.statusCode).toBe(400);

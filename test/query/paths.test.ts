@@ -1,4 +1,4 @@
-/** The query API's paths: ids as long as intake takes, and paths the router cannot read. */
+/** The query API's paths: ids as long as intake takes, ids no message can have, and paths the router cannot read. */
 import { describe, expect, it } from 'vitest';
 import type { MessageJson } from '../helpers/app.js';
 import { postJson, useTestReceiver } from '../helpers/app.js';
@@ -25,5 +25,11 @@ describe('GET /messages/{messageId} paths', () => {
     const badEscape = await receiver.app.inject({ method: 'GET', url: '/messages/abc%E0%A4' });
     expect(badEscape.statusCode).toBe(400);
     expect(badEscape.json()).toEqual({ error: 'Bad Request', message: 'the path has a % escape that is not a UTF-8 character' });
+  });
+
+  it.each(['a%00b', '%00', 'abc$1%00'])('answers 400 naming the NUL character in the id %s, which intake never stores', async (segment) => {
+    const response = await receiver.app.inject({ method: 'GET', url: `/messages/${segment}` });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'Bad Request', message: 'messageId contains a NUL character, which no stored message has' });
   });
 });
