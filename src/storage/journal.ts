@@ -10,7 +10,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
 
@@ -78,15 +78,14 @@ const SCAN_CHUNK = 1 << 20;
 
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { folder, maxBytes } = options;
-  await mkdir(folder, { recursive: true });
+  const firstCreated = await mkdir(folder, { recursive: true });
   const ownerPath = join(folder, 'owner');
   await claimFolder(folder, ownerPath);
   const replayedPath = join(folder, 'replayed');
   const setAsidePath = join(folder, 'set-aside.jsonl');
   const handle = await open(join(folder, 'reports.jsonl'), 'a+');
-  // The file and the folder may be new: their names must be on disk before a report is acknowledged.
-  await syncFolder(folder);
-  await syncFolder(dirname(folder));
+  // The file and the folders may be new: their names must be on disk before a report is acknowledged.
+  for (const path of foldersToSync(folder, firstCreated)) await syncFolder(path);
 
   const scan = await scanFile(handle, await readReplayedOffset(replayedPath));
   // A line without its newline was being written when the process stopped: it was never
@@ -256,6 +255,23 @@ async function readLines(handle: FileHandle, from: number, limit: number, maxByt
     });
     return { entries, end: from + lastNewline + 1 };
   }
+}
+
+/**
+ * The folders whose entries may be new once `folder` is made and a file opened in it: `folder`
+ * itself, its parent, and every folder up to the one holding `firstCreated`, the first folder
+ * `mkdir` made (undefined when `folder` was there already). A `DATA_DIR` the receiver made is
+ * itself a new name in the folder above it.
+ */
+export function foldersToSync(folder: string, firstCreated: string | undefined): string[] {
+  const top = dirname(resolve(firstCreated ?? folder));
+  let path = resolve(folder);
+  const folders = [path];
+  while (path !== top && dirname(path) !== path) {
+    path = dirname(path);
+    folders.push(path);
+  }
+  return folders;
 }
 
 /**

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/storage/journal.js';
-import { JournalFullError, JournalInUseError, openJournal } from '../../src/storage/journal.js';
+import { JournalFullError, JournalInUseError, foldersToSync, openJournal } from '../../src/storage/journal.js';
 import { reportToStore } from '../helpers/reports.js';
 
 const MiB = 1024 ** 2;
@@ -153,5 +153,23 @@ describe('the local journal', () => {
     const taken = await openJournal({ folder, maxBytes: MiB });
     expect(readFileSync(join(folder, 'owner'), 'utf8')).toBe(String(process.pid));
     await taken.close();
+  });
+});
+
+describe('the names the journal puts on disk when it opens', () => {
+  it('syncs its folder, and every folder up to the one above the first it made', () => {
+    expect(foldersToSync('/srv/dlr/data/journal', '/srv/dlr/data')).toEqual(['/srv/dlr/data/journal', '/srv/dlr/data', '/srv/dlr']);
+    expect(foldersToSync('/srv/dlr/data/journal', '/srv/dlr/data/journal/')).toEqual(['/srv/dlr/data/journal', '/srv/dlr/data']);
+    expect(foldersToSync('/srv/dlr/data/journal', undefined)).toEqual(['/srv/dlr/data/journal', '/srv/dlr/data']);
+    expect(foldersToSync('data/journal', 'data')).toEqual([resolve('data/journal'), resolve('data'), process.cwd()]);
+    expect(foldersToSync('/journal', '/journal')).toEqual(['/journal', '/']);
+  });
+
+  it('opens in a DATA_DIR three folders deep that does not exist yet', async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'dlr-journal-')), 'a', 'b', 'journal');
+    const journal = await openJournal({ folder, maxBytes: MiB });
+    await journal.append([reportToStore('deep-folder')]);
+    expect(readFileSync(join(folder, 'reports.jsonl'), 'utf8')).toContain('deep-folder');
+    await journal.close();
   });
 });
