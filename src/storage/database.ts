@@ -5,6 +5,7 @@
 import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -142,7 +143,9 @@ const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STA
 
 function openEmbedded(options: DatabaseOptions): Database {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = new PGlite(options.dataDir);
+  const pglite = options.dataDir.startsWith('memory://')
+    ? new PGlite(options.dataDir)
+    : new PGlite({ fs: new DurableNodeFS(options.dataDir), startParams: [...DURABLE_START_PARAMS] });
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

@@ -1,0 +1,95 @@
+/**
+ * Makes the embedded database's commits reach the disk. PGlite starts PostgreSQL with fsync off
+ * (`-F`), and the file system under it, Emscripten's NODEFS, has no fsync of its own: a commit was
+ * written to the operating system's cache and acknowledged, and a crash of the machine (power, the
+ * kernel), not only of the receiver, before the cache was written back lost it. Here PostgreSQL runs
+ * with fsync on and flushes its write-ahead log with fsync (Emscripten drops `fdatasync`), and
+ * NODEFS's fsync calls Node's, so each commit waits for the disk as on a PostgreSQL server.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
+
+/** PGlite's own start parameters, with fsync on and the log flushed by fsync. */
+export const DURABLE_START_PARAMS: readonly string[] = [
+  ...PGlite.defaultStartParams.filter((parameter) => parameter !== '-F'),
+  '-c',
+  'wal_sync_method=fsync',
+];
+
+/** Emscripten's I/O error number, which PostgreSQL reads as a failed fsync. */
+const EIO = 29;
+
+/** The parts of NODEFS this uses: an open file's Node descriptor, and a node's path on disk. */
+interface NodeStream {
+  readonly nfd?: number;
+  readonly node: unknown;
+}
+interface NodeFileSystem {
+  readonly stream_ops: { fsync?: (stream: NodeStream) => number };
+  readonly realPath: (node: unknown) => string;
+}
+type ErrnoErrorClass = new (errno: number) => Error;
+/** The Emscripten module's options and the module itself, as PGlite's file systems see them. */
+type ModuleOptions = Parameters<NodeFS['init']>[1];
+type PostgresModule = Parameters<NonNullable<ModuleOptions['preRun']>[number]>[0];
+
+/** PGlite's Node file system, with an fsync that reaches the disk. */
+export class DurableNodeFS extends NodeFS {
+  override async init(pg: PGlite, options: ModuleOptions): Promise<{ emscriptenOpts: ModuleOptions }> {
+    const { emscriptenOpts } = await super.init(pg, options);
+    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFsync] } };
+  }
+}
+
+/** Runs before PostgreSQL starts, so every fsync it asks for, from its first, reaches the disk. */
+function addFsync(mod: PostgresModule): void {
+  const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
+  nodefs.stream_ops.fsync = (stream) => {
+    try {
+      if (stream.nfd !== undefined) fsyncSync(stream.nfd);
+      else syncFolder(nodefs.realPath(stream.node));
+      return 0;
+    } catch {
+      // PostgreSQL treats a failed fsync as the loss it may be: it stops rather than acknowledge.
+      throw new ErrnoError(EIO);
+    }
+  };
+}
+
+/** NODEFS opens folders without a descriptor: PostgreSQL syncs one after it creates or renames a file in it. */
+function syncFolder(path: string): void {
+  // Windows keeps names with the file, and cannot open a folder to sync it.
+  if (process.platform === 'win32') return;
+  const descriptor = openSync(path, 'r');
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/**
+ * NODEFS and the error class of the module's file system. They are Emscripten's, below PGlite's
+ * typed surface: a PGlite whose file system looks different is refused at start rather than run
+ * without durable commits.
+ */
+function nodeFileSystemOf(mod: PostgresModule): { nodefs: NodeFileSystem; ErrnoError: ErrnoErrorClass } {
+  const fs: unknown = mod.FS;
+  const filesystems = property(fs, 'filesystems');
+  const nodefs = property(filesystems, 'NODEFS');
+  const ErrnoError = property(fs, 'ErrnoError');
+  const streamOps = property(nodefs, 'stream_ops');
+  if (!isObject(streamOps) || typeof property(nodefs, 'realPath') !== 'function' || typeof ErrnoError !== 'function') {
+    throw new Error('the embedded database (PGlite) has a file system this receiver cannot make durable: install the PGlite version in package-lock.json');
+  }
+  return { nodefs: nodefs as NodeFileSystem, ErrnoError: ErrnoError as ErrnoErrorClass };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function property(value: unknown, name: string): unknown {
+  return isObject(value) && name in value ? (value as Record<string, unknown>)[name] : undefined;
+}

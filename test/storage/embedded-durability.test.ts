@@ -1,0 +1,53 @@
+/**
+ * The embedded database's commits reach the disk: a report is answered 200 only after PostgreSQL's
+ * write-ahead log was fsynced, as on a PostgreSQL server, so a crash of the machine cannot lose it.
+ * Which file each fsync reached is read from /proc, hence Linux only.
+ */
+import type * as fs from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../../src/storage/database.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
+import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
+
+/** The files and folders the receiver fsynced, by path. */
+const synced: string[] = [];
+
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof fs>();
+  return {
+    ...actual,
+    fsyncSync: (descriptor: number) => {
+      synced.push(actual.readlinkSync(`/proc/self/fd/${descriptor}`));
+      actual.fsyncSync(descriptor);
+    },
+  };
+});
+
+describe.runIf(process.platform === 'linux')('the embedded database on disk', () => {
+  it('fsyncs its write-ahead log before a report is answered 200, and keeps the report across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-embedded-'));
+    const database = openDatabase({ databaseUrl: null, dataDir });
+    await migrateToLatest(database.db);
+    const app = await createTestApp(database);
+
+    synced.length = 0;
+    const response = await postJson(app, deliveredReport({ id: 'on-disk-1' }));
+    expect(response.statusCode).toBe(200);
+    expect(synced.filter((path) => path.startsWith(join(dataDir, 'pg_wal')))).not.toEqual([]);
+    await app.close();
+    await database.close();
+
+    const reopened = openDatabase({ databaseUrl: null, dataDir });
+    await migrateToLatest(reopened.db);
+    const again = await createTestApp(reopened);
+    expect((await getMessage(again, 'on-disk-1')).status).toBe('delivered');
+    // Closing ends with a checkpoint, which syncs the data files as well.
+    synced.length = 0;
+    await again.close();
+    await reopened.close();
+    expect(synced.some((path) => path.startsWith(join(dataDir, 'base')))).toBe(true);
+  });
+});
