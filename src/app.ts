@@ -2,7 +2,6 @@
  * Builds the receiver as a Fastify instance, without listening: intake, the query API and health.
  * `server.ts` listens; tests use the app directly.
  */
-import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Config } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
@@ -20,7 +19,7 @@ import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { isDatabaseUnavailable } from './storage/database-unavailable.js';
 import { durableSink } from './storage/durable-sink.js';
-import { openJournal } from './storage/journal.js';
+import { journalFolder, openJournal } from './storage/journal.js';
 import { RecentMessages } from './storage/recent-messages.js';
 import { reportBatcher } from './storage/report-batcher.js';
 import { storeReports } from './storage/write-reports.js';
@@ -84,7 +83,7 @@ export async function buildApp({ config, database, logger }: AppOptions) {
     // The embedded database has one connection: more slots would only queue inside it.
     batcher: batcherFor(database.kind === 'embedded' ? 1 : WRITE_SLOTS),
     replayBatcher: batcherFor(1),
-    journal: await openJournal({ folder: join(config.dataDir, 'journal'), maxBytes: config.journalMaxBytes }),
+    journal: await openJournal({ folder: journalFolder(config.dataDir), maxBytes: config.journalMaxBytes }),
     logger: app.log.child({ name: 'journal' }),
     retryMs: config.journalRetryMs,
     depthLogMs: JOURNAL_DEPTH_LOG_MS,

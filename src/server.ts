@@ -6,6 +6,7 @@ import { ConfigError, environmentWithEnvFile, readConfig } from './config/config
 import { errorSummary } from './lib/error-summary.js';
 import { loggerOptions } from './logging.js';
 import { openDatabase } from './storage/database.js';
+import { claimExistingJournalFolder, journalFolder } from './storage/journal.js';
 import { migrateToLatest } from './storage/migrate.js';
 
 async function main(): Promise<void> {
@@ -19,6 +20,14 @@ async function main(): Promise<void> {
   }
 
   const logger = pino(loggerOptions(config.logLevel));
+  // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
+  // on it must stop before it opens the first one's database.
+  try {
+    await claimExistingJournalFolder(journalFolder(config.dataDir));
+  } catch (error) {
+    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    process.exit(1);
+  }
   const dbLog = logger.child({ name: 'db' });
   const database = openDatabase({
     databaseUrl: config.databaseUrl,

@@ -8,6 +8,7 @@
  * stores some reports again, which the database recognises as duplicates), `set-aside.jsonl`
  * (lines the database refused, kept for a person to look at), and `owner` (the pid using the folder).
  */
+import { existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -76,10 +77,26 @@ interface WaitingAppend {
 
 const SCAN_CHUNK = 1 << 20;
 
+/** The journal's folder in a receiver's data folder. */
+export function journalFolder(dataDir: string): string {
+  return join(dataDir, 'journal');
+}
+
+/**
+ * Claims a journal folder that is there already for this process (see JournalInUseError). The
+ * server does this before it opens the embedded database in the same data folder, so that a second
+ * receiver started there stops before it touches the first one's database; opening the journal later
+ * finds the claim its own. A folder that is not there yet is left to openJournal: the embedded
+ * database must create a new data folder while it is still empty.
+ */
+export async function claimExistingJournalFolder(folder: string): Promise<void> {
+  if (existsSync(folder)) await claimFolder(folder, ownerPathOf(folder));
+}
+
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { folder, maxBytes } = options;
   const firstCreated = await mkdir(folder, { recursive: true });
-  const ownerPath = join(folder, 'owner');
+  const ownerPath = ownerPathOf(folder);
   await claimFolder(folder, ownerPath);
   const replayedPath = join(folder, 'replayed');
   const setAsidePath = join(folder, 'set-aside.jsonl');
@@ -184,6 +201,10 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
       await rm(ownerPath, { force: true });
     },
   };
+}
+
+function ownerPathOf(folder: string): string {
+  return join(folder, 'owner');
 }
 
 /** Takes the folder for this process, unless a live process holds it. */

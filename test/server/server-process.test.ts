@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase } from '../helpers/database.js';
-import { launchReceiver, startReceiver } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
 // The data folder holds the journal on either database, and the embedded database itself.
@@ -50,6 +50,22 @@ describe('the server process', () => {
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('refuses to start in a DATA_DIR another receiver is using, before it opens the database there', async () => {
+    const first = await start();
+    try {
+      const second = launch({ PORT: String(await freePort()), HOST: '127.0.0.1' });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toContain(`is in use by process ${String(first.child.pid)}; give each receiver its own DATA_DIR`);
+      // The embedded database lives in DATA_DIR: the second receiver must not have opened it.
+      expect(second.output()).not.toContain('database ready');
+      const posted = await fetch(`${first.base}/dlr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"after-second","resultCode":1001}' });
+      expect(posted.status).toBe(200);
+    } finally {
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
     }
   });
 
