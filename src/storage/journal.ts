@@ -93,6 +93,13 @@ export async function claimExistingJournalFolder(folder: string): Promise<void> 
   if (existsSync(folder)) await claimFolder(folder, ownerPathOf(folder));
 }
 
+/** Gives up this process's claim on a journal folder, left by claimExistingJournalFolder. */
+export async function releaseJournalFolder(folder: string): Promise<void> {
+  const ownerPath = ownerPathOf(folder);
+  const owner = await readFile(ownerPath, 'utf8').catch(() => '');
+  if (owner === String(process.pid)) await rm(ownerPath, { force: true });
+}
+
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { folder, maxBytes } = options;
   const firstCreated = await mkdir(folder, { recursive: true });

@@ -4,6 +4,7 @@
  */
 import { environmentWithEnvFile, readConfig } from '../config/config.js';
 import { openDatabase } from './database.js';
+import { claimExistingJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
 
 const [command = 'up'] = process.argv.slice(2);
@@ -13,6 +14,16 @@ if (command !== 'up' && command !== 'down') {
 }
 
 const config = readConfig(environmentWithEnvFile(process.env));
+// The embedded database may be open in a receiver: two PostgreSQLs on one data folder damage it.
+const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
+if (claimed !== null) {
+  try {
+    await claimExistingJournalFolder(claimed);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}: stop it before migrating\n`);
+    process.exit(1);
+  }
+}
 const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 try {
   if (command === 'down') {
@@ -27,4 +38,5 @@ try {
   process.exitCode = 1;
 } finally {
   await database.close();
+  if (claimed !== null) await releaseJournalFolder(claimed);
 }

@@ -2,12 +2,13 @@
  * The receiver as users run it: the built server in its own process, over real HTTP. `npm test`
  * builds first (pretest), so dist/ is current.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
-import { createProcessDatabase } from '../helpers/database.js';
+import { createProcessDatabase, serverUrl } from '../helpers/database.js';
 import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
@@ -21,6 +22,7 @@ afterAll(() => database.drop());
 
 const launch = (env: Record<string, string>) => launchReceiver({ ...database.env, DATA_DIR: dataDir, ...env });
 const start = () => startReceiver({ ...database.env, DATA_DIR: dataDir, DLR_ACK_BODY: 'THANKS' });
+const MIGRATE_CLI = join(import.meta.dirname, '../../dist/src/storage/migrate-cli.js');
 
 describe('the server process', () => {
   it('stops at start with a message naming a bad variable', async () => {
@@ -67,6 +69,22 @@ describe('the server process', () => {
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
     }
+  });
+
+  it.runIf(serverUrl === null)('`npm run migrate` refuses the embedded database while a receiver has it open, and migrates it after', async () => {
+    const migrate = () => spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, encoding: 'utf8' });
+    const receiver = await start();
+    const refused = migrate();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`is in use by process ${String(receiver.child.pid)}; give each receiver its own DATA_DIR: stop it before migrating`);
+    receiver.child.kill('SIGTERM');
+    expect(await receiver.exited).toBe(0);
+
+    const migrated = migrate();
+    expect(migrated.status, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toBe('schema is up to date\n');
+    // Its claim is given up: the folder is not left marked as in use.
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
   });
 
   // Ctrl-C in a terminal, and the terminal closing: a clean stop too, not a kill.
