@@ -5,7 +5,6 @@
 import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -14,6 +13,7 @@ import type { Tables } from './tables.js';
 import { errorCode } from '../lib/error-code.js';
 import type { WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 

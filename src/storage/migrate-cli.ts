@@ -14,7 +14,7 @@ if (command !== 'up' && command !== 'down') {
 }
 
 const config = readConfig(environmentWithEnvFile(process.env));
-// The embedded database may be open in a receiver: two PostgreSQLs on one data folder damage it.
+// The embedded database may be open in a receiver: two PostgreSQLs on one data folder can damage it.
 const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
 if (claimed !== null) {
   try {
