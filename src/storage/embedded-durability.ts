@@ -6,9 +6,10 @@
  * with fsync on and flushes its write-ahead log with fsync (Emscripten drops `fdatasync`), and
  * NODEFS's fsync calls Node's, so each commit waits for the disk as on a PostgreSQL server.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { fsyncSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
+import { syncFolderNow } from '../lib/sync-folder.js';
 
 /** PGlite's own start parameters, with fsync on and the log flushed by fsync. */
 export const DURABLE_START_PARAMS: readonly string[] = [
@@ -47,26 +48,16 @@ function addFsync(mod: PostgresModule): void {
   const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
   nodefs.stream_ops.fsync = (stream) => {
     try {
+      // A file has a Node descriptor; NODEFS opens a folder (PostgreSQL syncs one after it makes or
+      // renames a file in it) without one, so a folder is synced by its path.
       if (stream.nfd !== undefined) fsyncSync(stream.nfd);
-      else syncFolder(nodefs.realPath(stream.node));
+      else syncFolderNow(nodefs.realPath(stream.node));
       return 0;
     } catch {
       // PostgreSQL treats a failed fsync as the loss it may be: it stops rather than acknowledge.
       throw new ErrnoError(EIO);
     }
   };
-}
-
-/** NODEFS opens folders without a descriptor: PostgreSQL syncs one after it creates or renames a file in it. */
-function syncFolder(path: string): void {
-  // Windows keeps names with the file, and cannot open a folder to sync it.
-  if (process.platform === 'win32') return;
-  const descriptor = openSync(path, 'r');
-  try {
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { syncFolder } from '../lib/sync-folder.js';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
 
@@ -300,22 +301,6 @@ export function foldersToSync(folder: string, firstCreated: string | undefined):
     folders.push(path);
   }
   return folders;
-}
-
-/**
- * Writes a folder's entries to disk. fdatasync keeps a file's bytes, but the name of a new file is
- * in its folder, which the file system writes back in its own time: a crash before that loses the
- * file, and the reports acknowledged in it. Windows keeps names with the file, and cannot open a
- * folder to sync it.
- */
-async function syncFolder(path: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const folder = await open(path, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {

@@ -1,0 +1,29 @@
+/**
+ * Writes a folder's entries to disk. fsync/fdatasync keep a file's bytes, but the name of a new or
+ * renamed file is in its folder, which the file system writes back in its own time: a crash before
+ * that loses the file, and whatever was acknowledged from it. Windows keeps names with the file,
+ * and cannot open a folder to sync it.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+export async function syncFolder(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const folder = await open(path, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+/** The same, blocking: for callers that cannot wait (the embedded database's file system). */
+export function syncFolderNow(path: string): void {
+  if (process.platform === 'win32') return;
+  const descriptor = openSync(path, 'r');
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
