@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
+    onEmbeddedDiskFailure: (error) => {
+      dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound');
+    },
   });
   try {
     const applied = await migrateToLatest(database.db);

@@ -13,6 +13,7 @@ import type { Tables } from './tables.js';
 import { errorCode } from '../lib/error-code.js';
 import type { WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 
 export type DatabaseKind = 'server' | 'embedded';
@@ -42,6 +43,11 @@ export interface DatabaseOptions {
   readonly poolSize?: number;
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
+  /**
+   * Told when the disk fails the embedded database (an fsync refused), just before the process
+   * stops; without it the error goes to stderr.
+   */
+  readonly onEmbeddedDiskFailure?: (error: Error) => void;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {
@@ -145,7 +151,7 @@ function openEmbedded(options: DatabaseOptions): Database {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = options.dataDir.startsWith('memory://')
     ? new PGlite(options.dataDir)
-    : new PGlite({ fs: new DurableNodeFS(options.dataDir), startParams: [...DURABLE_START_PARAMS] });
+    : new PGlite({ fs: new DurableNodeFS(options.dataDir, stopOnDiskFailure(options)), startParams: [...DURABLE_START_PARAMS] });
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -155,6 +161,19 @@ function openEmbedded(options: DatabaseOptions): Database {
     readRows: async <R>(query: CompiledQuery<R>) => (await db.executeQuery(query)).rows,
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * Stops the process when the disk refuses to sync the embedded database, as a PostgreSQL server
+ * stops itself: the commit waiting for that sync is never acknowledged, LINK sends its report again,
+ * and the next start recovers the database from the write-ahead log that is on disk.
+ */
+function stopOnDiskFailure(options: DatabaseOptions): (error: EmbeddedSyncError) => never {
+  return (error) => {
+    if (options.onEmbeddedDiskFailure === undefined) process.stderr.write(`${error.message}\n`);
+    else options.onEmbeddedDiskFailure(error);
+    process.exit(1);
   };
 }
 

@@ -5,6 +5,11 @@
  * kernel), not only of the receiver, before the cache was written back lost it. Here PostgreSQL runs
  * with fsync on and flushes its write-ahead log with fsync (Emscripten drops `fdatasync`), and
  * NODEFS's fsync calls Node's, so each commit waits for the disk as on a PostgreSQL server.
+ *
+ * When the disk refuses an fsync, a PostgreSQL server stops (PANIC) and recovers from its
+ * write-ahead log on restart. The embedded one cannot stop on its own: told of the failure, it spins
+ * inside the process and takes the whole receiver with it. So the failure goes to the caller, who
+ * must stop the process instead of returning to PostgreSQL.
  */
 import { fsyncSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
@@ -35,26 +40,47 @@ type ErrnoErrorClass = new (errno: number) => Error;
 type ModuleOptions = Parameters<NodeFS['init']>[1];
 type PostgresModule = Parameters<NonNullable<ModuleOptions['preRun']>[number]>[0];
 
+export class EmbeddedSyncError extends Error {
+  constructor(path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`the disk did not keep the embedded database's ${path} (fsync failed: ${reason})`, { cause });
+    this.name = 'EmbeddedSyncError';
+  }
+}
+
+/** Must not return: the process stops, so that nothing after the failed sync is acknowledged. */
+export type OnSyncFailure = (error: EmbeddedSyncError) => never;
+
 /** PGlite's Node file system, with an fsync that reaches the disk. */
 export class DurableNodeFS extends NodeFS {
+  readonly #onSyncFailure: OnSyncFailure;
+
+  constructor(dataDir: string, onSyncFailure: OnSyncFailure) {
+    super(dataDir);
+    this.#onSyncFailure = onSyncFailure;
+  }
+
   override async init(pg: PGlite, options: ModuleOptions): Promise<{ emscriptenOpts: ModuleOptions }> {
     const { emscriptenOpts } = await super.init(pg, options);
+    const addFsync = (mod: PostgresModule) => { addDurableFsync(mod, this.#onSyncFailure); };
     return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFsync] } };
   }
 }
 
 /** Runs before PostgreSQL starts, so every fsync it asks for, from its first, reaches the disk. */
-function addFsync(mod: PostgresModule): void {
+function addDurableFsync(mod: PostgresModule, onSyncFailure: OnSyncFailure): void {
   const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
   nodefs.stream_ops.fsync = (stream) => {
+    const path = nodefs.realPath(stream.node);
     try {
       // A file has a Node descriptor; NODEFS opens a folder (PostgreSQL syncs one after it makes or
       // renames a file in it) without one, so a folder is synced by its path.
       if (stream.nfd !== undefined) fsyncSync(stream.nfd);
-      else syncFolderNow(nodefs.realPath(stream.node));
+      else syncFolderNow(path);
       return 0;
-    } catch {
-      // PostgreSQL treats a failed fsync as the loss it may be: it stops rather than acknowledge.
+    } catch (error) {
+      onSyncFailure(new EmbeddedSyncError(path, error));
+      // Only if the caller broke its promise and returned: PostgreSQL gets the failure it expects.
       throw new ErrnoError(EIO);
     }
   };

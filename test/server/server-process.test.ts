@@ -3,13 +3,13 @@
  * builds first (pretest), so dist/ is current.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
-import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, postReport, sleep, startReceiver } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
 // The data folder holds the journal on either database, and the embedded database itself.
@@ -85,6 +85,46 @@ describe('the server process', () => {
     expect(migrated.stdout).toBe('schema is up to date\n');
     // Its claim is given up: the folder is not left marked as in use.
     expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+  });
+
+  it.runIf(serverUrl === null)('stops when the disk fails the embedded database, without acknowledging, and recovers on restart', async () => {
+    const ownDataDir = mkdtempSync(join(tmpdir(), 'dlr-disk-'));
+    // While this file exists, every fsync the embedded database asks for fails as a failing disk's would.
+    const failing = `${ownDataDir}-failing`;
+    const preload = join(mkdtempSync(join(tmpdir(), 'dlr-preload-')), 'failing-fsync.mjs');
+    writeFileSync(preload, [
+      "import fs from 'node:fs';",
+      "import { syncBuiltinESMExports } from 'node:module';",
+      'const fsyncSync = fs.fsyncSync;',
+      'fs.fsyncSync = (descriptor) => {',
+      `  if (fs.existsSync(${JSON.stringify(failing)})) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });`,
+      '  return fsyncSync(descriptor);',
+      '};',
+      'syncBuiltinESMExports();',
+    ].join('\n'));
+    const env = { ...database.env, DATA_DIR: ownDataDir };
+    const failingReceiver = await startReceiver({ ...env, NODE_OPTIONS: `--import=${preload}` });
+    expect(await postReport(failingReceiver.base, 'before-failure')).toBe(200);
+
+    writeFileSync(failing, '');
+    const during = postReport(failingReceiver.base, 'during-failure');
+    const exited = await Promise.race([failingReceiver.exited, sleep(20_000).then(() => 'still running')]);
+    expect(exited, failingReceiver.output()).toBe(1);
+    expect(await during).not.toBe(200);
+    expect(failingReceiver.output()).toContain('the disk failed the embedded database: stopping');
+    expect(failingReceiver.output()).toContain('/pg_wal/');
+
+    rmSync(failing);
+    const restarted = await startReceiver(env);
+    try {
+      expect((await fetch(`${restarted.base}/messages/before-failure`)).status).toBe(200);
+      // LINK sends again what was not acknowledged.
+      expect(await postReport(restarted.base, 'during-failure')).toBe(200);
+      expect((await fetch(`${restarted.base}/messages/during-failure`)).status).toBe(200);
+    } finally {
+      restarted.child.kill('SIGTERM');
+      expect(await restarted.exited).toBe(0);
+    }
   });
 
   // Ctrl-C in a terminal, and the terminal closing: a clean stop too, not a kill.
