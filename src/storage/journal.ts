@@ -6,13 +6,15 @@
  * Files in the folder: `reports.jsonl` (one line per request, see journal-codec), `replayed` (how
  * far the file has been stored in the database; only ever behind the truth, so at worst a restart
  * stores some reports again, which the database recognises as duplicates), `set-aside.jsonl`
- * (lines the database refused, kept for a person to look at), and `owner` (the pid using the folder).
+ * (lines the database refused, kept for a person to look at), and `owner` (the receiver using the
+ * folder, see folder-claim.ts).
  */
 import { existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { syncFolder } from '../lib/sync-folder.js';
+import { claimFolder, releaseFolder } from './folder-claim.js';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
 
@@ -20,13 +22,6 @@ export class JournalFullError extends Error {
   constructor(maxBytes: number) {
     super(`the local journal holds its limit of ${maxBytes} bytes and the database is not taking reports`);
     this.name = 'JournalFullError';
-  }
-}
-
-export class JournalInUseError extends Error {
-  constructor(folder: string, pid: number) {
-    super(`the journal folder ${folder} is in use by process ${pid}; give each receiver its own DATA_DIR`);
-    this.name = 'JournalInUseError';
   }
 }
 
@@ -84,28 +79,25 @@ export function journalFolder(dataDir: string): string {
 }
 
 /**
- * Claims a journal folder that is there already for this process (see JournalInUseError). The
- * server does this before it opens the embedded database in the same data folder, so that a second
+ * Claims a journal folder that is there already for this process (see folder-claim.ts). The server
+ * does this before it opens the embedded database in the same data folder, so that a second
  * receiver started there stops before it touches the first one's database; opening the journal later
  * finds the claim its own. A folder that is not there yet is left to openJournal: the embedded
  * database must create a new data folder while it is still empty.
  */
 export async function claimExistingJournalFolder(folder: string): Promise<void> {
-  if (existsSync(folder)) await claimFolder(folder, ownerPathOf(folder));
+  if (existsSync(folder)) await claimFolder(folder);
 }
 
 /** Gives up this process's claim on a journal folder, left by claimExistingJournalFolder. */
 export async function releaseJournalFolder(folder: string): Promise<void> {
-  const ownerPath = ownerPathOf(folder);
-  const owner = await readFile(ownerPath, 'utf8').catch(() => '');
-  if (owner === String(process.pid)) await rm(ownerPath, { force: true });
+  await releaseFolder(folder);
 }
 
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { folder, maxBytes } = options;
   const firstCreated = await mkdir(folder, { recursive: true });
-  const ownerPath = ownerPathOf(folder);
-  await claimFolder(folder, ownerPath);
+  await claimFolder(folder);
   const replayedPath = join(folder, 'replayed');
   const setAsidePath = join(folder, 'set-aside.jsonl');
   const handle = await open(join(folder, 'reports.jsonl'), 'a+');
@@ -206,31 +198,9 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
     close: async () => {
       await exclusive(async () => undefined);
       await handle.close();
-      await rm(ownerPath, { force: true });
+      await releaseFolder(folder);
     },
   };
-}
-
-function ownerPathOf(folder: string): string {
-  return join(folder, 'owner');
-}
-
-/** Takes the folder for this process, unless a live process holds it. */
-async function claimFolder(folder: string, ownerPath: string): Promise<void> {
-  const owner = Number.parseInt(await readFile(ownerPath, 'utf8').catch(() => ''), 10);
-  // In a container every restart may get the same pid: our own pid in the file is a stale claim.
-  if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw new JournalInUseError(folder, owner);
-  await writeFile(ownerPath, String(process.pid));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readReplayedOffset(path: string): Promise<number> {

@@ -2,11 +2,12 @@
 import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/storage/journal.js';
-import { JournalFullError, JournalInUseError, foldersToSync, openJournal } from '../../src/storage/journal.js';
+import { FolderInUseError } from '../../src/storage/folder-claim.js';
+import { JournalFullError, foldersToSync, openJournal } from '../../src/storage/journal.js';
 import { reportToStore } from '../helpers/reports.js';
 
 const MiB = 1024 ** 2;
@@ -145,13 +146,13 @@ describe('the local journal', () => {
       const journal = await openJournal({ folder, maxBytes: MiB });
       await journal.close();
       writeFileSync(join(folder, 'owner'), String(other.pid));
-      await expect(openJournal({ folder, maxBytes: MiB })).rejects.toBeInstanceOf(JournalInUseError);
+      await expect(openJournal({ folder, maxBytes: MiB })).rejects.toBeInstanceOf(FolderInUseError);
     } finally {
       other.kill('SIGKILL');
       await new Promise((resolve) => other.once('exit', resolve));
     }
     const taken = await openJournal({ folder, maxBytes: MiB });
-    expect(readFileSync(join(folder, 'owner'), 'utf8')).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(join(folder, 'owner'), 'utf8'))).toEqual({ pid: process.pid, host: hostname() });
     await taken.close();
   });
 });
