@@ -6,7 +6,7 @@ import { ConfigError, environmentWithEnvFile, readConfig } from './config/config
 import { errorSummary } from './lib/error-summary.js';
 import { loggerOptions } from './logging.js';
 import { openDatabase } from './storage/database.js';
-import { claimExistingJournalFolder, journalFolder } from './storage/journal.js';
+import { claimJournalFolder, journalFolder } from './storage/journal.js';
 import { migrateToLatest } from './storage/migrate.js';
 
 async function main(): Promise<void> {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
   try {
-    await claimExistingJournalFolder(journalFolder(config.dataDir));
+    await claimJournalFolder(journalFolder(config.dataDir));
   } catch (error) {
     logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
     process.exit(1);

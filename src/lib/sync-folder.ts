@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 export async function syncFolder(path: string): Promise<void> {
   if (process.platform === 'win32') return;
@@ -26,4 +27,21 @@ export function syncFolderNow(path: string): void {
   } finally {
     closeSync(descriptor);
   }
+}
+
+/**
+ * The folders whose entries may be new once `folder` is made and a file opened in it: `folder`
+ * itself, its parent, and every folder up to the one holding `firstCreated`, the first folder
+ * `mkdir` made (undefined when `folder` was there already). A `DATA_DIR` the receiver made is
+ * itself a new name in the folder above it.
+ */
+export function foldersToSync(folder: string, firstCreated: string | undefined): string[] {
+  const top = dirname(resolve(firstCreated ?? folder));
+  let path = resolve(folder);
+  const folders = [path];
+  while (path !== top && dirname(path) !== path) {
+    path = dirname(path);
+    folders.push(path);
+  }
+  return folders;
 }

@@ -3,7 +3,8 @@
  * (PGlite) kept under the data folder. Both speak the same SQL, so the rest of the code does not know.
  */
 import { hash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -15,6 +16,7 @@ import type { WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
 import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
+import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -148,10 +150,9 @@ function preparedReads(pool: pg.Pool): ReadRows {
 const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STATEMENT, '0A000']);
 
 function openEmbedded(options: DatabaseOptions): Database {
-  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = options.dataDir.startsWith('memory://')
     ? new PGlite(options.dataDir)
-    : new PGlite({ fs: new DurableNodeFS(options.dataDir, stopOnDiskFailure(options)), startParams: [...DURABLE_START_PARAMS] });
+    : new PGlite({ fs: new DurableNodeFS(embeddedFolder(options.dataDir), stopOnDiskFailure(options)), startParams: [...DURABLE_START_PARAMS] });
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -162,6 +163,21 @@ function openEmbedded(options: DatabaseOptions): Database {
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Where the embedded database lives in the data folder: `postgres/`, beside the journal. PGlite
+ * creates a database only in an empty folder, and this one is, while the data folder already holds
+ * the journal's claim, taken before the database is opened. Receivers before this layout kept the
+ * database in the data folder itself, which is used where it is.
+ */
+export function embeddedFolder(dataDir: string): string {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return dataDir;
+  const folder = join(dataDir, 'postgres');
+  const firstCreated = mkdirSync(folder, { recursive: true });
+  // Its name must be on disk with the database in it; PostgreSQL syncs what is inside.
+  if (firstCreated !== undefined) for (const path of foldersToSync(folder, firstCreated).slice(1)) syncFolderNow(path);
+  return folder;
 }
 
 /**

@@ -9,11 +9,10 @@
  * (lines the database refused, kept for a person to look at), and `owner` (the receiver using the
  * folder, see folder-claim.ts).
  */
-import { existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { syncFolder } from '../lib/sync-folder.js';
+import { join } from 'node:path';
+import { foldersToSync, syncFolder } from '../lib/sync-folder.js';
 import { claimFolder, releaseFolder } from './folder-claim.js';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
@@ -79,30 +78,30 @@ export function journalFolder(dataDir: string): string {
 }
 
 /**
- * Claims a journal folder that is there already for this process (see folder-claim.ts). The server
- * does this before it opens the embedded database in the same data folder, so that a second
- * receiver started there stops before it touches the first one's database; opening the journal later
- * finds the claim its own. A folder that is not there yet is left to openJournal: the embedded
- * database must create a new data folder while it is still empty.
+ * Makes the journal folder if it is not there, with its name on disk, and claims it for this process
+ * (see folder-claim.ts). The server does this before it opens the embedded database, which lives in
+ * the same data folder, so that a second receiver started there stops before it touches the first
+ * one's database; opening the journal later finds the claim its own.
  */
-export async function claimExistingJournalFolder(folder: string): Promise<void> {
-  if (existsSync(folder)) await claimFolder(folder);
+export async function claimJournalFolder(folder: string): Promise<void> {
+  const firstCreated = await mkdir(folder, { recursive: true });
+  for (const path of foldersToSync(folder, firstCreated)) await syncFolder(path);
+  await claimFolder(folder);
 }
 
-/** Gives up this process's claim on a journal folder, left by claimExistingJournalFolder. */
+/** Gives up this process's claim on a journal folder, left by claimJournalFolder. */
 export async function releaseJournalFolder(folder: string): Promise<void> {
   await releaseFolder(folder);
 }
 
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { folder, maxBytes } = options;
-  const firstCreated = await mkdir(folder, { recursive: true });
-  await claimFolder(folder);
+  await claimJournalFolder(folder);
   const replayedPath = join(folder, 'replayed');
   const setAsidePath = join(folder, 'set-aside.jsonl');
   const handle = await open(join(folder, 'reports.jsonl'), 'a+');
-  // The file and the folders may be new: their names must be on disk before a report is acknowledged.
-  for (const path of foldersToSync(folder, firstCreated)) await syncFolder(path);
+  // The file may be new: its name must be on disk before a report is acknowledged.
+  await syncFolder(folder);
 
   const scan = await scanFile(handle, await readReplayedOffset(replayedPath));
   // A line without its newline was being written when the process stopped: it was never
@@ -254,23 +253,6 @@ async function readLines(handle: FileHandle, from: number, limit: number, maxByt
     });
     return { entries, end: from + lastNewline + 1 };
   }
-}
-
-/**
- * The folders whose entries may be new once `folder` is made and a file opened in it: `folder`
- * itself, its parent, and every folder up to the one holding `firstCreated`, the first folder
- * `mkdir` made (undefined when `folder` was there already). A `DATA_DIR` the receiver made is
- * itself a new name in the folder above it.
- */
-export function foldersToSync(folder: string, firstCreated: string | undefined): string[] {
-  const top = dirname(resolve(firstCreated ?? folder));
-  let path = resolve(folder);
-  const folders = [path];
-  while (path !== top && dirname(path) !== path) {
-    path = dirname(path);
-    folders.push(path);
-  }
-  return folders;
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {

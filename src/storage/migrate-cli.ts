@@ -4,7 +4,7 @@
  */
 import { environmentWithEnvFile, readConfig } from '../config/config.js';
 import { openDatabase } from './database.js';
-import { claimExistingJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
+import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
 
 const [command = 'up'] = process.argv.slice(2);
@@ -18,7 +18,7 @@ const config = readConfig(environmentWithEnvFile(process.env));
 const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
 if (claimed !== null) {
   try {
-    await claimExistingJournalFolder(claimed);
+    await claimJournalFolder(claimed);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}: stop it before migrating\n`);
     process.exit(1);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
-import { freePort, launchReceiver, postReport, sleep, startReceiver } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, postReport, sleep, startReceiver, waitFor } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
 // The data folder holds the journal on either database, and the embedded database itself.
@@ -68,6 +68,27 @@ describe('the server process', () => {
     } finally {
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
+    }
+  });
+
+  it('lets one of two receivers started at once on a new DATA_DIR run, and stops the other before it opens the database', async () => {
+    const newDataDir = join(mkdtempSync(join(tmpdir(), 'dlr-twins-')), 'data');
+    const ports = [await freePort(), await freePort()];
+    const twins = ports.map((port) => launch({ DATA_DIR: newDataDir, PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1' }));
+    const stoppedIndex = await Promise.race(twins.map(async (launched, index) => { await launched.exited; return index; }));
+    const stopped = twins[stoppedIndex];
+    const running = twins[1 - stoppedIndex];
+    if (stopped === undefined || running === undefined) throw new Error('two receivers were launched');
+    expect(await stopped.exited, stopped.output()).toBe(1);
+    expect(stopped.output()).toContain(`is in use by process ${String(running.child.pid)}; give each receiver its own DATA_DIR`);
+    expect(stopped.output()).not.toContain('database ready');
+    const base = `http://127.0.0.1:${String(ports[1 - stoppedIndex])}`;
+    try {
+      await waitFor('the other receiver to answer', () => fetch(`${base}/healthz`).then((response) => response.ok, () => false));
+      expect(await postReport(base, 'twin')).toBe(200);
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited, running.output()).toBe(0);
     }
   });
 

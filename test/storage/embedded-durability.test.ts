@@ -36,7 +36,7 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     synced.length = 0;
     const response = await postJson(app, deliveredReport({ id: 'on-disk-1' }));
     expect(response.statusCode).toBe(200);
-    expect(synced.filter((path) => path.startsWith(join(dataDir, 'pg_wal')))).not.toEqual([]);
+    expect(synced.filter((path) => path.startsWith(join(dataDir, 'postgres', 'pg_wal')))).not.toEqual([]);
     await app.close();
     await database.close();
 
@@ -48,6 +48,6 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     synced.length = 0;
     await again.close();
     await reopened.close();
-    expect(synced.some((path) => path.startsWith(join(dataDir, 'base')))).toBe(true);
+    expect(synced.some((path) => path.startsWith(join(dataDir, 'postgres', 'base')))).toBe(true);
   });
 });

@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/storage/journal.js';
 import { FolderInUseError } from '../../src/storage/folder-claim.js';
-import { JournalFullError, foldersToSync, openJournal } from '../../src/storage/journal.js';
+import { foldersToSync } from '../../src/lib/sync-folder.js';
+import { JournalFullError, openJournal } from '../../src/storage/journal.js';
 import { reportToStore } from '../helpers/reports.js';
 
 const MiB = 1024 ** 2;
