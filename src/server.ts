@@ -6,7 +6,7 @@ import { ConfigError, environmentWithEnvFile, readConfig } from './config/config
 import { errorSummary } from './lib/error-summary.js';
 import { loggerOptions } from './logging.js';
 import { openDatabase } from './storage/database.js';
-import { claimJournalFolder, journalFolder } from './storage/journal.js';
+import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateToLatest } from './storage/migrate.js';
 
 async function main(): Promise<void> {
@@ -22,8 +22,9 @@ async function main(): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel));
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
+  const dataFolderClaim = journalFolder(config.dataDir);
   try {
-    await claimJournalFolder(journalFolder(config.dataDir));
+    await claimJournalFolder(dataFolderClaim);
   } catch (error) {
     logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
     process.exit(1);
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     else logger.info({ signal }, 'stopping');
     await app.close();
     await database.close();
+    // Only now may another receiver open this DATA_DIR: closing the embedded database writes to it.
+    await releaseJournalFolder(dataFolderClaim);
   });
   await app.listen({ host: config.host, port: config.port });
 }

@@ -40,12 +40,22 @@ interface Owner {
   readonly host: string;
 }
 
-/** Claims this process holds, by folder, each with the timer that touches it. */
-const held = new Map<string, NodeJS.Timeout>();
+/**
+ * Claims this process holds, by folder: the timer that touches each, and how many holders it has
+ * (the server holds its data folder until its database is closed, the journal while it is open).
+ */
+const held = new Map<string, { readonly touch: NodeJS.Timeout; holders: number }>();
 
-/** Takes the folder for this process, or throws FolderInUseError. Claiming a folder again is a no-op. */
+/**
+ * Takes the folder for this process, or throws FolderInUseError. A folder this process holds gets
+ * one more holder; each gives it up with releaseFolder.
+ */
 export async function claimFolder(folder: string, timing: ClaimTiming = DEFAULT_TIMING): Promise<void> {
-  if (held.has(folder)) return;
+  const claim = held.get(folder);
+  if (claim !== undefined) {
+    claim.holders += 1;
+    return;
+  }
   const path = ownerPath(folder);
   const mine: Owner = { pid: process.pid, host: hostname() };
   for (;;) {
@@ -60,14 +70,16 @@ export async function claimFolder(folder: string, timing: ClaimTiming = DEFAULT_
     utimes(path, now, now).catch(() => undefined);
   }, timing.touchMs);
   touch.unref();
-  held.set(folder, touch);
+  held.set(folder, { touch, holders: 1 });
 }
 
-/** Gives up this process's claim on the folder, if it holds one. */
+/** Gives up one holder's claim on the folder; the last one's release frees the folder. */
 export async function releaseFolder(folder: string): Promise<void> {
-  const touch = held.get(folder);
-  if (touch === undefined) return;
-  clearInterval(touch);
+  const claim = held.get(folder);
+  if (claim === undefined) return;
+  claim.holders -= 1;
+  if (claim.holders > 0) return;
+  clearInterval(claim.touch);
   held.delete(folder);
   const found = await readClaim(ownerPath(folder));
   if (found?.owner?.pid === process.pid && found.owner.host === hostname()) await rm(ownerPath(folder), { force: true });

@@ -81,7 +81,8 @@ export function journalFolder(dataDir: string): string {
  * Makes the journal folder if it is not there, with its name on disk, and claims it for this process
  * (see folder-claim.ts). The server does this before it opens the embedded database, which lives in
  * the same data folder, so that a second receiver started there stops before it touches the first
- * one's database; opening the journal later finds the claim its own.
+ * one's database, and gives the claim up after the database is closed. The journal holds the claim
+ * too while it is open.
  */
 export async function claimJournalFolder(folder: string): Promise<void> {
   const firstCreated = await mkdir(folder, { recursive: true });
@@ -89,7 +90,7 @@ export async function claimJournalFolder(folder: string): Promise<void> {
   await claimFolder(folder);
 }
 
-/** Gives up this process's claim on a journal folder, left by claimJournalFolder. */
+/** Gives up a claim on a journal folder taken with claimJournalFolder. */
 export async function releaseJournalFolder(folder: string): Promise<void> {
   await releaseFolder(folder);
 }

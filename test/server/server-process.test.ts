@@ -43,6 +43,8 @@ describe('the server process', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).not.toContain('order-17');
+    // A clean stop gives the data folder up.
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
 
     const second = await start();
     try {

@@ -46,6 +46,16 @@ describe('the claim on a journal folder', () => {
     expect(existsSync(join(folder, 'owner'))).toBe(false);
   });
 
+  it('stays claimed until every holder in the process has given it up', async () => {
+    const folder = freshFolder();
+    await claimFolder(folder, QUICK);
+    await claimFolder(folder, QUICK);
+    await releaseFolder(folder);
+    expect(ownerOf(folder)).toEqual({ pid: process.pid, host: hostname() });
+    await releaseFolder(folder);
+    expect(existsSync(join(folder, 'owner'))).toBe(false);
+  });
+
   it('keeps its own claim up while it holds it', async () => {
     const folder = freshFolder();
     await claimFolder(folder, QUICK);
