@@ -73,8 +73,8 @@ describe('the claim on a journal folder', () => {
   it('lets exactly one of several receivers starting at once take a stale claim', async () => {
     for (let round = 0; round < 5; round++) {
       const folder = freshFolder();
-      // Left by a receiver of this host that is gone (pids are far below this).
-      writeFileSync(join(folder, 'owner'), '4194304000');
+      // Left by a receiver of this host that is gone: Linux pids stay below 2^22.
+      writeFileSync(join(folder, 'owner'), '2000000000');
       const startAt = Date.now() + 1_500;
       const outcomes = await Promise.all(Array.from({ length: 4 }, () => claimInChild(folder, startAt)));
       expect(outcomes.filter((outcome) => outcome === 'claimed')).toHaveLength(1);
