@@ -71,15 +71,14 @@ export class DurableNodeFS extends NodeFS {
 function addDurableFsync(mod: PostgresModule, onSyncFailure: OnSyncFailure): void {
   const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
   nodefs.stream_ops.fsync = (stream) => {
-    const path = nodefs.realPath(stream.node);
     try {
       // A file has a Node descriptor; NODEFS opens a folder (PostgreSQL syncs one after it makes or
       // renames a file in it) without one, so a folder is synced by its path.
       if (stream.nfd !== undefined) fsyncSync(stream.nfd);
-      else syncFolderNow(path);
+      else syncFolderNow(nodefs.realPath(stream.node));
       return 0;
     } catch (error) {
-      onSyncFailure(new EmbeddedSyncError(path, error));
+      onSyncFailure(new EmbeddedSyncError(nodefs.realPath(stream.node), error));
       // Only if the caller broke its promise and returned: PostgreSQL gets the failure it expects.
       throw new ErrnoError(EIO);
     }

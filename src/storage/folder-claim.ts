@@ -14,6 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCode } from '../lib/error-code.js';
 
 export class FolderInUseError extends Error {
   constructor(folder: string, owner: Owner) {
@@ -96,7 +98,7 @@ async function createClaim(path: string, owner: Owner): Promise<boolean> {
     await link(draft, path);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (errorCode(error) === 'EEXIST') return false;
     throw error;
   } finally {
     await rm(draft, { force: true });
@@ -113,7 +115,7 @@ async function removeStaleClaim(path: string, stale: Claim): Promise<void> {
   try {
     await writeFile(takeover, '', { flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (errorCode(error) !== 'EEXIST') throw error;
     // Another receiver is taking the claim over; one that stopped while it did left this file behind.
     const since = await touchedTime(takeover);
     if (since !== null && Date.now() - since > ABANDONED_TAKEOVER_MS) await rm(takeover, { force: true });
@@ -149,7 +151,7 @@ async function readClaim(path: string): Promise<Claim | null> {
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (errorCode(error) === 'ENOENT') return null;
     throw error;
   }
   try {
@@ -201,10 +203,6 @@ function isRunning(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
