@@ -106,7 +106,7 @@ export function readConfig(env: Environment): Config {
     host: value('HOST') ?? '0.0.0.0',
     port,
     databaseUrl,
-    dataDir: value('DATA_DIR') ?? './data',
+    dataDir: parseDataDir(value('DATA_DIR') ?? './data', fail),
     allowedCallers,
     trustProxy: parseTrustProxy(value('TRUST_PROXY'), fail),
     ackBody: env.DLR_ACK_BODY ?? 'OK',
@@ -142,6 +142,23 @@ function parseWhole(name: string, text: string, range: { min: number; max: numbe
   if (/^\d+$/.test(text) && number >= range.min && number <= range.max) return number;
   fail(name, `"${text}" must be a whole number from ${range.min} to ${range.max}`);
   return range.min;
+}
+
+/**
+ * A folder on disk. PGlite would also take `memory://` (a database that is gone when the receiver
+ * stops, with every report it acknowledged) and other URLs, which the journal beside it would make
+ * into a folder named after the scheme in the working directory.
+ */
+function parseDataDir(text: string, fail: Fail): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+):\/\//.exec(text)?.[1];
+  if (scheme === undefined) return text;
+  fail(
+    'DATA_DIR',
+    scheme.toLowerCase() === 'memory'
+      ? `"${text}" would keep the database in memory and lose every acknowledged report when the receiver stops; name a folder`
+      : `"${text}" is a URL; name a folder (a path such as ./data)`,
+  );
+  return text;
 }
 
 function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {

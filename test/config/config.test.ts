@@ -54,10 +54,19 @@ describe('configuration', () => {
     [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: '/nonexistent/ca.pem' }, 'SMPP_TLS_CA'],
     [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: 'package.json' }, 'SMPP_TLS_CA'],
     [{ DLR_BODY_LIMIT: '12' }, 'DLR_BODY_LIMIT'],
+    // A 200 promises the report survives a restart: a database in memory would not.
+    [{ DATA_DIR: 'memory://' }, 'DATA_DIR'],
+    [{ DATA_DIR: 'file:///var/lib/receiver' }, 'DATA_DIR'],
   ])('refuses %o, naming %s', (env, variable) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('takes DATA_DIR as a folder, relative or absolute, and names the memory:// problem', () => {
+    expect(readConfig({ DATA_DIR: '/srv/dlr' }).dataDir).toBe('/srv/dlr');
+    expect(readConfig({ DATA_DIR: 'var/dlr:2' }).dataDir).toBe('var/dlr:2');
+    expect(problemsOf({ DATA_DIR: 'memory://' })[0]).toMatch(/lose every acknowledged report/);
   });
 
   it('names every bad variable at once', () => {

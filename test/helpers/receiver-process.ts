@@ -38,9 +38,10 @@ afterAll(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function launchReceiver(env: Record<string, string>): Launched {
+export function launchReceiver(env: Record<string, string>, options: { readonly cwd?: string } = {}): Launched {
   const child = spawn(process.execPath, [SERVER], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -3,7 +3,7 @@
  * builds first (pretest), so dist/ is current.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,19 @@ describe('the server process', () => {
     const launched = launch({ PORT: '99999' });
     expect(await launched.exited).toBe(1);
     expect(launched.output()).toContain('PORT: "99999" is not a port');
+  });
+
+  it('refuses a DATA_DIR in memory, whose reports a restart would lose, before it creates anything', async () => {
+    const workingFolder = mkdtempSync(join(tmpdir(), 'dlr-cwd-'));
+    const launched = launchReceiver({ ...database.env, DATA_DIR: 'memory://' }, { cwd: workingFolder });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('DATA_DIR: "memory://" would keep the database in memory');
+    const migrate = spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://' }, cwd: workingFolder, encoding: 'utf8' });
+    expect(migrate.status).toBe(1);
+    expect(migrate.stderr).toBe('invalid configuration:\n  DATA_DIR: "memory://" would keep the database in memory and lose every acknowledged report when the receiver stops; name a folder\n');
+    // Not even the journal's folder (it used to appear as ./memory:/journal).
+    expect(readdirSync(workingFolder)).toEqual([]);
+    rmSync(workingFolder, { recursive: true });
   });
 
   it('takes a report over HTTP, answers only after storing it, keeps it across a restart, and stops cleanly', async () => {
