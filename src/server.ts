@@ -1,13 +1,16 @@
 /** Starts the receiver: reads the configuration, migrates, listens, and shuts down cleanly on a signal. */
 import closeWithGrace from 'close-with-grace';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, environmentWithEnvFile, readConfig } from './config/config.js';
 import { errorSummary } from './lib/error-summary.js';
+import { logSparingly } from './lib/log-sparingly.js';
 import { loggerOptions } from './logging.js';
+import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
-import { migrateToLatest } from './storage/migrate.js';
+import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
 
 async function main(): Promise<void> {
   let config;
@@ -38,14 +41,21 @@ async function main(): Promise<void> {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound');
     },
   });
+  let applied;
   try {
-    const applied = await migrateToLatest(database.db);
-    dbLog.info({ database: database.kind, applied }, 'database ready');
+    applied = await migrateWhenReachable(database, dbLog);
   } catch (error) {
     dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
     await database.close();
     process.exit(1);
   }
+  if (applied === null) {
+    logger.info('stopping before the database answered: nothing was taken');
+    await database.close();
+    await releaseJournalFolder(dataFolderClaim);
+    process.exit(0);
+  }
+  dbLog.info({ database: database.kind, applied }, 'database ready');
   if (config.allowedCallers === null) {
     logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');
   }
@@ -67,6 +77,38 @@ async function main(): Promise<void> {
     await releaseJournalFolder(dataFolderClaim);
   });
   await app.listen({ host: config.host, port: config.port });
+}
+
+/** Signals that stop the receiver (as close-with-grace takes them once it listens). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const;
+/** Between attempts to reach a database server that is not answering at start. */
+const START_RETRY_MS = 1_000;
+const AWAY_LOG_MS = 30_000;
+
+/**
+ * Migrates, first waiting for a database server that does not answer yet (a receiver started at
+ * boot before PostgreSQL), without listening meanwhile: LINK's reports wait at LINK. A stop signal
+ * ends the wait (null). The embedded database is part of the process: it is not waited for.
+ */
+async function migrateWhenReachable(database: Database, dbLog: Logger): Promise<string[] | null> {
+  if (database.kind === 'embedded') return migrateToLatest(database.db);
+  const stop = new AbortController();
+  const onStop = () => { stop.abort(); };
+  for (const signal of STOP_SIGNALS) process.once(signal, onStop);
+  const logAway = logSparingly(AWAY_LOG_MS);
+  try {
+    return await migrateOnceReachable(database.db, {
+      retryMs: START_RETRY_MS,
+      signal: stop.signal,
+      onAway: (error, attempt) => {
+        logAway(() => {
+          dbLog.warn({ err: errorSummary(error), attempts: attempt }, 'the database is not answering: waiting for it before taking reports');
+        });
+      },
+    });
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onStop);
+  }
 }
 
 await main();

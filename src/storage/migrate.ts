@@ -1,7 +1,9 @@
 /** Brings the schema up to date. Runs at every start; concurrent starts wait on kysely's migration lock. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { Migrator, sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import type { Tables } from './tables.js';
 
 export class MigrationError extends Error {
@@ -44,4 +46,31 @@ async function migratorFor(db: Kysely<Tables>): Promise<Migrator> {
     provider: { getMigrations: () => Promise.resolve(migrations) },
     ...(rows[0]?.schema === undefined ? {} : { migrationTableSchema: rows[0].schema }),
   });
+}
+
+export interface ReachOptions {
+  /** Wait between attempts. */
+  readonly retryMs: number;
+  /** Told of each failed attempt while the database is away. */
+  readonly onAway: (error: unknown, attempt: number) => void;
+  /** Ends the wait (a stop signal): then the migrations are not run and null is returned. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs the migrations once the database answers: at boot a receiver can start before its
+ * PostgreSQL server does, or while the server still recovers and refuses connections. A failure of
+ * the database itself is tried again; any other (a wrong password, a failing migration) is thrown.
+ */
+export async function migrateOnceReachable(db: Kysely<Tables>, options: ReachOptions): Promise<string[] | null> {
+  for (let attempt = 1; !options.signal.aborted; attempt++) {
+    try {
+      return await migrateToLatest(db);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error instanceof MigrationError ? error.cause : error)) throw error;
+      options.onAway(error, attempt);
+    }
+    await sleep(options.retryMs, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+  return null;
 }

@@ -1,10 +1,11 @@
 /**
  * PostgreSQL goes away while reports arrive: the receiver keeps acknowledging valid reports from
  * its local journal and stores every one of them, once, when the database is back, even if the
- * receiver itself is killed in the middle of that replay. Meanwhile the query API answers `503`. Runs against a PostgreSQL server this test
+ * receiver itself is killed in the middle of that replay. Meanwhile the query API answers `503`. A
+ * receiver started while PostgreSQL is down waits for it. Runs against a PostgreSQL server this test
  * starts itself (so stopping it disturbs nobody), in the suite run on the PostgreSQL server.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,7 +14,7 @@ import { serverUrl } from '../helpers/database.js';
 import type { OwnPostgres } from '../helpers/own-postgres.js';
 import { postgresBinaries, startOwnPostgres } from '../helpers/own-postgres.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
-import { missingMessages, readiness, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, missingMessages, postReport, readiness, sleep, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
 
 const binaries = postgresBinaries();
 let own: OwnPostgres | undefined;
@@ -136,4 +137,47 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     expect(stored.distinct).toBe(stored.reports);
     await stopReceiver(third);
   }, 180_000);
+
+  it('is waited out at start: a receiver started before its database listens once the database answers', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-start-wait-'));
+    postgres.stop('fast');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const receiver = launchReceiver({ ...receiverEnv(dataDir), PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1' });
+    let databaseDown = true;
+    try {
+      await waitFor('the receiver to say it waits', async () => receiver.output().includes('the database is not answering: waiting for it'));
+      await sleep(1_500);
+      // It has not given up, and it does not listen meanwhile: LINK keeps its reports until it does.
+      expect(receiver.child.exitCode).toBeNull();
+      expect(await postReport(base, 'start-wait-early')).toBe('error');
+      postgres.start();
+      databaseDown = false;
+      await waitFor('the receiver to listen', async () => (await readiness(base))?.status === 'ready');
+      expect(await postReport(base, 'start-wait')).toBe(200);
+      expect(await missingMessages(base, ['start-wait$1'])).toEqual([]);
+      // One warning, not one per attempt.
+      expect(receiver.output().split('waiting for it before taking reports')).toHaveLength(2);
+    } finally {
+      if (databaseDown) postgres.start();
+      receiver.child.kill('SIGTERM');
+    }
+    expect(await receiver.exited).toBe(0);
+  }, 60_000);
+
+  it('lets a stop signal end the wait for the database at start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-start-stop-'));
+    postgres.stop('fast');
+    try {
+      const receiver = launchReceiver({ ...receiverEnv(dataDir), PORT: String(await freePort()), HOST: '127.0.0.1' });
+      await waitFor('the receiver to say it waits', async () => receiver.output().includes('the database is not answering: waiting for it'));
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
+      expect(receiver.output()).toContain('stopping before the database answered');
+      // Its claim on the data folder is given up.
+      expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+    } finally {
+      postgres.start();
+    }
+  }, 60_000);
 });
