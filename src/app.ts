@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Config } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
-import { errorBody } from './http/errors.js';
+import { errorBody, schemaRefusalMessage } from './http/errors.js';
 import { receiverFastify } from './http/fastify-instance.js';
 import { callerCheck } from './intake/caller-check.js';
 import { intakeRoutes } from './intake/routes.js';
@@ -65,7 +65,7 @@ export async function buildApp({ config, database, logger }: AppOptions) {
       request.log.error({ err: errorSummary(error) }, 'request failed');
       return reply.code(status).send(errorBody(status, 'internal error'));
     }
-    const message = status === 413 ? `the body is larger than ${config.bodyLimit} bytes` : error.message;
+    const message = status === 413 ? `the body is larger than ${config.bodyLimit} bytes` : schemaRefusalMessage(error, request.query);
     return reply.code(status).send(errorBody(status, message));
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));

@@ -106,6 +106,8 @@ describe('GET /messages', () => {
     ['since=last-week', 'since must be an RFC 3339 date-time'],
     ['cursor=not-a-cursor', 'cursor'],
     ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
+    ['status=delivered&status=failed', 'status is given 2 times; give it once'],
+    ['limit=1&limit=2&limit=3', 'limit is given 3 times; give it once'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
     const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
     expect(response.statusCode).toBe(400);
