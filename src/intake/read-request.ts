@@ -15,6 +15,8 @@ import { readXmlReport } from './read-xml.js';
 export interface IntakeRequest {
   readonly method: string;
   readonly contentType: string | undefined;
+  /** The `Content-Encoding` header: a body compressed in transit is not read. */
+  readonly contentEncoding?: string | undefined;
   /** The raw body; empty for GET. */
   readonly body: Buffer;
   /** The raw query string, without `?`. */
@@ -65,6 +67,10 @@ function readReports(
 ): { ok: true; value: { format: ReportFormat; reports: ReadReport[] } } | { ok: false; refusal: IntakeRefusal } {
   if (request.method === 'GET') {
     return withFormat('query', readKeyValueReport(new URLSearchParams(request.query)));
+  }
+  const encoding = request.contentEncoding?.trim().toLowerCase() ?? '';
+  if (encoding !== '' && encoding !== 'identity') {
+    return refuse(415, `Content-Encoding "${encoding.slice(0, 40)}" is not taken; send the body uncompressed`);
   }
   const contentType = parseContentType(request.contentType);
   const format = formatOf(contentType.mediaType);

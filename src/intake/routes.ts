@@ -53,6 +53,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     const read = readIntakeRequest({
       method: request.method,
       contentType: request.headers['content-type'],
+      contentEncoding: request.headers['content-encoding'],
       body,
       query: queryOf(request.url),
     });

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { deliveredReport, postJson, useTestReceiver } from '../helpers/app.js';
 
@@ -114,6 +115,20 @@ describe('a request intake does not read', () => {
       expect(await storedReportCount()).toBe(before);
     },
   );
+
+  it('answers 415 to a compressed body, naming its encoding, and keeps it', async () => {
+    const before = await storedReportCount();
+    const response = await receiver.app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': json, 'content-encoding': 'gzip' },
+      payload: gzipSync(JSON.stringify(deliveredReport({ id: 'gzipped' }))),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual({ error: 'Unsupported Media Type', message: 'Content-Encoding "gzip" is not taken; send the body uncompressed' });
+    expect(await storedReportCount()).toBe(before);
+    expect((await latestRejected())?.reason).toBe('Content-Encoding "gzip" is not taken; send the body uncompressed');
+  });
 
   it('answers 415 to a charset it cannot decode', async () => {
     const response = await receiver.app.inject({
