@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   if (applied === null) {
-    logger.info('stopping before the database answered: nothing was taken');
+    logger.info('stopping at start, before taking any report');
     await database.close();
     await releaseJournalFolder(dataFolderClaim);
     process.exit(0);
@@ -88,7 +88,8 @@ const AWAY_LOG_MS = 30_000;
 /**
  * Migrates, first waiting for a database server that does not answer yet (a receiver started at
  * boot before PostgreSQL), without listening meanwhile: LINK's reports wait at LINK. A stop signal
- * ends the wait (null). The embedded database is part of the process: it is not waited for.
+ * ends the wait, or the start once the migrations end (null). The embedded database is part of the
+ * process: it is not waited for.
  */
 async function migrateWhenReachable(database: Database, dbLog: Logger): Promise<string[] | null> {
   if (database.kind === 'embedded') return migrateToLatest(database.db);
@@ -97,7 +98,7 @@ async function migrateWhenReachable(database: Database, dbLog: Logger): Promise<
   for (const signal of STOP_SIGNALS) process.once(signal, onStop);
   const logAway = logSparingly(AWAY_LOG_MS);
   try {
-    return await migrateOnceReachable(database.db, {
+    const applied = await migrateOnceReachable(database.db, {
       retryMs: START_RETRY_MS,
       signal: stop.signal,
       onAway: (error, attempt) => {
@@ -106,6 +107,8 @@ async function migrateWhenReachable(database: Database, dbLog: Logger): Promise<
         });
       },
     });
+    // A signal that came while the migrations ran is heeded too: it is not to be lost.
+    return stop.signal.aborted ? null : applied;
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onStop);
   }

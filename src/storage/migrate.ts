@@ -70,7 +70,10 @@ export async function migrateOnceReachable(db: Kysely<Tables>, options: ReachOpt
       if (!isDatabaseUnavailable(error instanceof MigrationError ? error.cause : error)) throw error;
       options.onAway(error, attempt);
     }
-    await sleep(options.retryMs, undefined, { signal: options.signal }).catch(() => undefined);
+    await sleep(options.retryMs, undefined, { signal: options.signal }).catch((error: unknown) => {
+      // Cut short by the stop signal: the loop ends.
+      if (!options.signal.aborted) throw error;
+    });
   }
   return null;
 }

@@ -173,11 +173,36 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       await waitFor('the receiver to say it waits', async () => receiver.output().includes('the database is not answering: waiting for it'));
       receiver.child.kill('SIGTERM');
       expect(await receiver.exited).toBe(0);
-      expect(receiver.output()).toContain('stopping before the database answered');
+      expect(receiver.output()).toContain('stopping at start, before taking any report');
       // Its claim on the data folder is given up.
       expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
     } finally {
       postgres.start();
+    }
+  }, 60_000);
+
+  it('heeds a stop signal that comes while the migrations run, instead of going on to listen', async () => {
+    // Kysely's migration lock, held here, keeps the receiver's migrations waiting.
+    const MIGRATION_LOCK = '3853314791062309107';
+    const holder = new pg.Client({ connectionString: postgres.url });
+    await holder.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+      const receiver = launchReceiver({ ...receiverEnv(mkdtempSync(join(tmpdir(), 'dlr-stop-migrating-'))), PORT: String(await freePort()), HOST: '127.0.0.1' });
+      await waitFor('the migrations to wait for the lock', async () => {
+        const { rows } = await holder.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        return Number(rows[0]?.waiting) > 0;
+      });
+      receiver.child.kill('SIGTERM');
+      await sleep(200);
+      await holder.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`);
+      const exited = await Promise.race([receiver.exited, sleep(15_000).then(() => 'still running')]);
+      receiver.child.kill('SIGKILL');
+      expect(exited, receiver.output()).toBe(0);
+      expect(receiver.output()).toContain('stopping at start, before taking any report');
+      expect(receiver.output()).not.toContain('database ready');
+    } finally {
+      await holder.end();
     }
   }, 60_000);
 });
