@@ -41,19 +41,23 @@ async function main(): Promise<void> {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound');
     },
   });
+  // Gives the data folder up as a clean stop does, so that a receiver on another host need not wait
+  // for the claim to go stale.
+  const stopAtStart = async (exitCode: 0 | 1): Promise<never> => {
+    await database.close();
+    await releaseJournalFolder(dataFolderClaim);
+    process.exit(exitCode);
+  };
   let applied;
   try {
     applied = await migrateWhenReachable(database, dbLog);
   } catch (error) {
     dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
-    await database.close();
-    process.exit(1);
+    return stopAtStart(1);
   }
   if (applied === null) {
     logger.info('stopping at start, before taking any report');
-    await database.close();
-    await releaseJournalFolder(dataFolderClaim);
-    process.exit(0);
+    return stopAtStart(0);
   }
   dbLog.info({ database: database.kind, applied }, 'database ready');
   if (config.allowedCallers === null) {
@@ -65,8 +69,7 @@ async function main(): Promise<void> {
     app = await buildApp({ config, database, logger });
   } catch (error) {
     logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
-    await database.close();
-    process.exit(1);
+    return stopAtStart(1);
   }
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: errorSummary(err) }, 'stopping after an error');
