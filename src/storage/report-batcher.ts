@@ -134,10 +134,14 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
 }
 
 /**
- * An error the data caused (SQLSTATE classes 22 data exception, 23 integrity, 42 a statement the
- * data made invalid, 54 a limit the data exceeded, P0 raised by a trigger): the same reports would
- * fail again, so the batch is split. Anything else (a dropped connection, a timeout, a shutdown) is about the database.
+ * An error the data caused (SQLSTATE classes 22 data exception, 23 integrity, 54 a limit the data
+ * exceeded, P0 raised by a trigger, and 42601, a syntax error, since the write statements carry
+ * the reports as literals): the same reports would fail again, so the batch is split. Anything else
+ * is about the database: a dropped connection, a timeout, a shutdown, and the rest of class 42 (a
+ * table or column that is not there, a privilege not granted), where the schema no longer fits the
+ * statements and the same reports are stored once it does.
  */
 export function isDataError(error: unknown): boolean {
-  return /^(22|23|42|54|P0)/.test(errorCode(error) ?? '');
+  const code = errorCode(error) ?? '';
+  return /^(22|23|54|P0)/.test(code) || code === '42601';
 }
