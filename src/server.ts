@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, environmentWithEnvFile, readConfig } from './config/config.js';
+import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
 import { loggerOptions } from './logging.js';
@@ -79,7 +80,13 @@ async function main(): Promise<void> {
     // Only now may another receiver open this DATA_DIR: closing the embedded database writes to it.
     await releaseJournalFolder(dataFolderClaim);
   });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    logger.fatal({ err: errorSummary(error) }, `could not start the receiver: ${listenProblem(config.host, config.port, error)}`);
+    await app.close();
+    return stopAtStart(1);
+  }
 }
 
 /** Signals that stop the receiver (as close-with-grace takes them once it listens). */

@@ -3,6 +3,7 @@
  * start with a message that names the variable.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
 import type { AddressList } from './address-list.js';
 import { isAddressOrRange, parseAddressList } from './address-list.js';
@@ -103,7 +104,7 @@ export function readConfig(env: Environment): Config {
   const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
 
   const config: Config = {
-    host: value('HOST') ?? '0.0.0.0',
+    host: parseHost(value('HOST') ?? '0.0.0.0', fail),
     port,
     databaseUrl,
     dataDir: parseDataDir(value('DATA_DIR') ?? './data', fail),
@@ -135,6 +136,15 @@ function parsePort(name: string, text: string, fail: Fail): number {
   if (/^\d+$/.test(text) && port >= 1 && port <= 65535) return port;
   fail(name, `"${text}" is not a port (1-65535)`);
   return 0;
+}
+
+/** An IP address, or a host name made of letters, digits and hyphens between dots (RFC 1123). */
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+function parseHost(text: string, fail: Fail): string {
+  if (isIP(text) !== 0 || HOST_NAME.test(text)) return text;
+  fail('HOST', `"${text}" is not an IP address or host name (0.0.0.0 listens on every IPv4 address, :: on every address)`);
+  return text;
 }
 
 function parseWhole(name: string, text: string, range: { min: number; max: number }, fail: Fail): number {

@@ -57,6 +57,9 @@ describe('configuration', () => {
     // A 200 promises the report survives a restart: a database in memory would not.
     [{ DATA_DIR: 'memory://' }, 'DATA_DIR'],
     [{ DATA_DIR: 'file:///var/lib/receiver' }, 'DATA_DIR'],
+    [{ HOST: 'not a host!' }, 'HOST'],
+    [{ HOST: '[::1]' }, 'HOST'],
+    [{ HOST: 'http://example.com' }, 'HOST'],
   ])('refuses %o, naming %s', (env, variable) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -67,6 +70,12 @@ describe('configuration', () => {
     expect(readConfig({ DATA_DIR: '/srv/dlr' }).dataDir).toBe('/srv/dlr');
     expect(readConfig({ DATA_DIR: 'var/dlr:2' }).dataDir).toBe('var/dlr:2');
     expect(problemsOf({ DATA_DIR: 'memory://' })[0]).toMatch(/lose every acknowledged report/);
+  });
+
+  it('takes HOST as an IPv4 or IPv6 address or a host name', () => {
+    for (const host of ['127.0.0.1', '::', '::1', 'fe80::1%eth0', 'localhost', 'dlr-receiver.example.com', 'dlr.example.com.']) {
+      expect(readConfig({ HOST: host }).host).toBe(host);
+    }
   });
 
   it('names every bad variable at once', () => {

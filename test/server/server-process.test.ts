@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,21 @@ describe('the server process', () => {
     const launched = launch({ PORT: '99999' });
     expect(await launched.exited).toBe(1);
     expect(launched.output()).toContain('PORT: "99999" is not a port');
+  });
+
+  it('stops at start naming PORT when another process listens there, and gives the data folder up', async () => {
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const address = other.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const launched = launch({ PORT: String(port), HOST: '127.0.0.1' });
+      expect(await launched.exited).toBe(1);
+      expect(launched.output()).toContain(`could not start the receiver: PORT ${String(port)} on HOST 127.0.0.1 is in use by another process`);
+      expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+    } finally {
+      other.close();
+    }
   });
 
   it('refuses a DATA_DIR in memory, whose reports a restart would lose, before it creates anything', async () => {
