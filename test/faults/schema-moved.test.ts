@@ -63,7 +63,7 @@ describe('a schema that no longer fits the receiver', () => {
     }
   });
 
-  it('acknowledges a receipt only once it is in the journal, and stores it once the schema fits again', async () => {
+  it('keeps a receipt in the journal, acknowledged, and stores it once the schema fits again', async () => {
     const gateway = await startFakeGateway(CREDENTIALS);
     const receiver = await startSmppReceiver(testDb.database, { SMPP_URL: gateway.url(CREDENTIALS.systemId, CREDENTIALS.password), ...FAST_REPLAY });
     try {
