@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, environmentWithEnvFile, readConfig } from './config/config.js';
+import { readConfigOrExit } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
@@ -14,14 +14,7 @@ import { claimJournalFolder, journalFolder, releaseJournalFolder } from './stora
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = readConfig(environmentWithEnvFile(process.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const config = readConfigOrExit();
 
   const logger = pino(loggerOptions(config.logLevel));
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started

@@ -262,3 +262,17 @@ export function environmentWithEnvFile(env: Environment, path = '.env'): Environ
   const fromFile = parseEnv(readFileSync(path, 'utf8'));
   return { ...fromFile, ...env };
 }
+
+/**
+ * The process's settings, from its environment and `.env`; a bad value stops the process with the
+ * message naming each bad variable (exit code 1), not a stack trace.
+ */
+export function readConfigOrExit(): Config {
+  try {
+    return readConfig(environmentWithEnvFile(process.env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}

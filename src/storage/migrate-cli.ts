@@ -2,7 +2,7 @@
  * `npm run migrate`: brings the configured database's schema up to date, then exits.
  * `npm run migrate -- down`: undoes the newest migration instead, to go back one release.
  */
-import { ConfigError, environmentWithEnvFile, readConfig } from '../config/config.js';
+import { readConfigOrExit } from '../config/config.js';
 import { openDatabase } from './database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
@@ -13,7 +13,7 @@ if (command !== 'up' && command !== 'down') {
   process.exit(2);
 }
 
-const config = readConfigOrStop();
+const config = readConfigOrExit();
 // The embedded database may be open in a receiver: two PostgreSQLs on one data folder can damage it.
 const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
 if (claimed !== null) {
@@ -41,13 +41,3 @@ try {
   if (claimed !== null) await releaseJournalFolder(claimed);
 }
 
-/** A bad variable is named as the server names it, not thrown as a stack trace. */
-function readConfigOrStop() {
-  try {
-    return readConfig(environmentWithEnvFile(process.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-}
