@@ -13,7 +13,7 @@ export function readJsonReports(body: string): Result<ReadReport[]> {
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    return problem(`body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    return problem(`body is not valid JSON: ${syntaxErrorWithoutQuote(error)}`);
   }
   if (!Array.isArray(parsed)) {
     const report = reportFromJson(parsed);
@@ -30,6 +30,19 @@ export function readJsonReports(body: string): Result<ReadReport[]> {
     reports.push({ report: report.value, payload: item });
   }
   return ok(reports);
+}
+
+/**
+ * V8 quotes up to 20 characters of the body around some syntax errors (`Unexpected token 'x',
+ * "…" is not valid JSON`); a refusal is logged, and the body may hold phone numbers, so the quote
+ * is left out. The whole body is kept among the rejected requests.
+ */
+function syntaxErrorWithoutQuote(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = message.indexOf('"');
+  if (quoted === -1) return message;
+  const before = message.slice(0, quoted).replace(/[\s,]*(\.\.\.)?$/, '');
+  return before === '' ? 'the body is not a JSON value' : before;
 }
 
 function reportFromJson(value: unknown): Result<DeliveryReport> {

@@ -31,6 +31,7 @@ const form = 'application/x-www-form-urlencoded';
 describe('a request that is not a report', () => {
   it.each([
     ['truncated JSON', json, '{"id":"bad-1","resultCode":10', 'not valid JSON'],
+    ['a stray word in JSON', json, '{"id":"bad-17","resultCode":x1001}', "body is not valid JSON: Unexpected token 'x'"],
     ['an empty body', json, '', 'body is empty'],
     ['a JSON string', json, '"hello"', 'must be a JSON object'],
     ['an empty array', json, '[]', 'no reports'],

@@ -63,6 +63,31 @@ describe('the logs', () => {
     for (const secret of [TOKEN, PHONE, SENDER, 'resultCode=oops', 'log-get-1&']) expect(lines).not.toContain(secret);
   });
 
+  it('hold no phone number from a refused body, whatever its parser says about it', async () => {
+    const refusals: Array<{ contentType: string; payload: string }> = [
+      // V8 quotes the text around a JSON syntax error in its message.
+      { contentType: 'application/json', payload: `{"id":"log-json","resultCode":1001,"customParameters":{"destination":+${PHONE}}}` },
+      { contentType: 'application/json', payload: `{"d":x${PHONE}}` },
+      { contentType: 'application/json', payload: `["${PHONE}",x]` },
+      { contentType: 'application/json', payload: `{"id":"log-json-3","resultCode":1001,"gateCustomParameters":{"key":xs3cr3t-${PHONE}}}` },
+      // The XML checker names what stands where a tag should.
+      { contentType: 'application/xml', payload: `<r><id>log-xml</id><resultCode>1001</resultCode><d><${PHONE}></d></r>` },
+      { contentType: 'application/xml', payload: `<?xml version="1.0" ${PHONE}?><r><id>log-xml-2</id></r>` },
+      // A field's value is quoted when it is not what the field takes.
+      { contentType: 'application/x-www-form-urlencoded', payload: `id=log-form&resultCode=1001&sentTimestamp=%2B${PHONE}` },
+      { contentType: 'application/x-www-form-urlencoded', payload: `id=log-form-2&resultCode=${PHONE}5` },
+    ];
+    for (const { contentType, payload } of refusals) {
+      const before = lines.length;
+      const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
+      expect(response.statusCode).toBe(400);
+      const logged = lines.slice(before);
+      expect(logged).toContain('report refused');
+      expect(logged, payload).not.toContain(PHONE);
+      expect(logged, payload).not.toContain('s3cr3t');
+    }
+  });
+
   it('name a refused caller once per window, however many requests it sends', async () => {
     const before = lines.split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {

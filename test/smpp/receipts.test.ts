@@ -168,6 +168,16 @@ describe('a deliver_sm that is no receipt, or a receipt that cannot be read', ()
     expect((await latestRejected()).reason).toContain('done date is not a real date-time');
   });
 
+  it('keeps a phone number in a refused receipt out of the log', async () => {
+    const text = receiptText({ id: 'smpp-phone-date', stat: 'DELIVRD', doneDate: '4799887766' });
+    const { answer } = await deliver(receiptPdu(text, { source_addr: '4711223344' }), 'smpp-phone-date');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect((await latestRejected()).reason).toContain('done date is not a real date-time: "4799887766"');
+    expect(receiver.logs()).toContain('receipt refused');
+    expect(receiver.logs()).not.toContain('4799887766');
+    expect(receiver.logs()).not.toContain('4711223344');
+  });
+
   it('keeps a receipt without any id among the rejected', async () => {
     await gateway.deliver(receiptPdu('sub:001 dlvrd:001 stat:DELIVRD err:000'));
     expect((await latestRejected()).reason).toContain('the receipt has no id');
