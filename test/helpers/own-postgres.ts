@@ -3,7 +3,7 @@
  * anyone else's. `initdb` and `postgres` refuse to run as root, so they run as the postgres user.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './receiver-process.js';
@@ -25,7 +25,13 @@ export function postgresBinaries(): string | null {
   return folder !== null && existsSync(join(folder, 'initdb')) ? folder : null;
 }
 
-export async function startOwnPostgres(binaries: string): Promise<OwnPostgres> {
+/** A certificate and its key in PEM, for a server that takes TLS connections. */
+export interface ServerCertificate {
+  readonly key: string;
+  readonly cert: string;
+}
+
+export async function startOwnPostgres(binaries: string, options: { readonly tls?: ServerCertificate } = {}): Promise<OwnPostgres> {
   const folder = mkdtempSync(join(tmpdir(), 'dlr-own-pg-'));
   chmodSync(folder, 0o777);
   const data = join(folder, 'data');
@@ -33,8 +39,10 @@ export async function startOwnPostgres(binaries: string): Promise<OwnPostgres> {
   const asPostgres = (program: string, args: string[]) =>
     execFileSync('runuser', ['-u', 'postgres', '--', join(binaries, program), ...args], { stdio: 'pipe', timeout: 60_000 });
   asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const settings = [`-p ${port}`, `-k ${folder}`, '-c fsync=off', '-c listen_addresses=127.0.0.1'];
+  if (options.tls !== undefined) settings.push(...serverTls(data, options.tls));
   const start = () => {
-    asPostgres('pg_ctl', ['-D', data, '-l', join(folder, 'log'), '-w', '-o', `-p ${port} -k ${folder} -c fsync=off -c listen_addresses=127.0.0.1`, 'start']);
+    asPostgres('pg_ctl', ['-D', data, '-l', join(folder, 'log'), '-w', '-o', settings.join(' '), 'start']);
   };
   const stop = (mode: 'fast' | 'immediate' = 'fast') => {
     asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']);
@@ -53,4 +61,20 @@ export async function startOwnPostgres(binaries: string): Promise<OwnPostgres> {
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** Writes the certificate where the server reads it; the key must be the postgres user's alone. */
+function serverTls(data: string, tls: ServerCertificate): string[] {
+  const { uid, gid } = postgresUser();
+  for (const [name, text] of [['server.crt', tls.cert], ['server.key', tls.key]] as const) {
+    const path = join(data, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    chownSync(path, uid, gid);
+  }
+  return ['-c ssl=on'];
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
 }

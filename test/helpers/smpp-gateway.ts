@@ -3,10 +3,6 @@
  * `password`, counts binds and keepalives, sends `deliver_sm` receipts one at a time (window 1)
  * and hands back the receiver's `deliver_sm_resp`.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SmppPdu, SmppSession } from '../../src/smpp/smpp-library.js';
 import { COMMAND_STATUS, smpp } from '../../src/smpp/smpp-library.js';
@@ -132,16 +128,4 @@ export function receiptPdu(text: string, extra: Record<string, unknown> = {}): R
     short_message: Buffer.from(text, 'latin1'),
     ...extra,
   };
-}
-
-/** A self-signed certificate for localhost, made with openssl for a TLS test. */
-export function selfSignedCertificate(): { key: string; cert: string; certFile: string } {
-  const folder = mkdtempSync(join(tmpdir(), 'dlr-smpp-tls-'));
-  const keyFile = join(folder, 'key.pem');
-  const certFile = join(folder, 'cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
-  ], { stdio: 'pipe' });
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }

@@ -10,7 +10,8 @@ import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { sleep, waitFor } from '../helpers/receiver-process.js';
 import type { FakeGateway, GatewayOptions } from '../helpers/smpp-gateway.js';
-import { receiptPdu, receiptText, selfSignedCertificate, startFakeGateway } from '../helpers/smpp-gateway.js';
+import { selfSignedCertificate } from '../helpers/certificate.js';
+import { receiptPdu, receiptText, startFakeGateway } from '../helpers/smpp-gateway.js';
 import type { SmppTestReceiver } from '../helpers/smpp-receiver.js';
 import { FAST_RECONNECT_MS, startSmppReceiver } from '../helpers/smpp-receiver.js';
 
