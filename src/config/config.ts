@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { errorCode } from '../lib/error-code.js';
 import type { AddressList } from './address-list.js';
 import { isAddressOrRange, parseAddressList } from './address-list.js';
 
@@ -78,9 +80,7 @@ export function readConfig(env: Environment): Config {
 
   const port = parsePort('PORT', value('PORT') ?? '3000', fail);
   const databaseUrl = value('DATABASE_URL') ?? null;
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    fail('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-  }
+  if (databaseUrl !== null) checkDatabaseUrl(databaseUrl, fail);
 
   const allowedText = value('DLR_ALLOWED_IPS') ?? 'linkmobility';
   let allowedCallers: AddressList | null = null;
@@ -130,6 +130,32 @@ export function readConfig(env: Environment): Config {
 
 /** Records a problem with a variable; the caller goes on with a placeholder, and the start fails. */
 type Fail = (name: string, text: string) => void;
+
+/** libpq's modes and the driver's own `no-verify`; the driver takes any other word as TLS on. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/** Read as the driver will read it at connect time, so that a URL it cannot use stops the start here. */
+function checkDatabaseUrl(url: string, fail: Fail): void {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    fail('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+    return;
+  }
+  let sslmode: unknown;
+  try {
+    sslmode = parseConnectionString(url).sslmode;
+  } catch (error) {
+    // The driver reads the files sslrootcert, sslcert and sslkey name while it parses.
+    if (errorCode(error) === 'ERR_INVALID_URL') {
+      fail('DATABASE_URL', 'is not a URL the PostgreSQL driver can read; percent-encode special characters in the user name and password (# as %23, / as %2F, @ as %40)');
+    } else {
+      fail('DATABASE_URL', `cannot read a file it names: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return;
+  }
+  if (typeof sslmode === 'string' && !SSL_MODES.includes(sslmode)) {
+    fail('DATABASE_URL', `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`);
+  }
+}
 
 function parsePort(name: string, text: string, fail: Fail): number {
   const port = Number(text);

@@ -42,6 +42,12 @@ describe('configuration', () => {
     [{ DLR_ALLOWED_IPS: '10.0.0.0/33' }, 'DLR_ALLOWED_IPS'],
     [{ TRUST_PROXY: 'my-proxy' }, 'TRUST_PROXY'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    // A password's "#" or "/" ends it early, as in any URL, and the driver cannot read the rest.
+    [{ DATABASE_URL: 'postgres://dlr:pa#ss@db:5432/dlr' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://dlr:pa/ss@db:5432/dlr' }, 'DATABASE_URL'],
+    // The driver would read an unknown sslmode as TLS on and say only that the server has none.
+    [{ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify_full' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
     [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],
@@ -64,6 +70,18 @@ describe('configuration', () => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('says how to write a DATABASE_URL the driver cannot read, without echoing the password', () => {
+    const [problem] = problemsOf({ DATABASE_URL: 'postgres://dlr:pa#ss@db:5432/dlr' });
+    expect(problem).toBe('DATABASE_URL: is not a URL the PostgreSQL driver can read; percent-encode special characters in the user name and password (# as %23, / as %2F, @ as %40)');
+    expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify_full' })).toEqual([
+      'DATABASE_URL: sslmode "verify_full" is not one of disable, prefer, require, verify-ca, verify-full, no-verify',
+    ]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?sslrootcert=/nonexistent/ca.pem' })[0]).toMatch(/^DATABASE_URL: cannot read a file it names: .*\/nonexistent\/ca\.pem/);
+    for (const url of ['postgres://dlr:pa%23ss@db:5432/dlr', 'postgresql://db/dlr?sslmode=verify-full', 'postgres://dlr@db/dlr?options=-c%20search_path%3Ddlr']) {
+      expect(readConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
   });
 
   it('takes DATA_DIR as a folder, relative or absolute, and names the memory:// problem', () => {
