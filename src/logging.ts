@@ -1,14 +1,17 @@
 /**
  * The logger. Lines carry no secrets and no phone numbers: requests are not logged one by one, and
  * whatever does log a request gets its method and path only (a GET report's query string carries
- * its data) with the Authorization header removed. Refusal reasons and database errors can quote
- * what a sender wrote, so every run of seven digits or more in a line's fields is left out too.
+ * its data) with the Authorization header removed. A refusal's reason and an error's message can
+ * quote what a sender wrote, so in those fields every run of seven digits or more is left out.
+ * The other fields hold the receiver's own text (migration names, states, counts, addresses).
  */
 import type { LoggerOptions } from 'pino';
 
 /** A phone number as LINK writes one (`4799999999`, `+4799999999`); ports and positions are shorter. */
 const DIGIT_RUN = /\+?\d{7,}/g;
-export const DIGITS_LEFT_OUT = '[digits]';
+const DIGITS_LEFT_OUT = '[digits]';
+/** The fields that can quote a sender's text: a refusal's `reason`, an error's message. */
+const QUOTING_FIELDS = new Set(['reason', 'err', 'lastProblem']);
 
 export function loggerOptions(level: string, pretty = process.stdout.isTTY): LoggerOptions {
   return {
@@ -25,17 +28,21 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY): Log
   };
 }
 
-/** The fields with every long run of digits in their text replaced; numbers and the rest unchanged. */
-export function withoutDigitRuns(fields: Record<string, unknown>): Record<string, unknown> {
-  const masked: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) masked[key] = maskValue(value);
-  return masked;
+/** The fields, with every long run of digits replaced in the text of those that can quote a sender. */
+function withoutDigitRuns(fields: Record<string, unknown>): Record<string, unknown> {
+  let masked: Record<string, unknown> | null = null;
+  for (const key of QUOTING_FIELDS) {
+    if (fields[key] === undefined) continue;
+    masked ??= { ...fields };
+    masked[key] = maskValue(fields[key]);
+  }
+  return masked ?? fields;
 }
 
 function maskValue(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(DIGIT_RUN, DIGITS_LEFT_OUT);
   if (Array.isArray(value)) return value.map(maskValue);
-  if (isPlainObject(value)) return withoutDigitRuns(value);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskValue(inner)]));
   return value;
 }
 
