@@ -40,11 +40,20 @@ export async function undoLatestMigration(db: Kysely<Tables>): Promise<string | 
 async function migratorFor(db: Kysely<Tables>): Promise<Migrator> {
   // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
   // meant; a database holding several receivers' schemas needs it said.
-  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+  const { rows } = await sql<{ schema: string | null; searchPath: string }>`
+    SELECT current_schema() AS schema, current_setting('search_path') AS "searchPath"`.execute(db);
+  const [found] = rows;
+  if (found === undefined) throw new Error('the database did not say which schema is current');
+  if (found.schema === null) {
+    // Else kysely fails on its own lock table, which says nothing of the cause.
+    throw new Error(
+      `no schema of the search_path (${found.searchPath}) exists, or this user may not use it: create it (CREATE SCHEMA), or fix search_path in the options of DATABASE_URL`,
+    );
+  }
   return new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
-    ...(rows[0]?.schema === undefined ? {} : { migrationTableSchema: rows[0].schema }),
+    migrationTableSchema: found.schema,
   });
 }
 

@@ -4,18 +4,20 @@
  * migration back, to run an older receiver again, must rebuild the table with the deciders this
  * receiver shows. Fingerprints became UUIDs: a report stored before the upgrade and sent again
  * after it is still stored once. Identifiers came to compare as bytes: what was stored before is
- * found by the same ids after the upgrade and after its rollback.
+ * found by the same ids after the upgrade and after its rollback. A search_path that names no schema
+ * there is says so, instead of failing on kysely's bookkeeping table.
  */
 import { hash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
 import { migrateToLatest, undoLatestMigration } from '../../src/storage/migrate.js';
+import { openDatabase } from '../../src/storage/database.js';
 import { findMessage, listMessages } from '../../src/storage/read-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
 
 let testDb: TestDatabase;
 
@@ -161,3 +163,16 @@ describe('identifiers compared as bytes', () => {
 function byPart(a: { part: number | null }, b: { part: number | null }): number {
   return (a.part ?? -1) - (b.part ?? -1);
 }
+
+describe.skipIf(serverUrl === null)('a search_path that names no schema there is', () => {
+  it('stops the migrations naming the search_path and what to do', async () => {
+    const database = openDatabase({ databaseUrl: serverUrl ?? '', dataDir: '', schema: 'dlr_no_such_schema' });
+    try {
+      await expect(migrateToLatest(database.db)).rejects.toThrow(
+        'no schema of the search_path (dlr_no_such_schema) exists, or this user may not use it: create it (CREATE SCHEMA), or fix search_path in the options of DATABASE_URL',
+      );
+    } finally {
+      await database.close();
+    }
+  });
+});
