@@ -144,11 +144,12 @@ function checkDatabaseUrl(url: string, fail: Fail): void {
   try {
     sslmode = parseConnectionString(url).sslmode;
   } catch (error) {
-    // The driver reads the files sslrootcert, sslcert and sslkey name while it parses.
+    // Besides the URL, the driver reads the files sslrootcert, sslcert and sslkey name, and
+    // checks TLS settings that contradict each other.
     if (errorCode(error) === 'ERR_INVALID_URL') {
       fail('DATABASE_URL', 'is not a URL the PostgreSQL driver can read; percent-encode special characters in the user name and password (# as %23, / as %2F, @ as %40)');
     } else {
-      fail('DATABASE_URL', `cannot read a file it names: ${error instanceof Error ? error.message : String(error)}`);
+      fail('DATABASE_URL', `the PostgreSQL driver cannot use it: ${error instanceof Error ? error.message : String(error)}`);
     }
     return;
   }

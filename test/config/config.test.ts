@@ -78,7 +78,8 @@ describe('configuration', () => {
     expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify_full' })).toEqual([
       'DATABASE_URL: sslmode "verify_full" is not one of disable, prefer, require, verify-ca, verify-full, no-verify',
     ]);
-    expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?sslrootcert=/nonexistent/ca.pem' })[0]).toMatch(/^DATABASE_URL: cannot read a file it names: .*\/nonexistent\/ca\.pem/);
+    expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?sslrootcert=/nonexistent/ca.pem' })[0]).toMatch(/^DATABASE_URL: the PostgreSQL driver cannot use it: .*\/nonexistent\/ca\.pem/);
+    expect(problemsOf({ DATABASE_URL: 'postgres://dlr@db/dlr?uselibpqcompat=true&sslmode=verify-ca' })[0]).toMatch(/^DATABASE_URL: the PostgreSQL driver cannot use it: .*sslmode=verify-ca requires specifying a CA with sslrootcert/);
     for (const url of ['postgres://dlr:pa%23ss@db:5432/dlr', 'postgresql://db/dlr?sslmode=verify-full', 'postgres://dlr@db/dlr?options=-c%20search_path%3Ddlr']) {
       expect(readConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
     }
