@@ -88,6 +88,12 @@ describe('the logs', () => {
     }
   });
 
+  it('keep the long numbers that are the receiver\'s own, such as the dates in the names of the migrations it applied', () => {
+    const before = lines.length;
+    app.log.info({ applied: ['20261122T1200_initial'], journalBytes: 12_345_678 }, 'database ready');
+    expect(lines.slice(before)).toContain('"applied":["20261122T1200_initial"],"journalBytes":12345678');
+  });
+
   it('name a refused caller once per window, however many requests it sends', async () => {
     const before = lines.split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {
