@@ -8,8 +8,9 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 // RFC 3339, also with a space for the `T` (as LINK writes `received`); without an offset it is UTC.
+// The fraction may have any number of digits; the field's length limit bounds it.
 const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 export function parseDateTime(field: string, text: string): Result<Date> {
   const match = DATE_TIME.exec(text.trim());
@@ -19,8 +20,8 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   if (!isRealDateTime(year, month, day, hour, minute, second)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   const offset = offsetMinutes(match[8] ?? 'Z');
   if (offset === null) return problem(`${field} is not a real date-time: "${clip(text)}"`);
-  const fraction = match[7];
-  const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
+  // Milliseconds cut from the digits, not from a float, which rounds .99999999999999999 up to 1.
+  const millis = Number((match[7] ?? '').slice(0, 3).padEnd(3, '0'));
   const instant = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
   if (instant > LAST_INSTANT) return problem(`${field} falls after the year 9999 in UTC: "${clip(text)}"`);
   return ok(new Date(instant));

@@ -5,7 +5,7 @@ import { parseDateTime } from '../../src/intake/field-values.js';
 
 const two = (value: number) => String(value).padStart(2, '0');
 
-/** Components of a real date-time, with a fraction of 0-9 digits and an offset in minutes. */
+/** Components of a real date-time, with a fraction of 0-15 digits (RFC 3339 sets no limit) and an offset in minutes. */
 const realDateTime = fc.record({
   // Up to 9998: late in 9999, a negative offset lands past the year 9999 in UTC (refused, see below).
   year: fc.integer({ min: 100, max: 9998 }),
@@ -14,7 +14,7 @@ const realDateTime = fc.record({
   hour: fc.integer({ min: 0, max: 23 }),
   minute: fc.integer({ min: 0, max: 59 }),
   second: fc.integer({ min: 0, max: 59 }),
-  fraction: fc.stringMatching(/^\d{0,9}$/),
+  fraction: fc.stringMatching(/^\d{0,15}$/),
   offsetMinutes: fc.integer({ min: -14 * 60, max: 14 * 60 }),
   separator: fc.constantFrom('T', 't', ' '),
   colon: fc.boolean(),
@@ -51,6 +51,9 @@ describe('a date-time', () => {
   it('without an offset is UTC', () => {
     expect(parseDateTime('timestamp', '2015-11-19 09:37:35')).toEqual({ ok: true, value: new Date('2015-11-19T09:37:35Z') });
     expect(parseDateTime('timestamp', ' 2016-02-29T23:59:59.9999 ')).toEqual({ ok: true, value: new Date('2016-02-29T23:59:59.999Z') });
+    // Past nanoseconds too: RFC 3339 allows any number of digits in the fraction.
+    expect(parseDateTime('timestamp', '2015-11-19T09:37:00.1234567891Z')).toEqual({ ok: true, value: new Date('2015-11-19T09:37:00.123Z') });
+    expect(parseDateTime('timestamp', '2015-11-19T09:37:00.99999999999999999Z')).toEqual({ ok: true, value: new Date('2015-11-19T09:37:00.999Z') });
   });
 
   it('that the calendar or the clock does not have is refused, naming the field and the text', () => {
