@@ -249,7 +249,8 @@ function parseSmpp(text: string | undefined, settings: SmppSettings, fail: Fail)
   }
   return {
     tls: url.protocol === 'smpps:',
-    host: url.hostname,
+    // A URL writes an IPv6 address in brackets; a socket takes it without.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
     systemId,
     password,

@@ -52,7 +52,7 @@ interface Link {
 
 export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
   const { config, logger } = options;
-  const label = `${config.tls ? 'smpps' : 'smpp'}://${config.host}:${config.port}`;
+  const label = `${config.tls ? 'smpps' : 'smpp'}://${isIP(config.host) === 6 ? `[${config.host}]` : config.host}:${config.port}`;
   let state: SmppState = 'connecting';
   let link: Link | null = null;
   let stopped = false;

@@ -119,6 +119,10 @@ describe('configuration', () => {
     });
   });
 
+  it('reads an IPv6 gateway address in SMPP_URL without its brackets, as a socket takes it', () => {
+    expect(readConfig({ SMPP_URL: 'smpp://id:pw@[2001:db8::7]:2775' }).smpp).toMatchObject({ host: '2001:db8::7', port: 2775 });
+  });
+
   it('says which part of SMPP_URL has a bad % escape, without echoing the password', () => {
     expect(problemsOf({ SMPP_URL: 'smpp://id:50%off@host' })).toEqual([
       'SMPP_URL: the password has a % not followed by two hex digits of UTF-8; write a % itself as %25',

@@ -37,6 +37,8 @@ export interface GatewayOptions {
   readonly password: string;
   /** A key and certificate to serve TLS with (`smpps://`). */
   readonly tls?: { readonly key: string; readonly cert: string };
+  /** The loopback address to listen on; 127.0.0.1 unless told. */
+  readonly address?: '127.0.0.1' | '::1';
 }
 
 export async function startFakeGateway(options: GatewayOptions): Promise<FakeGateway> {
@@ -71,9 +73,11 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
       session.send(pdu.response());
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = options.address ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const port = (server.address() as AddressInfo).port;
   const scheme = options.tls === undefined ? 'smpp' : 'smpps';
+  const host = address === '::1' ? '[::1]' : 'localhost';
 
   const bound = () =>
     boundSession !== null
@@ -84,7 +88,7 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
 
   return {
     port,
-    url: (systemId, password) => `${scheme}://${encodeURIComponent(systemId)}:${encodeURIComponent(password)}@localhost:${port}`,
+    url: (systemId, password) => `${scheme}://${encodeURIComponent(systemId)}:${encodeURIComponent(password)}@${host}:${port}`,
     binds,
     enquireLinks,
     unbinds,

@@ -75,6 +75,23 @@ describe('credentials', () => {
   });
 });
 
+describe('a gateway at an IPv6 address', () => {
+  it('binds to the address in brackets in SMPP_URL, and keeps a refused deliver_sm under that address', async () => {
+    const { gateway, receiver } = await gatewayAndReceiver((gw) => ({ SMPP_URL: gw.url(CREDENTIALS.systemId, CREDENTIALS.password) }), {
+      ...CREDENTIALS,
+      address: '::1',
+    });
+    await receiver.waitForState('bound');
+    const answer = await gateway.deliver(receiptPdu(receiptText({ id: 'smpp-over-ipv6', stat: 'DELIVRD' })));
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    const found = await receiver.app.inject({ method: 'GET', url: '/messages/smpp-over-ipv6' });
+    expect(found.json()).toMatchObject({ status: 'delivered' });
+    await gateway.deliver({ source_addr: '2000', destination_addr: '2001', esm_class: 0, short_message: Buffer.from('HELLO') });
+    const rejected = await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' });
+    expect(rejected.json()).toMatchObject({ rejected: [{ method: 'deliver_sm', path: `smpp://[::1]:${String(gateway.port)}` }] });
+  });
+});
+
 describe('TLS (smpps://)', () => {
   it('binds over TLS to a gateway whose certificate SMPP_TLS_CA trusts, and takes receipts', async () => {
     const certificate = selfSignedCertificate();
