@@ -58,7 +58,7 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
     LOG_LEVEL: 'warn',
     // A journal folder of its own: the checkout's default one may be held by a receiver running there.
     DATA_DIR: join(options.folder, 'data-lookup'),
-  });
+  }, { readyPath: '/readyz' });
   const queryServer = await startServer(options.queryScript, { DATABASE_URL: options.inSchema(schema) });
   const bareServer = await startServer(options.bareScript, {});
   try {

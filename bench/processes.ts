@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly nodeArgs?: readonly string[];
   /** Keep all that the process writes (for `--trace-gc`), not only its last lines. */
   readonly keepOutput?: boolean;
+  /** The path that answers 200 once the server takes requests: the receiver listens before it is ready. */
+  readonly readyPath?: string;
 }
 
 export async function startServer(script: string, env: Record<string, string>, options: StartOptions = {}): Promise<RunningServer> {
@@ -48,7 +50,7 @@ export async function startServer(script: string, env: Record<string, string>, o
 
   for (let attempt = 0; attempt < 600; attempt++) {
     if (child.exitCode !== null) break;
-    if (await fetch(`${url}/healthz`).then((response) => response.ok, () => false)) {
+    if (await fetch(`${url}${options.readyPath ?? '/healthz'}`).then((response) => response.ok, () => false)) {
       return {
         url,
         pid: child.pid ?? 0,

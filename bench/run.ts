@@ -103,7 +103,10 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
         // Each receiver build its own journal folder.
         DATA_DIR: join(folder, `data-${kind}`),
       },
-      traceGc ? { nodeArgs: ['--trace-gc'], keepOutput: true } : {},
+      {
+        readyPath: kind === 'receiver' || kind === 'previous' ? '/readyz' : '/healthz',
+        ...(traceGc ? { nodeArgs: ['--trace-gc'], keepOutput: true } : {}),
+      },
     );
     const { url } = server;
     const load = (loadSeconds: number, runPrefix: string) =>

@@ -1,6 +1,7 @@
 /**
  * Builds the receiver as a Fastify instance, without listening: intake, the query API and health.
- * `server.ts` listens; tests use the app directly.
+ * `server.ts` listens before the database is ready and opens the receiver once it is; tests use the
+ * app directly, open from the start.
  */
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Config } from './config/config.js';
@@ -48,8 +49,35 @@ const RECENT_MESSAGES = 100_000;
 /** At most one warning this often about lookups answered 503 while the database is away. */
 const UNAVAILABLE_LOG_MS = 10_000;
 
-export async function buildApp({ config, database, logger }: AppOptions) {
+/** The receiver, built: it answers `/healthz` and `/readyz` at once, and everything else once opened. */
+export interface Receiver {
+  readonly app: App;
+  /** Starts taking reports and lookups, replaying the journal and binding over SMPP: the schema is up to date. */
+  readonly open: () => void;
+}
+
+/** The receiver, open from the start: its database is migrated already. */
+export async function buildApp(options: AppOptions): Promise<App> {
+  const receiver = await assembleReceiver(options);
+  receiver.open();
+  return receiver.app;
+}
+
+/** Routes that answer before the receiver opens: whether the process runs, and why it is not ready. */
+const ANSWERED_WHILE_STARTING = new Set(['/healthz', '/readyz']);
+
+export async function assembleReceiver({ config, database, logger }: AppOptions): Promise<Receiver> {
   const app = receiverFastify(config, logger);
+  let opened = false;
+  // Until the schema is up to date, nothing may touch the database: a report is answered 503, which
+  // LINK retries, and a lookup likewise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (opened || ANSWERED_WHILE_STARTING.has(request.routeOptions.url ?? '')) {
+      done();
+      return;
+    }
+    void reply.code(503).send(errorBody(503, 'the receiver is starting: its database is not ready yet; try again shortly'));
+  });
 
   const logUnavailable = logSparingly(UNAVAILABLE_LOG_MS);
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -110,12 +138,19 @@ export async function buildApp({ config, database, logger }: AppOptions) {
   await app.register(healthRoutes, {
     pingDatabase: () => database.ping(),
     smppState: () => smpp?.state() ?? 'disabled',
+    opened: () => opened,
     storingTo: sink.storingTo,
     journalReports: sink.journalReports,
   });
-  sink.start();
-  smpp?.start();
-  return app;
+  return {
+    app,
+    open: () => {
+      if (opened) return;
+      opened = true;
+      sink.start();
+      smpp?.start();
+    },
+  };
 }
 
-export type App = Awaited<ReturnType<typeof buildApp>>;
+export type App = ReturnType<typeof receiverFastify>;

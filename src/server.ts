@@ -1,8 +1,9 @@
-/** Starts the receiver: reads the configuration, migrates, listens, and shuts down cleanly on a signal. */
+/** Starts the receiver: reads the configuration, listens, migrates, opens, and shuts down cleanly on a signal. */
 import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { buildApp } from './app.js';
+import type { Receiver } from './app.js';
+import { assembleReceiver } from './app.js';
 import { readConfigOrExit } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
@@ -35,13 +36,32 @@ async function main(): Promise<void> {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound');
     },
   });
+  if (config.allowedCallers === null) {
+    logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');
+  }
+  let receiver: Receiver | null = null;
   // Gives the data folder up as a clean stop does, so that a receiver on another host need not wait
   // for the claim to go stale.
   const stopAtStart = async (exitCode: 0 | 1): Promise<never> => {
+    await receiver?.app.close();
     await database.close();
     await releaseJournalFolder(dataFolderClaim);
     process.exit(exitCode);
   };
+  try {
+    receiver = await assembleReceiver({ config, database, logger });
+  } catch (error) {
+    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    return stopAtStart(1);
+  }
+  // Listening before the database is ready: /healthz answers while the process runs, /readyz says
+  // it is starting, and a report meanwhile gets 503, which LINK retries.
+  try {
+    await receiver.app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    logger.fatal({ err: errorSummary(error) }, `could not start the receiver: ${listenProblem(config.host, config.port, error)}`);
+    return stopAtStart(1);
+  }
   let applied;
   try {
     applied = await migrateWhenReachable(database, dbLog);
@@ -54,17 +74,8 @@ async function main(): Promise<void> {
     return stopAtStart(0);
   }
   dbLog.info({ database: database.kind, applied }, 'database ready');
-  if (config.allowedCallers === null) {
-    logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');
-  }
 
-  let app;
-  try {
-    app = await buildApp({ config, database, logger });
-  } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
-    return stopAtStart(1);
-  }
+  const { app, open } = receiver;
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: errorSummary(err) }, 'stopping after an error');
     else logger.info({ signal }, 'stopping');
@@ -73,16 +84,11 @@ async function main(): Promise<void> {
     // Only now may another receiver open this DATA_DIR: closing the embedded database writes to it.
     await releaseJournalFolder(dataFolderClaim);
   });
-  try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, `could not start the receiver: ${listenProblem(config.host, config.port, error)}`);
-    await app.close();
-    return stopAtStart(1);
-  }
+  open();
+  logger.info('taking reports');
 }
 
-/** Signals that stop the receiver (as close-with-grace takes them once it listens). */
+/** Signals that stop the receiver (as close-with-grace takes them once it is open). */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const;
 /** Between attempts to reach a database server that is not answering at start. */
 const START_RETRY_MS = 1_000;
@@ -90,7 +96,7 @@ const AWAY_LOG_MS = 30_000;
 
 /**
  * Migrates, first waiting for a database server that does not answer yet (a receiver started at
- * boot before PostgreSQL), without listening meanwhile: LINK's reports wait at LINK. A stop signal
+ * boot before PostgreSQL), taking no report meanwhile: LINK's reports wait at LINK. A stop signal
  * ends the wait, or the start once the migrations end (null). The embedded database is part of the
  * process: it is not waited for.
  */

@@ -1,12 +1,15 @@
 /**
- * `GET /healthz`: the process runs. `GET /readyz`: the database answers, so reports can be taken;
- * it also says whether reports are going to the local journal, and how many wait there.
+ * `GET /healthz`: the process runs. `GET /readyz`: the receiver has started and the database answers,
+ * so reports can be taken; it also says whether reports are going to the local journal, and how
+ * many wait there.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 
 export interface HealthOptions {
   readonly pingDatabase: () => Promise<boolean>;
+  /** Whether the receiver takes reports yet: false while it waits for its database and migrates. */
+  readonly opened: () => boolean;
   /** The SMPP bind's state, for receivers that take receipts over SMPP. */
   readonly smppState: () => 'bound' | 'connecting' | 'disabled';
   /** Where accepted reports go now: the database, or the local journal while it holds reports. */
@@ -15,7 +18,7 @@ export interface HealthOptions {
 }
 
 const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready'), Type.Literal('starting')]),
   database: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   smpp: Type.Union([Type.Literal('bound'), Type.Literal('connecting'), Type.Literal('disabled')]),
   storingTo: Type.Union([Type.Literal('database'), Type.Literal('journal')]),
@@ -29,13 +32,19 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
 
   app.get('/readyz', { schema: { response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
     const databaseUp = await options.pingDatabase();
+    const opened = options.opened();
     const body = {
-      status: databaseUp ? ('ready' as const) : ('not ready' as const),
+      status: readinessStatus(opened, databaseUp),
       database: databaseUp ? ('up' as const) : ('down' as const),
       smpp: options.smppState(),
       storingTo: options.storingTo(),
       journalReports: options.journalReports(),
     };
-    return reply.code(databaseUp ? 200 : 503).send(body);
+    return reply.code(opened && databaseUp ? 200 : 503).send(body);
   });
 };
+
+function readinessStatus(opened: boolean, databaseUp: boolean): 'starting' | 'ready' | 'not ready' {
+  if (!opened) return 'starting';
+  return databaseUp ? 'ready' : 'not ready';
+}

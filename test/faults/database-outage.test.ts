@@ -138,7 +138,7 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     await stopReceiver(third);
   }, 180_000);
 
-  it('is waited out at start: a receiver started before its database listens once the database answers', async () => {
+  it('is waited out at start: a receiver started before its database answers its health checks meanwhile, and takes reports once the database answers', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-start-wait-'));
     postgres.stop('fast');
     const port = await freePort();
@@ -148,14 +148,20 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     try {
       await waitFor('the receiver to say it waits', async () => receiver.output().includes('the database is not answering: waiting for it'));
       await sleep(1_500);
-      // It has not given up, and it does not listen meanwhile: LINK keeps its reports until it does.
+      // It has not given up; it says it runs, and is not ready. A report gets 503: LINK keeps it and
+      // sends it again.
       expect(receiver.child.exitCode).toBeNull();
-      expect(await postReport(base, 'start-wait-early')).toBe('error');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const waiting = await fetch(`${base}/readyz`);
+      expect(waiting.status).toBe(503);
+      expect(await waiting.json()).toMatchObject({ status: 'starting', database: 'down' });
+      expect(await postReport(base, 'start-wait-early')).toBe(503);
       postgres.start();
       databaseDown = false;
-      await waitFor('the receiver to listen', async () => (await readiness(base))?.status === 'ready');
+      await waitFor('the receiver to be ready', async () => (await readiness(base))?.status === 'ready');
       expect(await postReport(base, 'start-wait')).toBe(200);
       expect(await missingMessages(base, ['start-wait$1'])).toEqual([]);
+      expect(await missingMessages(base, ['start-wait-early$1'])).toEqual(['start-wait-early$1']);
       // One warning, not one per attempt.
       expect(receiver.output().split('waiting for it before taking reports')).toHaveLength(2);
     } finally {
@@ -181,18 +187,27 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     }
   }, 60_000);
 
-  it('heeds a stop signal that comes while the migrations run, instead of going on to listen', async () => {
+  it('takes no report while the migrations run, and heeds a stop signal that comes meanwhile', async () => {
     // Kysely's migration lock, held here, keeps the receiver's migrations waiting.
     const MIGRATION_LOCK = '3853314791062309107';
     const holder = new pg.Client({ connectionString: postgres.url });
     await holder.connect();
     try {
       await holder.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
-      const receiver = launchReceiver({ ...receiverEnv(mkdtempSync(join(tmpdir(), 'dlr-stop-migrating-'))), PORT: String(await freePort()), HOST: '127.0.0.1' });
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const receiver = launchReceiver({ ...receiverEnv(mkdtempSync(join(tmpdir(), 'dlr-stop-migrating-'))), PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1' });
       await waitFor('the migrations to wait for the lock', async () => {
         const { rows } = await holder.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
         return Number(rows[0]?.waiting) > 0;
       });
+      // The database answers, but its schema is not ready: nothing is taken yet.
+      await waitFor('the receiver to listen', async () => (await readiness(base)) !== null);
+      expect(await readiness(base)).toMatchObject({ status: 'starting', database: 'up' });
+      expect(await postReport(base, 'while-migrating')).toBe(503);
+      const lookup = await fetch(`${base}/messages/while-migrating`);
+      expect(lookup.status).toBe(503);
+      expect(((await lookup.json()) as { message: string }).message).toContain('the receiver is starting');
       receiver.child.kill('SIGTERM');
       await sleep(200);
       await holder.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`);

@@ -53,15 +53,15 @@ export function launchReceiver(env: Record<string, string>, options: { readonly 
   return { child, output: () => output, exited };
 }
 
-/** Starts a receiver on a free loopback port that takes reports from loopback, and waits until it answers. */
+/** Starts a receiver on a free loopback port that takes reports from loopback, and waits until it is ready. */
 export async function startReceiver(env: Record<string, string>): Promise<RunningReceiver> {
   const port = await freePort();
   const launched = launchReceiver({ PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1', ...env });
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 300; attempt++) {
     if (launched.child.exitCode !== null) throw new Error(`receiver exited: ${launched.output()}`);
-    const up = await fetch(`${base}/healthz`).then((response) => response.ok, () => false);
-    if (up) return { ...launched, base };
+    const ready = await fetch(`${base}/readyz`).then((response) => response.ok, () => false);
+    if (ready) return { ...launched, base };
     await sleep(100);
   }
   launched.child.kill('SIGKILL');

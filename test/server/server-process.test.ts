@@ -115,7 +115,7 @@ describe('the server process', () => {
     expect(stopped.output()).not.toContain('database ready');
     const base = `http://127.0.0.1:${String(ports[1 - stoppedIndex])}`;
     try {
-      await waitFor('the other receiver to answer', () => fetch(`${base}/healthz`).then((response) => response.ok, () => false));
+      await waitFor('the other receiver to be ready', () => fetch(`${base}/readyz`).then((response) => response.ok, () => false));
       expect(await postReport(base, 'twin')).toBe(200);
     } finally {
       running.child.kill('SIGTERM');
