@@ -110,7 +110,8 @@ export function readConfig(env: Environment): Config {
     dataDir: parseDataDir(value('DATA_DIR') ?? './data', fail),
     allowedCallers,
     trustProxy: parseTrustProxy(value('TRUST_PROXY'), fail),
-    ackBody: env.DLR_ACK_BODY ?? 'OK',
+    // Exactly as written, spaces included; only an empty value falls back, as for every variable.
+    ackBody: env.DLR_ACK_BODY === undefined || env.DLR_ACK_BODY === '' ? 'OK' : env.DLR_ACK_BODY,
     apiToken: value('API_TOKEN') ?? null,
     logLevel,
     bodyLimit,

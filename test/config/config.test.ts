@@ -34,6 +34,13 @@ describe('configuration', () => {
     expect(config.allowedCallers?.includes('127.0.0.1')).toBe(false);
   });
 
+  it('reads a variable set but empty, as a .env template leaves it, as unset: DLR_ACK_BODY too', () => {
+    const empty = { PORT: '', HOST: ' ', DLR_ALLOWED_IPS: '', DLR_ACK_BODY: '', API_TOKEN: '', LOG_LEVEL: '', SMPP_URL: '' };
+    expect(readConfig(empty)).toMatchObject({ port: 3000, host: '0.0.0.0', ackBody: 'OK', apiToken: null, logLevel: 'info', smpp: null });
+    // A string that is set is answered exactly as written, spaces and all.
+    expect(readConfig({ DLR_ACK_BODY: ' ACK ' }).ackBody).toBe(' ACK ');
+  });
+
   it.each([
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: 'eighty' }, 'PORT'],
