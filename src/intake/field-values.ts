@@ -22,12 +22,26 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   if (offset === null) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   // Milliseconds cut from the digits, not from a float, which rounds .99999999999999999 up to 1.
   const millis = Number((match[7] ?? '').slice(0, 3).padEnd(3, '0'));
-  const instant = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
+  const instant = utcInstant(year, month, day, hour, minute, second, millis) - offset * 60_000;
   if (instant > LAST_INSTANT) return problem(`${field} falls after the year 9999 in UTC: "${clip(text)}"`);
+  if (instant < FIRST_INSTANT) return problem(`${field} falls before the year 1 in UTC: "${clip(text)}"`);
   return ok(new Date(instant));
 }
 
-/** Times are answered in UTC as RFC 3339, whose years have four digits. */
+/** Date.UTC reads the years 0-99 as 1900-1999; setUTCFullYear takes them as written. */
+function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): number {
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, millis);
+  return date.getTime();
+}
+
+/**
+ * Times are answered in UTC as RFC 3339, whose years have four digits. The year 0 is left out:
+ * PostgreSQL has none (1 BC comes right before 1 AD).
+ */
+const FIRST_INSTANT = utcInstant(1, 1, 1, 0, 0, 0, 0);
 const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -36,8 +50,6 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function isRealDateTime(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
   const leapDay = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
   return (
-    // Date.UTC reads the years 0-99 as 1900-1999: those are refused.
-    year >= 100 &&
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&

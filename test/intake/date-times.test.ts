@@ -7,8 +7,9 @@ const two = (value: number) => String(value).padStart(2, '0');
 
 /** Components of a real date-time, with a fraction of 0-15 digits (RFC 3339 sets no limit) and an offset in minutes. */
 const realDateTime = fc.record({
-  // Up to 9998: late in 9999, a negative offset lands past the year 9999 in UTC (refused, see below).
-  year: fc.integer({ min: 100, max: 9998 }),
+  // From 2 to 9998: early in the year 1 a positive offset lands before it in UTC, late in 9999 a
+  // negative one past it (both refused, see below).
+  year: fc.integer({ min: 2, max: 9998 }),
   month: fc.integer({ min: 1, max: 12 }),
   dayOfMonth: fc.integer({ min: 1, max: 31 }),
   hour: fc.integer({ min: 0, max: 23 }),
@@ -58,7 +59,7 @@ describe('a date-time', () => {
 
   it('that the calendar or the clock does not have is refused, naming the field and the text', () => {
     for (const text of ['2015-02-29T10:00:00Z', '2100-02-29T10:00:00Z', '2015-04-31T10:00:00Z', '2015-13-01T10:00:00Z', '2015-00-10T10:00:00Z',
-      '2015-11-00T10:00:00Z', '2015-11-19T24:00:00Z', '2015-11-19T10:60:00Z', '2015-11-19T10:00:60Z', '0099-11-19T10:00:00Z',
+      '2015-11-00T10:00:00Z', '2015-11-19T24:00:00Z', '2015-11-19T10:60:00Z', '2015-11-19T10:00:60Z',
       '2015-11-19T10:00:00+24:00', '2015-11-19T10:00:00-0960', '2015-11-19 10:00:00+9999']) {
       expect(parseDateTime('sentTimestamp', text), text).toEqual({ ok: false, problem: `sentTimestamp is not a real date-time: "${text}"` });
     }
@@ -71,5 +72,20 @@ describe('a date-time', () => {
       problem: 'timestamp falls after the year 9999 in UTC: "9999-12-31T23:59:59-00:01"',
     });
     expect(parseDateTime('timestamp', '9999-12-31T23:59:59.999Z')).toEqual({ ok: true, value: new Date('9999-12-31T23:59:59.999Z') });
+  });
+
+  it('in the years 1 to 99 is that year, not 1901 to 1999 (as Date.UTC would read it): 0001-01-01 is a common "since ever"', () => {
+    expect(parseDateTime('since', '0001-01-01T00:00:00Z')).toEqual({ ok: true, value: new Date('0001-01-01T00:00:00Z') });
+    expect(parseDateTime('timestamp', '0099-11-19 10:00:00')).toEqual({ ok: true, value: new Date('0099-11-19T10:00:00Z') });
+    expect(parseDateTime('timestamp', '0004-02-29T10:00:00+01:00')).toEqual({ ok: true, value: new Date('0004-02-29T09:00:00Z') });
+    expect(parseDateTime('timestamp', '0001-02-29T10:00:00Z')).toMatchObject({ ok: false });
+  });
+
+  it('that falls before the year 1 in UTC is refused, as PostgreSQL has no year 0', () => {
+    expect(parseDateTime('timestamp', '0001-01-01T00:00:00+00:01')).toEqual({
+      ok: false,
+      problem: 'timestamp falls before the year 1 in UTC: "0001-01-01T00:00:00+00:01"',
+    });
+    expect(parseDateTime('timestamp', '0000-06-01T00:00:00Z')).toMatchObject({ ok: false, problem: expect.stringContaining('before the year 1') as string });
   });
 });

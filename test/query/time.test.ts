@@ -58,6 +58,16 @@ describe('the times of a stored report, read back', () => {
     }
     expect(listed).toEqual(byId);
   });
+
+  it('keep the years 1 to 99 as sent, and a list since 0001-01-01 (a common "since ever") holds every message', async () => {
+    const report = { id: 'early-years', refId: 'order-early', resultCode: 1001, sentTimestamp: '0001-01-01T00:00:00Z', timestamp: '0099-12-31T23:59:59.5Z' };
+    expect((await postJson(app, report)).statusCode).toBe(200);
+    const byId = (await app.inject({ method: 'GET', url: '/messages/early-years' })).json<MessageJson>();
+    expect(byId.parts[0]).toMatchObject({ sentTimestamp: '0001-01-01T00:00:00Z', timestamp: '0099-12-31T23:59:59.500Z' });
+    const since = await app.inject({ method: 'GET', url: '/messages?since=0001-01-01T00:00:00Z&refId=order-early' });
+    expect(since.statusCode).toBe(200);
+    expect(since.json<{ messages: MessageJson[] }>().messages).toEqual([byId]);
+  });
 });
 
 describe('on a PostgreSQL server whose time zone is not UTC', () => {
