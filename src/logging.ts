@@ -4,14 +4,17 @@
  * its data) with the Authorization header removed. A refusal's reason and an error's message can
  * quote what a sender wrote, so in those fields every run of seven digits or more is left out.
  * The other fields hold the receiver's own text (migration names, states, counts, addresses).
+ * An error is logged as its code and message alone, whoever logs it: the receiver passes a summary,
+ * and the framework's own Error, whose stack repeats its message, is made one.
  */
 import type { LoggerOptions } from 'pino';
+import { errorSummary } from './lib/error-summary.js';
 
 /** A phone number as LINK writes one (`4799999999`, `+4799999999`); ports and positions are shorter. */
 const DIGIT_RUN = /\+?\d{7,}/g;
 const DIGITS_LEFT_OUT = '[digits]';
-/** The fields that can quote a sender's text: a refusal's `reason`, an error's message. */
-const QUOTING_FIELDS = new Set(['reason', 'err', 'lastProblem']);
+/** The fields besides `err` that can quote a sender's text: a refusal's `reason`, a bind's last problem. */
+const QUOTING_FIELDS = new Set(['reason', 'lastProblem']);
 
 export function loggerOptions(level: string, pretty = process.stdout.isTTY): LoggerOptions {
   return {
@@ -22,6 +25,8 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY): Log
         method: request.method,
         path: request.url?.split('?')[0],
       }),
+      // Pino's own would give a summary `"type":"Object"` and an empty stack.
+      err: (error: unknown) => maskValue(error instanceof Error ? errorSummary(error) : error),
     },
     formatters: { log: (fields) => withoutDigitRuns(fields) },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } } : {}),

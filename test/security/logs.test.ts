@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
 import { readConfig } from '../../src/config/config.js';
+import { errorSummary } from '../../src/lib/error-summary.js';
 import { loggerOptions } from '../../src/logging.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -92,6 +93,16 @@ describe('the logs', () => {
     const before = lines.length;
     app.log.info({ applied: ['20261122T1200_initial'], journalBytes: 12_345_678 }, 'database ready');
     expect(lines.slice(before)).toContain('"applied":["20261122T1200_initial"],"journalBytes":12345678');
+  });
+
+  it('give an error its code and message alone, with no phone number, whether the receiver or the framework logs it', () => {
+    const failure = Object.assign(new Error(`value too long for ${PHONE}`), { code: '22001' });
+    const before = lines.length;
+    app.log.error({ err: errorSummary(failure) }, 'report not stored');
+    app.log.warn({ err: failure }, 'response terminated with an error');
+    const logged = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { err: unknown });
+    expect(logged.map((line) => line.err)).toEqual(Array(2).fill({ code: '22001', message: 'value too long for [digits]' }));
+    expect(lines.slice(before)).not.toContain(PHONE);
   });
 
   it('name a refused caller once per window, however many requests it sends', async () => {
