@@ -288,8 +288,14 @@ function readCaFile(path: string, fail: Fail): string | null {
  */
 export function environmentWithEnvFile(env: Environment, path = '.env'): Environment {
   if (!existsSync(path)) return env;
-  const fromFile = parseEnv(readFileSync(path, 'utf8'));
-  return { ...fromFile, ...env };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    // A settings file the receiver may not read (owned by another user, a folder) is a bad setting.
+    throw new ConfigError([`${path}: cannot read it: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+  return { ...parseEnv(text), ...env };
 }
 
 /**

@@ -3,7 +3,7 @@
  * builds first (pretest), so dist/ is current.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,20 @@ describe('the server process', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('stops at start naming .env when it cannot read that file, without a stack trace', async () => {
+    const workingFolder = mkdtempSync(join(tmpdir(), 'dlr-cwd-'));
+    mkdirSync(join(workingFolder, '.env'));
+    const launched = launchReceiver({ ...database.env, DATA_DIR: join(workingFolder, 'data') }, { cwd: workingFolder });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('invalid configuration:\n  .env: cannot read it: EISDIR');
+    expect(launched.output()).not.toContain('    at ');
+    const migrate = spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '' }, cwd: workingFolder, encoding: 'utf8' });
+    expect(migrate.status).toBe(1);
+    expect(migrate.stderr).toMatch(/^invalid configuration:\n {2}\.env: cannot read it: EISDIR[^\n]*\n$/);
+    expect(readdirSync(workingFolder)).toEqual(['.env']);
+    rmSync(workingFolder, { recursive: true });
   });
 
   it('refuses a DATA_DIR in memory, whose reports a restart would lose, before it creates anything', async () => {
