@@ -104,6 +104,34 @@ describe('who may read the query API', () => {
     }
   });
 
+  it('is, without API_TOKEN, not whoever a proxy on this machine relays, with or without TRUST_PROXY', async () => {
+    const relayedHeaders: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '198.51.100.7' },
+      { 'x-forwarded-for': '127.0.0.1, 198.51.100.7' },
+      { 'x-real-ip': '198.51.100.7' },
+      { forwarded: 'for=198.51.100.7;proto=https' },
+      { forwarded: 'for="[2001:db8::17]:4711"' },
+      { forwarded: 'for=unknown' },
+    ];
+    for (const env of [{}, { TRUST_PROXY: '10.0.0.5' }]) {
+      const app = await appWith(env);
+      for (const headers of relayedHeaders) {
+        const response = await app.inject({ method: 'GET', url: '/messages', remoteAddress: '127.0.0.1', headers });
+        expect(response.statusCode, JSON.stringify({ env, headers })).toBe(403);
+        expect(response.json<{ message: string }>().message).toContain('came through a proxy from elsewhere; set API_TOKEN');
+      }
+      // A proxy relaying this machine's own request names only loopback.
+      for (const headers of [{ 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for="[::1]:5000"' }, { 'x-real-ip': '127.0.0.1' }]) {
+        const response = await app.inject({ method: 'GET', url: '/messages', remoteAddress: '127.0.0.1', headers });
+        expect(response.statusCode, JSON.stringify(headers)).toBe(200);
+      }
+    }
+    // Behind a trusted proxy on this machine, the relayed caller is the caller.
+    const proxied = await appWith({ TRUST_PROXY: '127.0.0.1' });
+    const relayed = await proxied.inject({ method: 'GET', url: '/messages', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '198.51.100.7' } });
+    expect(relayed.json<{ message: string }>().message).toBe('without API_TOKEN the query API answers callers on this machine only');
+  });
+
   it('is, with API_TOKEN, whoever brings the token, from anywhere', async () => {
     const app = await appWith({ API_TOKEN: 's3cret-token' });
     const asked = (authorization: string | undefined, remoteAddress = '192.0.2.10') =>
