@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../http/errors.js';
+import { relayedFrom } from '../http/relayed-from.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
 import { JournalFullError } from '../storage/journal.js';
 import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js';
@@ -21,6 +22,15 @@ export interface IntakeOptions {
 }
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A refused caller that relays for someone else (it sent X-Forwarded-For or the like, and
+ * TRUST_PROXY did not name it) is most likely the operator's own proxy: the line says what to set.
+ */
+function unbelievedProxy(request: FastifyRequest): { hint?: string } {
+  if (request.ip !== request.socket.remoteAddress || relayedFrom(request.headers).length === 0) return {};
+  return { hint: `${request.ip} relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY` };
+}
 const EMPTY = Buffer.alloc(0);
 
 export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, options) => {
@@ -32,7 +42,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     }
     options.callers.logRefusal(request.ip, (suppressed) => {
       request.log.warn(
-        { remoteAddress: request.ip, refusedSinceLastLine: suppressed },
+        { remoteAddress: request.ip, refusedSinceLastLine: suppressed, ...unbelievedProxy(request) },
         'report refused: caller not in DLR_ALLOWED_IPS (logged once a minute per address)',
       );
     });

@@ -105,6 +105,18 @@ describe('the logs', () => {
     expect(lines.slice(before)).not.toContain(PHONE);
   });
 
+  it('say, when a refused caller relays for another address, that TRUST_PROXY may be what is missing', async () => {
+    const before = lines.length;
+    const relayed = await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.50', headers: { 'x-forwarded-for': '62.67.62.101' } });
+    expect(relayed.statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.51' })).statusCode).toBe(403);
+    const refusals = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { remoteAddress: string; hint?: string });
+    expect(refusals).toEqual([
+      expect.objectContaining({ remoteAddress: '192.0.2.50', hint: '192.0.2.50 relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY' }),
+      expect.not.objectContaining({ hint: expect.anything() as unknown }),
+    ]);
+  });
+
   it('name a refused caller once per window, however many requests it sends', async () => {
     const before = lines.split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {
