@@ -9,6 +9,7 @@ import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { interpretReport } from '../meaning/interpret-report.js';
 import { readJsonReports } from './read-json.js';
 import { readKeyValueReport } from './read-key-values.js';
+import { readUrlEncoded } from './url-encoded.js';
 import type { ReadReport, ReportFormat } from './read-report.js';
 import { readXmlReport } from './read-xml.js';
 
@@ -66,7 +67,7 @@ function readReports(
   request: IntakeRequest,
 ): { ok: true; value: { format: ReportFormat; reports: ReadReport[] } } | { ok: false; refusal: IntakeRefusal } {
   if (request.method === 'GET') {
-    return withFormat('query', readKeyValueReport(new URLSearchParams(request.query)));
+    return withFormat('query', readKeyValues(request.query, 'utf-8'));
   }
   const encoding = request.contentEncoding?.trim().toLowerCase() ?? '';
   if (encoding !== '' && encoding !== 'identity') {
@@ -87,8 +88,13 @@ function readReports(
     case 'xml':
       return withFormat(format, readXmlReport(text.value));
     case 'form':
-      return withFormat(format, readKeyValueReport(new URLSearchParams(text.value)));
+      return withFormat(format, readKeyValues(text.value, contentType.charset ?? 'utf-8'));
   }
+}
+
+function readKeyValues(text: string, charset: string): Result<ReadReport[]> {
+  const pairs = readUrlEncoded(text, charset);
+  return pairs.ok ? readKeyValueReport(pairs.value) : pairs;
 }
 
 function withFormat(

@@ -58,6 +58,9 @@ describe('a request that is not a report', () => {
     ['a form with an id given twice', form, 'id=a&ID=b&resultCode=1001', 'id is given more than once'],
     ['a form with segments out of range', form, 'id=bad-14&resultCode=1001&segments=100000', 'segments must be between 0 and 255'],
     ['a NUL byte in the id', form, 'id=bad%00nul&resultCode=1001', 'NUL'],
+    ['a form id whose % escape is no UTF-8 character', form, 'id=bad-escape%FF&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
+    ['a form id with half a UTF-8 character', form, 'id=bad-escape%C3&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
+    ['a form parameter name whose % escape is no UTF-8 character', form, 'id=bad-escape-name&resultCode=1001&customParameters.%E0=x', 'a parameter name has a % escape that is not UTF-8 text'],
   ])('%s: 400 naming the problem, kept in /rejected, nothing stored', async (_name, contentType, payload, problem) => {
     const before = await storedReportCount();
     const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
@@ -82,6 +85,15 @@ describe('a request that is not a report', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json<{ message: string }>().message).toContain('id is required');
     expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47' });
+  });
+
+  it('answers 400 to a GET whose % escape is no UTF-8 character, rather than store another id', async () => {
+    const response = await receiver.app.inject({ method: 'GET', url: '/dlr?id=get-escape%E0%A4%A&resultCode=1001' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toBe('id has a % escape that is not UTF-8 text');
+    expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'id=get-escape%E0%A4%A&resultCode=1001' });
+    const stored = await receiver.testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', 'get-escape%').execute();
+    expect(stored).toEqual([]);
   });
 
   it('answers 400 to a gate with characters outside a-z, A-Z, 0-9, - and _', async () => {

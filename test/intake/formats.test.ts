@@ -183,6 +183,23 @@ describe('key/value reports', () => {
     expect(message.reports[0]?.payload).toMatchObject({ ID: 'form-1', 'customParameters[destination]': '+4733333333' });
   });
 
+  it('reads the % escapes of a form in the charset it names, and keeps escapes that are not escapes as written', async () => {
+    const latin1 = await receiver.app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' },
+      payload: 'id=form-latin1-%F8&resultCode=1001&customParameters.note=bl%E5b%E6r+syltet%F8y',
+    });
+    expect(latin1.statusCode).toBe(200);
+    const message = await getMessage(receiver.app, 'form-latin1-ø');
+    expect(message.reports[0]?.payload).toEqual({ id: 'form-latin1-ø', resultCode: '1001', 'customParameters.note': 'blåbær syltetøy' });
+
+    const literal = await receiver.app.inject({ method: 'GET', url: '/dlr?id=get-100%25-%zz-%&resultCode=1001&customParameters.note=%F0%9F%93%A8%EF%BB%BF' });
+    expect(literal.statusCode).toBe(200);
+    const kept = await getMessage(receiver.app, 'get-100%-%zz-%');
+    expect(kept.reports[0]?.payload).toMatchObject({ 'customParameters.note': '📨\uFEFF' });
+  });
+
   it('reads a GET query string with custom parameters in dot form', async () => {
     const query = new URLSearchParams({
       id: 'get-1',

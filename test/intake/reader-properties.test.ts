@@ -10,6 +10,7 @@ import { readIntakeRequest } from '../../src/intake/read-request.js';
 import { readJsonReports } from '../../src/intake/read-json.js';
 import { readKeyValueReport } from '../../src/intake/read-key-values.js';
 import { readXmlReport } from '../../src/intake/read-xml.js';
+import { readUrlEncoded } from '../../src/intake/url-encoded.js';
 
 const FIELDS = ['id', 'refId', 'resultCode', 'operator', 'operatorResultCode', 'segments', 'timestamp', 'sentTimestamp', 'customParameters', 'gateCustomParameters'];
 
@@ -43,6 +44,22 @@ describe('format readers', () => {
   it('key/value pairs: any pairs give a report or a named problem', () => {
     const pairs = fc.array(fc.tuple(fieldName, fieldText), { maxLength: 12 });
     fc.assert(fc.property(pairs, (entries) => { expectAnswer(readKeyValueReport(entries)); }), { numRuns: 2_000 });
+  });
+
+  it('url-encoded text: the pairs URLSearchParams reads, wherever its escapes are UTF-8, and else a named problem', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('&', '=', '+', '%', '%2', '%zz', '%25', '%26', '%3D', '%2B', '%C3%B8', '%F0%9F%93%A8', '%EF%BB%BF', '%FF', '%C3', '%e2%82'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((pieces) => pieces.join('')), (text) => {
+        const read = readUrlEncoded(text);
+        const standard = [...new URLSearchParams(text)];
+        if (read.ok) expect(read.value).toEqual(standard);
+        else expect(standard.flat().join('')).toContain('\uFFFD');
+      }),
+      { numRuns: 5_000 },
+    );
   });
 
   it('a whole request: any method, Content-Type and bytes give reports or a 400/415 naming the problem', () => {
