@@ -11,7 +11,7 @@ import { readJsonReports } from './read-json.js';
 import { readKeyValueReport } from './read-key-values.js';
 import { readUrlEncoded } from './url-encoded.js';
 import type { ReadReport, ReportFormat } from './read-report.js';
-import { readXmlReport } from './read-xml.js';
+import { declaredXmlCharset, readXmlReport } from './read-xml.js';
 
 export interface IntakeRequest {
   readonly method: string;
@@ -79,7 +79,8 @@ function readReports(
     const given = contentType.mediaType === '' ? 'no Content-Type' : `Content-Type "${contentType.mediaType}"`;
     return refuse(415, `${given} is not taken; send one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`);
   }
-  const text = decodeBody(request.body, contentType.charset);
+  const charset = contentType.charset ?? (format === 'xml' ? declaredXmlCharset(request.body) : undefined);
+  const text = decodeBody(request.body, charset);
   if (!text.ok) return refuse(text.status, text.problem);
   if (text.value.trim() === '') return refuse(400, 'the body is empty');
   switch (format) {

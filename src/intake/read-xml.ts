@@ -31,6 +31,22 @@ const parser = new XMLParser({
   isArray: () => true,
 });
 
+/** `<?xml version="1.0" encoding="ISO-8859-1"?>`: the declaration's encoding, readable as ASCII. */
+const DECLARED_ENCODING = /^(?:\xEF\xBB\xBF)?<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z][\w.:-]{0,39})["']/;
+
+/**
+ * The charset an XML body declares for itself, for a request whose Content-Type names none (RFC
+ * 7303: a BOM first, then the `charset` parameter, then the declaration). A UTF-16 BOM says UTF-16;
+ * a declaration says what it names, unless that is UTF-16, which a declaration readable as ASCII
+ * cannot be. Undefined: UTF-8.
+ */
+export function declaredXmlCharset(body: Buffer): string | undefined {
+  if (body[0] === 0xff && body[1] === 0xfe) return 'utf-16le';
+  if (body[0] === 0xfe && body[1] === 0xff) return 'utf-16be';
+  const declared = DECLARED_ENCODING.exec(body.subarray(0, 200).toString('latin1'))?.[1]?.toLowerCase();
+  return declared === undefined || declared.startsWith('utf-16') ? undefined : declared;
+}
+
 export function readXmlReport(body: string): Result<ReadReport[]> {
   // A DOCTYPE is how entity expansion and external entities get in; reports never need one.
   if (/<!DOCTYPE/i.test(body)) return problem('XML with a DOCTYPE is not accepted');

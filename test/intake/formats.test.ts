@@ -157,6 +157,26 @@ describe('XML reports', () => {
       destination: '+4722222222',
     });
   });
+
+  it('reads a body in the charset its XML declaration or BOM names when the Content-Type names none, and the Content-Type\'s first', async () => {
+    const report = (id: string, encoding: string) =>
+      `<?xml version="1.0" encoding="${encoding}"?><r><id>${id}</id><resultCode>1001</resultCode><customParameters><note>blåbær</note></customParameters></r>`;
+    const post = (payload: Buffer, contentType: string) => receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
+    const noteOf = async (id: string) => ((await getMessage(receiver.app, id)).reports[0]?.payload as { customParameters: { note: string } }).customParameters.note;
+
+    expect((await post(Buffer.from(report('xml-latin1', 'ISO-8859-1'), 'latin1'), 'text/xml')).statusCode).toBe(200);
+    expect(await noteOf('xml-latin1')).toBe('blåbær');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(report('xml-utf16', 'UTF-16'), 'utf16le')]);
+    expect((await post(utf16, 'application/xml')).statusCode).toBe(200);
+    expect(await noteOf('xml-utf16')).toBe('blåbær');
+    // The Content-Type's charset wins over the declaration.
+    expect((await post(Buffer.from(report('xml-both', 'ISO-8859-1'), 'utf8'), 'application/xml; charset=utf-8')).statusCode).toBe(200);
+    expect(await noteOf('xml-both')).toBe('blåbær');
+    // A declaration of UTF-8 over Latin-1 bytes is still not UTF-8.
+    const mislabelled = await post(Buffer.from(report('xml-mislabelled', 'UTF-8'), 'latin1'), 'text/xml');
+    expect(mislabelled.statusCode).toBe(400);
+    expect(mislabelled.json<{ message: string }>().message).toBe('the body is not valid UTF-8');
+  });
 });
 
 describe('key/value reports', () => {
