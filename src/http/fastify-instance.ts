@@ -4,6 +4,8 @@
  * intake-only server starts from the same instance, so that it measures the receiver's own HTTP.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, TrustProxy } from '../config/config.js';
@@ -33,6 +35,9 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
       const status = error.statusCode ?? 400;
       void reply.code(status).send(errorBody(status, routingProblem(error)));
     },
+    // A request Node's HTTP parser refuses never reaches a route: it too gets the receiver's error
+    // shape, naming what is wrong, instead of Fastify's "Client Error".
+    clientErrorHandler: answerUnreadableRequest,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Intake reads every body itself, raw, so that it can keep a refused request exactly as it came.
@@ -41,6 +46,35 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     done(null, body);
   });
   return app;
+}
+
+/**
+ * Answers a request that is not HTTP the parser reads (a raw byte over 127 in the URL, a header
+ * without its colon), one over the header limit, or one that took too long, then closes it. The
+ * parser's reason names the rule, never the request's text.
+ */
+function answerUnreadableRequest(error: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] = unreadableRequestAnswer(error);
+  const body = JSON.stringify(errorBody(status, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+function unreadableRequestAnswer(error: Error & { code?: string; reason?: string }): [number, string] {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'the request did not arrive in full within the request timeout'];
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'the request\'s headers are larger than the receiver takes'];
+    default:
+      return [400, `the request is not HTTP the receiver can read: ${error.reason ?? error.message}`];
+  }
 }
 
 /** What is wrong with a path the router could not take, in words that do not repeat the path. */

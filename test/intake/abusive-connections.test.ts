@@ -53,6 +53,7 @@ describe('abusive connections', () => {
     const { text, ms } = await closed;
     clearInterval(drip);
     expect(text).toMatch(/^HTTP\/1\.1 408/);
+    expect(text).toContain('\r\n\r\n{"error":"Request Timeout","message":"the request did not arrive in full within the request timeout"}');
     expect(ms).toBeLessThan(5_000);
     expect(await postReport('after-slow-body')).toBe(200);
   });
@@ -64,7 +65,25 @@ describe('abusive connections', () => {
     socket.write(`POST /dlr HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
     const { text } = await closed;
     expect(text).toMatch(/^HTTP\/1\.1 431/);
+    expect(text).toContain('{"error":"Request Header Fields Too Large","message":"the request\'s headers are larger than the receiver takes"}');
     expect(await postReport('after-header-flood')).toBe(200);
+  });
+
+  it('answers a request Node cannot parse with 400 in the receiver\'s error shape, naming the rule it broke', async () => {
+    const cases: Array<[string, string]> = [
+      ['GET /dlr?id=raw-\u00f8&resultCode=1001 HTTP/1.1\r\nHost: x\r\n\r\n', 'Invalid char in url query'],
+      ['GET /dlr HTTP/1.1\r\nHost x\r\n\r\n', 'Invalid header token'],
+      ['POST /dlr HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', "Transfer-Encoding can't be present with Content-Length"],
+    ];
+    for (const [request, rule] of cases) {
+      const socket = await open();
+      const closed = untilClosed(socket);
+      socket.write(Buffer.from(request, 'utf8'));
+      const { text } = await closed;
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(text.slice(text.indexOf('\r\n\r\n') + 4)).toBe(JSON.stringify({ error: 'Bad Request', message: `the request is not HTTP the receiver can read: ${rule}` }));
+    }
+    expect(await postReport('after-unparseable')).toBe(200);
   });
 
   it('keeps taking reports with a thousand idle connections open', async () => {
