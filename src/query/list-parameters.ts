@@ -59,6 +59,10 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     if (!time.ok) return time;
     filter = { ...filter, [name]: time.value };
   }
+  // Swapped bounds would answer an empty list, which reads as "no such messages".
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
+    return problem(`since (${filter.since.toISOString()}) is after until (${filter.until.toISOString()}): no time lies between them; swap them`);
+  }
   if (query.cursor !== undefined && query.cursor !== '') {
     const beforeSeq = decodeCursor(query.cursor);
     if (beforeSeq === null) return problem('cursor is not one this service gave out');

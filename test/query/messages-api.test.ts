@@ -108,6 +108,7 @@ describe('GET /messages', () => {
     ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
     ['status=delivered&status=failed', 'status is given 2 times; give it once'],
     ['limit=1&limit=2&limit=3', 'limit is given 3 times; give it once'],
+    ['since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00%2B01:00', 'since (2026-12-01T00:00:00.000Z) is after until (2026-10-31T23:00:00.000Z): no time lies between them; swap them'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
     const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
     expect(response.statusCode).toBe(400);
