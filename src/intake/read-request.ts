@@ -9,9 +9,9 @@ import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { interpretReport } from '../meaning/interpret-report.js';
 import { readJsonReports } from './read-json.js';
 import { readKeyValueReport } from './read-key-values.js';
-import { readUrlEncoded } from './url-encoded.js';
 import type { ReadReport, ReportFormat } from './read-report.js';
 import { declaredXmlCharset, readXmlReport } from './read-xml.js';
+import { readUrlEncoded } from './url-encoded.js';
 
 export interface IntakeRequest {
   readonly method: string;

@@ -22,6 +22,7 @@ export interface IntakeOptions {
 }
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A refused caller that relays for someone else (it sent X-Forwarded-For or the like, and
@@ -31,7 +32,6 @@ function unbelievedProxy(request: FastifyRequest): { hint?: string } {
   if (request.ip !== request.socket.remoteAddress || relayedFrom(request.headers).length === 0) return {};
   return { hint: `${request.ip} relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY` };
 }
-const EMPTY = Buffer.alloc(0);
 
 export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, options) => {
   // A plain callback hook: no promise per request on the hot path.
