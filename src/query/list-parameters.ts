@@ -1,5 +1,5 @@
 /** Reads the query API's parameters; each problem names its parameter. */
-import { parseDateTime, parseIntegerText } from '../intake/field-values.js';
+import { clip, parseDateTime, parseIntegerText } from '../intake/field-values.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import { textProblem } from '../meaning/delivery-report.js';
@@ -37,7 +37,31 @@ export function parseLookupText(name: string, text: string): Result<string> {
   return unstorable === null ? ok(text) : problem(`${name} ${unstorable}, which no stored message has`);
 }
 
+const LIST_PARAMETERS = ['refId', 'status', 'since', 'until', 'limit', 'cursor'] as const;
+
+/**
+ * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`) is refused:
+ * ignored, it would answer an unfiltered list that reads as the filtered one. Other names (a
+ * browser's cache-busting `_=…`) are left alone.
+ */
+export function misspelledParameter(query: object, known: readonly string[]): Result<null> {
+  const bySpelling = new Map(known.map((name) => [spelling(name), name]));
+  for (const given of Object.keys(query)) {
+    const meant = bySpelling.get(spelling(given));
+    if (meant !== undefined && meant !== given) {
+      return problem(`${clip(given)} is not a parameter; did you mean ${meant}? (names are case-sensitive)`);
+    }
+  }
+  return ok(null);
+}
+
+function spelling(name: string): string {
+  return name.toLowerCase().replace(/[-_]/g, '');
+}
+
 export function parseListQuery(query: ListQuery): Result<MessageFilter> {
+  const misspelled = misspelledParameter(query, LIST_PARAMETERS);
+  if (!misspelled.ok) return misspelled;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
   let filter: MessageFilter = { limit: limit.value };

@@ -6,7 +6,7 @@ import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { latestRejectedRequests } from '../storage/rejected-requests.js';
 import { queryAuthorization } from './auth.js';
-import { encodeCursor, parseLimit, parseListQuery, parseLookupText } from './list-parameters.js';
+import { encodeCursor, misspelledParameter, parseLimit, parseListQuery, parseLookupText } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
 import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema } from './schemas.js';
 import { rfc3339 } from './time.js';
@@ -54,6 +54,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     '/rejected',
     { schema: { querystring: LimitQuery, response: { 200: RejectedListSchema, 400: ErrorSchema } } },
     async (request, reply) => {
+      const misspelled = misspelledParameter(request.query, ['limit']);
+      if (!misspelled.ok) return reply.code(400).send(errorBody(400, misspelled.problem));
       const limit = parseLimit(request.query.limit);
       if (!limit.ok) return reply.code(400).send(errorBody(400, limit.problem));
       const rows = await latestRejectedRequests(database.db, limit.value);

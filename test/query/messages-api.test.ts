@@ -108,6 +108,9 @@ describe('GET /messages', () => {
     ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
     ['status=delivered&status=failed', 'status is given 2 times; give it once'],
     ['limit=1&limit=2&limit=3', 'limit is given 3 times; give it once'],
+    ['refid=order-17', 'refid is not a parameter; did you mean refId? (names are case-sensitive)'],
+    ['ref_id=order-17', 'ref_id is not a parameter; did you mean refId?'],
+    ['Status=failed', 'Status is not a parameter; did you mean status?'],
     ['since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00%2B01:00', 'since (2026-12-01T00:00:00.000Z) is after until (2026-10-31T23:00:00.000Z): no time lies between them; swap them'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
     const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
@@ -126,6 +129,13 @@ describe('GET /rejected', () => {
     const { rejected } = response.json<{ rejected: Array<{ body: string; reason: string; receivedAt: string }> }>();
     expect(rejected.map((row) => row.body)).toEqual(['{"id":"r3"}', '{"id":"r2"}']);
     expect(rejected[0]?.reason).toBe('resultCode is required');
+  });
+
+  it('answers 400 to a misspelled limit rather than serve 50, and leaves other parameters alone', async () => {
+    const misspelled = await app.inject({ method: 'GET', url: '/rejected?Limit=1' });
+    expect(misspelled.statusCode).toBe(400);
+    expect(misspelled.json<{ message: string }>().message).toBe('Limit is not a parameter; did you mean limit? (names are case-sensitive)');
+    expect((await app.inject({ method: 'GET', url: '/rejected?limit=1&_=1733280000' })).json<{ rejected: unknown[] }>().rejected).toHaveLength(1);
   });
 
   it('answers 400 to a limit below 1, naming it', async () => {
