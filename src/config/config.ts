@@ -90,7 +90,8 @@ export function readConfig(env: Environment): Config {
     else fail('DLR_ALLOWED_IPS', `${list.problem} (use addresses, CIDR ranges, "linkmobility" or "*")`);
   }
 
-  const logLevel = value('LOG_LEVEL') ?? 'info';
+  // Words, not names: `LOG_LEVEL=INFO` and `SMPP_BIND=Transceiver` mean what they say.
+  const logLevel = value('LOG_LEVEL')?.toLowerCase() ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   const bodyLimitText = value('DLR_BODY_LIMIT') ?? '65536';
@@ -116,7 +117,7 @@ export function readConfig(env: Environment): Config {
     logLevel,
     bodyLimit,
     smpp: parseSmpp(value('SMPP_URL'), {
-      bind: value('SMPP_BIND') ?? 'receiver',
+      bind: value('SMPP_BIND')?.toLowerCase() ?? 'receiver',
       reconnectMs: parseWhole('SMPP_RECONNECT_MS', value('SMPP_RECONNECT_MS') ?? '30000', { min: 10, max: 3_600_000 }, fail),
       enquireLinkMs: parseWhole('SMPP_ENQUIRE_LINK_MS', value('SMPP_ENQUIRE_LINK_MS') ?? '60000', { min: 10, max: 240_000 }, fail),
       tlsCaFile: value('SMPP_TLS_CA'),

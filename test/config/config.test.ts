@@ -104,6 +104,12 @@ describe('configuration', () => {
     }
   });
 
+  it('reads LOG_LEVEL and SMPP_BIND in any case, as the words they are', () => {
+    expect(readConfig({ LOG_LEVEL: 'INFO' }).logLevel).toBe('info');
+    expect(readConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+    expect(readConfig({ SMPP_URL: 'smpp://id:pw@host', SMPP_BIND: 'Transceiver' }).smpp?.bind).toBe('transceiver');
+  });
+
   it('names every bad variable at once', () => {
     expect(problemsOf({ PORT: '0', LOG_LEVEL: 'x', TRUST_PROXY: 'y' }).map((problem) => problem.split(':')[0])).toEqual([
       'PORT',
