@@ -2,7 +2,6 @@
  * Turns an intake request into reports: picks the reader by method and Content-Type, decodes the
  * body's charset, and gives each report its meaning. Every refusal says what is wrong.
  */
-import { TextDecoder } from 'node:util';
 import type { Result } from '../lib/result.js';
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from './payload-depth.js';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
@@ -11,6 +10,7 @@ import { readJsonReports } from './read-json.js';
 import { readKeyValueReport } from './read-key-values.js';
 import type { ReadReport, ReportFormat } from './read-report.js';
 import { declaredXmlCharset, readXmlReport } from './read-xml.js';
+import { strictDecoder } from './strict-decoder.js';
 import { readUrlEncoded } from './url-encoded.js';
 
 export interface IntakeRequest {
@@ -131,25 +131,9 @@ function formatOf(mediaType: string): 'json' | 'xml' | 'form' | undefined {
   return undefined;
 }
 
-const decoders = new Map<string, TextDecoder>();
-
-/** A strict decoder per charset, made once: a decoder without streaming keeps no state between bodies. */
-function decoderFor(charset: string): TextDecoder | null {
-  let decoder = decoders.get(charset);
-  if (decoder === undefined) {
-    try {
-      decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
-    } catch {
-      return null;
-    }
-    if (decoders.size < 64) decoders.set(charset, decoder);
-  }
-  return decoder;
-}
-
 /** LINK sends UTF-8; another charset is decoded when the body names it, and must then be valid too. */
 function decodeBody(body: Buffer, charset = 'utf-8'): { ok: true; value: string } | { ok: false; status: 400 | 415; problem: string } {
-  const decoder = decoderFor(charset);
+  const decoder = strictDecoder(charset, 'drop');
   if (decoder === null) {
     return { ok: false, status: 415, problem: `charset "${charset.slice(0, 40)}" is not supported; send UTF-8` };
   }

@@ -5,25 +5,14 @@
  * an id that was never sent (`abc%FF` and `abc%FE` would both become `abc\uFFFD`), and the escapes
  * of a form in ISO-8859-1 (`%F8` for `ø`) would lose their characters to UTF-8.
  */
-import { TextDecoder } from 'node:util';
+import type { TextDecoder } from 'node:util';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import { clip } from './field-values.js';
+import { strictDecoder } from './strict-decoder.js';
 
 /** Adjacent escapes are decoded together: a character can take several bytes. */
 const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
-
-const decoders = new Map<string, TextDecoder>();
-
-/** A strict decoder that keeps a BOM as a character, as the URL standard's own decoding does. */
-function decoderFor(encoding: string): TextDecoder {
-  let decoder = decoders.get(encoding);
-  if (decoder === undefined) {
-    decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
-    decoders.set(encoding, decoder);
-  }
-  return decoder;
-}
 
 /**
  * The pairs in order. `encoding` is a name TextDecoder knows (the body's charset, already checked),
@@ -32,7 +21,8 @@ function decoderFor(encoding: string): TextDecoder {
  * `new URLSearchParams(text)` does.
  */
 export function readUrlEncoded(text: string, encoding = 'utf-8'): Result<Array<[string, string]>> {
-  const decoder = decoderFor(encoding);
+  const decoder = strictDecoder(encoding, 'keep');
+  if (decoder === null) return problem(`charset "${clip(encoding)}" is not supported; send UTF-8`);
   const pairs: Array<[string, string]> = [];
   for (const sequence of (text.startsWith('?') ? text.slice(1) : text).split('&')) {
     if (sequence === '') continue;
