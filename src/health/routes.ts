@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { otherMethodsRoute } from '../http/other-methods.js';
 
 export interface HealthOptions {
   readonly pingDatabase: () => Promise<boolean>;
@@ -42,6 +43,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     };
     return reply.code(opened && databaseUp ? 200 : 503).send(body);
   });
+
+  for (const url of ['/healthz', '/readyz']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
 };
 
 function readinessStatus(opened: boolean, databaseUp: boolean): 'starting' | 'ready' | 'not ready' {

@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../http/errors.js';
+import { otherMethodsRoute } from '../http/other-methods.js';
 import { relayedFrom } from '../http/relayed-from.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
 import { JournalFullError } from '../storage/journal.js';
@@ -92,6 +93,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
   for (const url of ['/dlr', '/dlr/:gate']) {
     // No HEAD twin: a HEAD must not store a report.
     app.route({ method: ['GET', 'POST'], url, exposeHeadRoute: false, handler });
+    app.route(otherMethodsRoute(url, ['GET', 'POST']));
   }
 };
 

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { errorBody } from '../http/errors.js';
+import { otherMethodsRoute } from '../http/other-methods.js';
 import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { latestRejectedRequests } from '../storage/rejected-requests.js';
@@ -72,4 +73,6 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       };
     },
   );
+
+  for (const url of ['/messages/:messageId', '/messages', '/rejected']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
 };
