@@ -17,12 +17,18 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   if (match === null) return problem(`${field} must be an RFC 3339 date-time, got "${clip(text)}"`);
   const group = (index: number) => Number(match[index]);
   const [year, month, day, hour, minute, second] = [group(1), group(2), group(3), group(4), group(5), group(6)];
-  if (!isRealDateTime(year, month, day, hour, minute, second)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
+  const leapSecond = second === 60;
+  if (!isRealDateTime(year, month, day, hour, minute, leapSecond ? 59 : second)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   const offset = offsetMinutes(match[8] ?? 'Z');
   if (offset === null) return problem(`${field} is not a real date-time: "${clip(text)}"`);
   // Milliseconds cut from the digits, not from a float, which rounds .99999999999999999 up to 1.
   const millis = Number((match[7] ?? '').slice(0, 3).padEnd(3, '0'));
-  const instant = utcInstant(year, month, day, hour, minute, second, millis) - offset * 60_000;
+  let instant = utcInstant(year, month, day, hour, minute, leapSecond ? 59 : second, millis) - offset * 60_000;
+  if (leapSecond) {
+    if (!endsUtcMonth(instant)) return problem(`${field} is not a real date-time: "${clip(text)}"`);
+    // A Date has no 61st second: the leap second is read as the second after it, as PostgreSQL does.
+    instant += 1_000;
+  }
   if (instant > LAST_INSTANT) return problem(`${field} falls after the year 9999 in UTC: "${clip(text)}"`);
   if (instant < FIRST_INSTANT) return problem(`${field} falls before the year 1 in UTC: "${clip(text)}"`);
   return ok(new Date(instant));
@@ -43,6 +49,15 @@ function utcInstant(year: number, month: number, day: number, hour: number, minu
  */
 const FIRST_INSTANT = utcInstant(1, 1, 1, 0, 0, 0, 0);
 const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Whether an instant falls in the last second of a month in UTC: the only place RFC 3339 lets a
+ * leap second (`23:59:60Z`, or the same moment in another offset) stand.
+ */
+function endsUtcMonth(instant: number): boolean {
+  const at = new Date(instant);
+  return at.getUTCHours() === 23 && at.getUTCMinutes() === 59 && at.getUTCSeconds() === 59 && new Date(instant + 1_000).getUTCDate() === 1;
+}
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

@@ -66,6 +66,17 @@ describe('a date-time', () => {
     expect(parseDateTime('timestamp', '2000-02-29T10:00:00Z')).toMatchObject({ ok: true });
   });
 
+  it('with a leap second (:60 in the last second of a month in UTC) is read as the second after it, as PostgreSQL reads it', () => {
+    expect(parseDateTime('timestamp', '2016-12-31T23:59:60Z')).toEqual({ ok: true, value: new Date('2017-01-01T00:00:00Z') });
+    expect(parseDateTime('timestamp', '2015-06-30 23:59:60.5')).toEqual({ ok: true, value: new Date('2015-07-01T00:00:00.500Z') });
+    expect(parseDateTime('timestamp', '2017-01-01T00:59:60+01:00')).toEqual({ ok: true, value: new Date('2017-01-01T00:00:00Z') });
+    expect(parseDateTime('timestamp', '2015-06-30T18:29:60-05:30')).toEqual({ ok: true, value: new Date('2015-07-01T00:00:00Z') });
+    // Anywhere else there is no 61st second.
+    for (const text of ['2015-11-19T23:59:60Z', '2016-12-31T23:58:60Z', '2016-12-31T23:59:60+01:00', '2016-12-31T23:59:61Z']) {
+      expect(parseDateTime('timestamp', text), text).toEqual({ ok: false, problem: `timestamp is not a real date-time: "${text}"` });
+    }
+  });
+
   it('that falls after the year 9999 in UTC is refused, as RFC 3339 cannot write it there', () => {
     expect(parseDateTime('timestamp', '9999-12-31T23:59:59-00:01')).toEqual({
       ok: false,
