@@ -79,7 +79,7 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   for (const name of ['since', 'until'] as const) {
     const text = query[name];
     if (text === undefined || text === '') continue;
-    const time = parseDateTime(name, text);
+    const time = parseTimeParameter(name, text);
     if (!time.ok) return time;
     filter = { ...filter, [name]: time.value };
   }
@@ -93,6 +93,21 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     filter = { ...filter, beforeSeq };
   }
   return ok(filter);
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+/** An offset after the seconds whose `+` a URL turned into a space (`10:00:00 01:00`). */
+const SPACED_OFFSET = /(:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$/;
+
+/**
+ * `since` or `until` as people type them into a URL: a date alone (`2026-11-01`) is its midnight in
+ * UTC, and an offset whose `+` was not written `%2B` arrives as a space and is read as meant.
+ */
+function parseTimeParameter(name: string, text: string): Result<Date> {
+  const typed = text.trim();
+  if (!DATE_ONLY.test(typed)) return parseDateTime(name, typed.replace(SPACED_OFFSET, '$1+$2'));
+  const midnight = parseDateTime(name, `${typed}T00:00:00Z`);
+  return midnight.ok ? midnight : problem(`${name} is not a real date: "${clip(typed)}"`);
 }
 
 /** Opaque to callers; inside, the arrival number the next page starts below. */

@@ -94,6 +94,21 @@ describe('GET /messages', () => {
     expect(ids(await list('until=2000-01-01T00:00:00Z'))).toEqual([]);
   });
 
+  it('reads since and until as people type them: a date alone is its midnight in UTC, a + left unescaped is still the offset', async () => {
+    const all = await list('');
+    const newest = all.messages[0];
+    const newestAt = new Date(newest?.lastReportAt ?? '');
+    const day = newestAt.toISOString().slice(0, 10);
+    expect(ids(await list(`since=${day}`))).toContain(newest?.messageId);
+    expect(ids(await list(`until=${day}`))).not.toContain(newest?.messageId);
+    expect(ids(await list('since=2999-01-01'))).toEqual([]);
+    // The same instant an hour ahead, its + sent raw, as a browser's address bar sends it.
+    const anHourAhead = `${new Date(newestAt.getTime() + 3_600_000).toISOString().slice(0, 23)}+01:00`;
+    expect(ids(await list(`since=${anHourAhead}`))).toContain(newest?.messageId);
+    expect(ids(await list(`until=${anHourAhead}`))).not.toContain(newest?.messageId);
+    expect(ids(await list('until=2999-01-01T00:00:00+0100'))).toHaveLength(all.messages.length);
+  });
+
   it('serves a limit above 500 as 500', async () => {
     expect(ids(await list('limit=100000'))).toHaveLength(8);
   });
@@ -104,6 +119,7 @@ describe('GET /messages', () => {
     ['limit=abc', 'limit must be a whole number'],
     ['status=lost', 'status must be one of'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
+    ['until=2026-02-30', 'until is not a real date: "2026-02-30"'],
     ['cursor=not-a-cursor', 'cursor'],
     ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
     ['status=delivered&status=failed', 'status is given 2 times; give it once'],
