@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseEnv } from 'node:util';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { errorCode } from '../lib/error-code.js';
 import type { AddressList } from './address-list.js';
 import { isAddressOrRange, parseAddressList } from './address-list.js';
+import { parseEnvFile } from './env-file.js';
 
 export type TrustProxy = false | number | string[];
 export type SmppBind = 'receiver' | 'transceiver';
@@ -296,7 +296,9 @@ export function environmentWithEnvFile(env: Environment, path = '.env'): Environ
     // A settings file the receiver may not read (owned by another user, a folder) is a bad setting.
     throw new ConfigError([`${path}: cannot read it: ${error instanceof Error ? error.message : String(error)}`]);
   }
-  return { ...parseEnv(text), ...env };
+  const settings = parseEnvFile(text, (name) => env[name] !== undefined);
+  if (!settings.ok) throw new ConfigError([`${path}: ${settings.problem}`]);
+  return { ...settings.value, ...env };
 }
 
 /**

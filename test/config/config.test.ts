@@ -160,4 +160,36 @@ describe('configuration', () => {
     expect(config.port).toBe(4100);
     expect(config.ackBody).toBe('from-env');
   });
+
+  it('refuses a .env value with a # glued inside it, which Node and Docker Compose read differently, naming the variable and not the value', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
+    const file = join(folder, '.env');
+    writeFileSync(file, 'PORT=4100\nAPI_TOKEN=s3cret#tail\nexport DLR_ACK_BODY=#LINKOK\n');
+    expect(() => environmentWithEnvFile({}, file)).toThrow(ConfigError);
+    expect(() => environmentWithEnvFile({}, file)).toThrow(/\.env: API_TOKEN, DLR_ACK_BODY: a # inside an unquoted value.*put the value in quotes/);
+    expect(() => environmentWithEnvFile({}, file)).not.toThrow(/s3cret|tail|LINKOK/);
+    // Set in the real environment, the file's value is not read, so it does not stop the start.
+    expect(readConfig(environmentWithEnvFile({ API_TOKEN: 'real', DLR_ACK_BODY: 'real-ack' }, file))).toMatchObject({ apiToken: 'real', ackBody: 'real-ack' });
+  });
+
+  it('reads a # in quotes, a comment after a space and a # inside a value over several lines as Node and Docker Compose both do', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
+    const file = join(folder, '.env');
+    writeFileSync(
+      file,
+      [
+        '# the token for the query API',
+        'API_TOKEN="s3cret#tail"',
+        "DLR_ACK_BODY='#ACK#'",
+        'LOG_LEVEL=warn # quieter',
+        'SMPP_TLS_NOTE="first line',
+        'PORT=1#2',
+        'last line"',
+        'HOST= # nothing',
+      ].join('\n'),
+    );
+    const env = environmentWithEnvFile({}, file);
+    expect(env).toMatchObject({ API_TOKEN: 's3cret#tail', DLR_ACK_BODY: '#ACK#', LOG_LEVEL: 'warn', SMPP_TLS_NOTE: 'first line\nPORT=1#2\nlast line', HOST: '' });
+    expect(readConfig(env)).toMatchObject({ apiToken: 's3cret#tail', ackBody: '#ACK#', logLevel: 'warn', port: 3000 });
+  });
 });
