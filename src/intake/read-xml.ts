@@ -1,5 +1,6 @@
 /**
- * Reads an XML body: one report under any root element, each field a child element. Custom
+ * Reads an XML body: one report under any root element, each field a child element; or the same
+ * inside wrapping elements, or several such reports side by side in one document. Custom
  * parameters come as child elements (`<customParameters><received>…</received></customParameters>`)
  * or as `<entry><key>…</key><value>…</value></entry>` items.
  */
@@ -10,6 +11,7 @@ import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import { clip } from './field-values.js';
 import type { ReadReport } from './read-report.js';
+import { MAX_REPORTS_PER_REQUEST } from './read-report.js';
 import { reportFieldNamed, reportFromText } from './text-report.js';
 
 /** Every element is read as a list of its occurrences, so a repeated field is seen, not overwritten. */
@@ -59,10 +61,47 @@ export function readXmlReport(body: string): Result<ReadReport[]> {
   if (root === undefined) return problem('the XML document has no root element');
   const [rootName, rootNodes] = root;
   const rootElement = Array.isArray(rootNodes) ? rootNodes[0] : undefined;
-  if (rootElement === undefined || typeof rootElement === 'string') {
-    return problem(`the root element <${clip(rootName)}> holds no report fields`);
+  const elements = rootElement === undefined || typeof rootElement === 'string' ? null : reportElements(rootElement);
+  if (elements === null) {
+    return problem(`the root element <${clip(rootName)}> holds no report fields: each field is an element of its own, such as <id> and <resultCode>`);
   }
-  return reportFromElement(rootElement);
+  if (elements.length > MAX_REPORTS_PER_REQUEST) {
+    return problem(`the document holds ${elements.length} reports; at most ${MAX_REPORTS_PER_REQUEST} are taken in one request`);
+  }
+  const reports: ReadReport[] = [];
+  for (const [index, element] of elements.entries()) {
+    const report = reportFromElement(element);
+    if (!report.ok) return elements.length === 1 ? report : problem(`report [${index}]: ${report.problem}`);
+    reports.push(report.value);
+  }
+  return ok(reports);
+}
+
+/** Wrapping elements gone through to find the report (`<Envelope><Body>` of SOAP is two). */
+const MAX_WRAPPERS = 4;
+
+/**
+ * The elements that are reports: the root when it holds report fields; else, through at most
+ * MAX_WRAPPERS elements that each wrap one element (`<reports><report>…`), the one that does, or
+ * several elements side by side that each do, taken as a JSON array is. Null: no report here.
+ */
+function reportElements(root: XmlElement): XmlElement[] | null {
+  let element = root;
+  for (let depth = 0; depth <= MAX_WRAPPERS; depth += 1) {
+    if (holdsReportField(element)) return [element];
+    const inner = childElements(element)
+      .flatMap(([, nodes]) => nodes)
+      .filter((node): node is XmlElement => typeof node !== 'string');
+    const [only] = inner;
+    if (only === undefined) return null;
+    if (inner.length > 1) return inner.every(holdsReportField) ? inner : null;
+    element = only;
+  }
+  return null;
+}
+
+function holdsReportField(element: XmlElement): boolean {
+  return childElements(element).some(([name]) => reportFieldNamed(name) !== undefined);
 }
 
 function parse(body: string): Result<XmlElement> {
@@ -85,7 +124,7 @@ function checkSyntax(body: string): Result<true> {
   }
 }
 
-function reportFromElement(element: XmlElement): Result<ReadReport[]> {
+function reportFromElement(element: XmlElement): Result<ReadReport> {
   const values = new Map<ReportField, string>();
   let customParameters: CustomParameters = {};
   let gateCustomParameters: CustomParameters = {};
@@ -109,7 +148,7 @@ function reportFromElement(element: XmlElement): Result<ReadReport[]> {
   }
 
   const report = reportFromText({ values, customParameters, gateCustomParameters });
-  return report.ok ? ok([{ report: report.value, payload: plainObject(element) }]) : report;
+  return report.ok ? ok({ report: report.value, payload: plainObject(element) }) : report;
 }
 
 /** `<received>…</received>` children, or `<entry><key>…</key><value>…</value></entry>` items. */

@@ -179,6 +179,47 @@ describe('XML reports', () => {
   });
 });
 
+describe('XML reports inside wrapping elements', () => {
+  const postXml = (payload: string) => receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml' }, payload });
+
+  it('finds a report inside wrapping elements, as in a SOAP envelope, and keeps the report element as its payload', async () => {
+    const wrapped = await postXml('<DeliveryReports><DeliveryReport><id>xml-wrapped</id><resultCode>1001</resultCode></DeliveryReport></DeliveryReports>');
+    expect(wrapped.statusCode, wrapped.body).toBe(200);
+    expect((await getMessage(receiver.app, 'xml-wrapped')).reports.map((report) => report.payload)).toEqual([{ id: 'xml-wrapped', resultCode: '1001' }]);
+    const soap = await postXml(
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/><soap:Body>' +
+        '<dlr><id>xml-soap</id><resultCode>1006</resultCode></dlr></soap:Body></soap:Envelope>',
+    );
+    expect(soap.statusCode, soap.body).toBe(200);
+    expect(await getMessage(receiver.app, 'xml-soap')).toMatchObject({ status: 'failed', resultCode: 1006 });
+  });
+
+  it('takes several reports side by side as a JSON array is: all of them, or none when one is bad', async () => {
+    const report = (id: string, code: string) => `<report><id>${id}</id><resultCode>${code}</resultCode><segments>2</segments></report>`;
+    const batch = await postXml(`<reports>${report('xml-batch$0', '1001')}${report('xml-batch$1', '1006')}</reports>`);
+    expect(batch.statusCode, batch.body).toBe(200);
+    expect(await getMessage(receiver.app, 'xml-batch')).toMatchObject({ status: 'partially_delivered', segments: { delivered: 1, failed: 1 } });
+
+    const oneBad = await postXml(`<reports>${report('xml-half$0', '1001')}<report><id>xml-half$1</id></report></reports>`);
+    expect(oneBad.statusCode).toBe(400);
+    expect(oneBad.json()).toEqual({ error: 'Bad Request', message: 'report [1]: resultCode is required' });
+    expect((await receiver.app.inject({ method: 'GET', url: '/messages/xml-half' })).statusCode).toBe(404);
+  });
+
+  it.each([
+    ['elements that are no report', '<r><a><b>x</b></a><c><d>y</d></c></r>'],
+    ['attributes instead of elements', '<r id="xml-attributes" resultCode="1001"/>'],
+    ['a report under more than four wrappers', '<r><w1><w2><w3><w4><report><id>xml-deep</id><resultCode>1001</resultCode></report></w4></w3></w2></w1></r>'],
+  ])('refuses a document holding %s, saying what a field is', async (_case, xml) => {
+    const response = await postXml(xml);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: 'Bad Request',
+      message: 'the root element <r> holds no report fields: each field is an element of its own, such as <id> and <resultCode>',
+    });
+  });
+});
+
 describe('key/value reports', () => {
   it('reads a form body with names in any case and custom parameters in bracket form', async () => {
     const form = new URLSearchParams({
