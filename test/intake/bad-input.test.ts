@@ -166,7 +166,7 @@ describe('a request intake does not read', () => {
   it('does not store a report sent with HEAD', async () => {
     const before = await storedReportCount();
     const response = await receiver.app.inject({ method: 'HEAD', url: '/dlr?id=head-1&resultCode=1001' });
-    expect(response.statusCode).toBe(404);
+    expect(response.statusCode).toBe(405);
     expect(await storedReportCount()).toBe(before);
   });
 
