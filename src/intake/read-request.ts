@@ -3,6 +3,7 @@
  * body's charset, and gives each report its meaning. Every refusal says what is wrong.
  */
 import type { Result } from '../lib/result.js';
+import { problem } from '../lib/result.js';
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from './payload-depth.js';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
 import { interpretReport } from '../meaning/interpret-report.js';
@@ -83,14 +84,33 @@ function readReports(
   const text = decodeBody(request.body, charset);
   if (!text.ok) return refuse(text.status, text.problem);
   if (text.value.trim() === '') return refuse(400, 'the body is empty');
+  const reports = readBodyAs(format, text.value, contentType.charset ?? 'utf-8');
+  return withFormat(format, withContentTypeHint(reports, format, contentType.mediaType, text.value));
+}
+
+function readBodyAs(format: 'json' | 'xml' | 'form', text: string, charset: string): Result<ReadReport[]> {
   switch (format) {
     case 'json':
-      return withFormat(format, readJsonReports(text.value));
+      return readJsonReports(text);
     case 'xml':
-      return withFormat(format, readXmlReport(text.value));
+      return readXmlReport(text);
     case 'form':
-      return withFormat(format, readKeyValues(text.value, contentType.charset ?? 'utf-8'));
+      return readKeyValues(text, charset);
   }
+}
+
+const CONTENT_TYPE_FOR: Readonly<Record<'json' | 'xml', string>> = { json: 'application/json', xml: 'application/xml' };
+
+/**
+ * A body that could not be read as its Content-Type, but looks like another format (JSON sent as a
+ * form, XML as JSON), is refused naming the Content-Type to send: "id is required" would hide it.
+ */
+function withContentTypeHint(reports: Result<ReadReport[]>, format: 'json' | 'xml' | 'form', mediaType: string, text: string): Result<ReadReport[]> {
+  if (reports.ok) return reports;
+  const first = text.trimStart()[0];
+  const looks = first === '{' || first === '[' ? 'json' : first === '<' ? 'xml' : undefined;
+  if (looks === undefined || looks === format) return reports;
+  return problem(`the body looks like ${looks.toUpperCase()} but came as ${mediaType}: send it as ${CONTENT_TYPE_FOR[looks]} (read as sent: ${reports.problem})`);
 }
 
 function readKeyValues(text: string, charset: string): Result<ReadReport[]> {

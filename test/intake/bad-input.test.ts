@@ -61,6 +61,11 @@ describe('a request that is not a report', () => {
     ['a form id whose % escape is no UTF-8 character', form, 'id=bad-escape%FF&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
     ['a form id with half a UTF-8 character', form, 'id=bad-escape%C3&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
     ['a form parameter name whose % escape is no UTF-8 character', form, 'id=bad-escape-name&resultCode=1001&customParameters.%E0=x', 'a parameter name has a % escape that is not UTF-8 text'],
+    ['a JSON report sent as a form', form, JSON.stringify(deliveredReport({ id: 'json-as-form' })),
+      'the body looks like JSON but came as application/x-www-form-urlencoded: send it as application/json (read as sent: id is required)'],
+    ['an XML report sent as JSON', json, '<r><id>xml-as-json</id><resultCode>1001</resultCode></r>',
+      'the body looks like XML but came as application/json: send it as application/xml (read as sent: body is not valid JSON: Unexpected token \'<\')'],
+    ['a JSON array sent as XML', 'text/xml', JSON.stringify([deliveredReport({ id: 'json-as-xml' })]), 'the body looks like JSON but came as text/xml: send it as application/json'],
   ])('%s: 400 naming the problem, kept in /rejected, nothing stored', async (_name, contentType, payload, problem) => {
     const before = await storedReportCount();
     const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
