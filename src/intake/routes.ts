@@ -52,7 +52,8 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
 
   const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
     const receivedAt = new Date();
-    const gate = request.params.gate ?? null;
+    // `/dlr/`, a URL given with a trailing slash, is `/dlr`: no gate.
+    const gate = request.params.gate === undefined || request.params.gate === '' ? null : request.params.gate;
     const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
     const refuse = async (status: 400 | 415, reason: string) => {
       request.log.info({ status, reason, gate }, 'report refused');

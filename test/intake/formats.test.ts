@@ -53,6 +53,14 @@ describe('JSON reports', () => {
     });
   });
 
+  it('takes reports at /dlr/, a URL given with a trailing slash, as at /dlr, without a gate', async () => {
+    expect((await postJson(receiver.app, deliveredReport({ id: 'trailing-slash-post' }), '/dlr/')).statusCode).toBe(200);
+    expect((await receiver.app.inject({ method: 'GET', url: '/dlr/?id=trailing-slash-get&resultCode=1001' })).statusCode).toBe(200);
+    for (const id of ['trailing-slash-post', 'trailing-slash-get']) {
+      expect((await getMessage(receiver.app, id)).reports[0]).toMatchObject({ gate: null, status: 'delivered' });
+    }
+  });
+
   it('takes an array of reports in one request', async () => {
     const response = await postJson(receiver.app, [
       deliveredReport({ id: 'array-1$0', segments: 2 }),
