@@ -29,6 +29,9 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       },
     },
     async (request, reply) => {
+      if (request.params.messageId === '') {
+        return reply.code(404).send(errorBody(404, 'the path names no message: GET /messages/{messageId}, or GET /messages for the list'));
+      }
       const messageId = parseLookupText('messageId', request.params.messageId);
       if (!messageId.ok) return reply.code(400).send(errorBody(400, messageId.problem));
       const stored = await findMessage(database, messageId.value);

@@ -27,6 +27,12 @@ describe('GET /messages/{messageId} paths', () => {
     expect(badEscape.json()).toEqual({ error: 'Bad Request', message: 'the path has a % escape that is not a UTF-8 character' });
   });
 
+  it('answers /messages/ (no id) with 404 saying the path names no message, pointing at the list', async () => {
+    const response = await receiver.app.inject({ method: 'GET', url: '/messages/' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: 'Not Found', message: 'the path names no message: GET /messages/{messageId}, or GET /messages for the list' });
+  });
+
   it.each(['a%00b', '%00', 'abc$1%00'])('answers 400 naming the NUL character in the id %s, which intake never stores', async (segment) => {
     const response = await receiver.app.inject({ method: 'GET', url: `/messages/${segment}` });
     expect(response.statusCode).toBe(400);
