@@ -27,8 +27,9 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     requestTimeout: settings.requestTimeoutMs,
     http: { headersTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, settings.requestTimeoutMs) },
     // A path segment as long as the longest id intake takes, so that every stored message can be
-    // looked up by its id (Fastify's default stops at 100 characters, decoded).
-    routerOptions: { maxParamLength: MAX_ID_LENGTH },
+    // looked up by its id (Fastify's default stops at 100 characters, decoded). A URL given to LINK
+    // with a trailing slash (`/dlr/gate-1/`) is the URL without it: a 404 there is never kept.
+    routerOptions: { maxParamLength: MAX_ID_LENGTH, ignoreTrailingSlash: true },
     // A path Fastify cannot route (a malformed % escape, a segment over the length above) gets the
     // receiver's error shape, without the path echoed back.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {

@@ -53,11 +53,14 @@ describe('JSON reports', () => {
     });
   });
 
-  it('takes reports at /dlr/, a URL given with a trailing slash, as at /dlr, without a gate', async () => {
+  it('takes reports at a URL given with a trailing slash as at the URL without it', async () => {
     expect((await postJson(receiver.app, deliveredReport({ id: 'trailing-slash-post' }), '/dlr/')).statusCode).toBe(200);
     expect((await receiver.app.inject({ method: 'GET', url: '/dlr/?id=trailing-slash-get&resultCode=1001' })).statusCode).toBe(200);
-    for (const id of ['trailing-slash-post', 'trailing-slash-get']) {
-      expect((await getMessage(receiver.app, id)).reports[0]).toMatchObject({ gate: null, status: 'delivered' });
+    expect((await postJson(receiver.app, deliveredReport({ id: 'trailing-slash-gate' }), '/dlr/gate-7/')).statusCode).toBe(200);
+    expect((await postJson(receiver.app, deliveredReport({ id: 'double-slash' }), '/dlr//')).statusCode).toBe(200);
+    const gates = [['trailing-slash-post', null], ['trailing-slash-get', null], ['trailing-slash-gate', 'gate-7'], ['double-slash', null]] as const;
+    for (const [id, gate] of gates) {
+      expect((await getMessage(receiver.app, id)).reports[0], id).toMatchObject({ gate, status: 'delivered' });
     }
   });
 

@@ -27,8 +27,15 @@ describe('GET /messages/{messageId} paths', () => {
     expect(badEscape.json()).toEqual({ error: 'Bad Request', message: 'the path has a % escape that is not a UTF-8 character' });
   });
 
-  it('answers /messages/ (no id) with 404 saying the path names no message, pointing at the list', async () => {
-    const response = await receiver.app.inject({ method: 'GET', url: '/messages/' });
+  it('reads a trailing slash as no slash, and answers /messages// (no id) with 404 pointing at the list', async () => {
+    expect((await postJson(receiver.app, { id: 'slashed$0', resultCode: 1001 })).statusCode).toBe(200);
+    const message = await receiver.app.inject({ method: 'GET', url: '/messages/slashed$0/' });
+    expect(message.statusCode).toBe(200);
+    expect(message.json<MessageJson>().messageId).toBe('slashed');
+    const list = await receiver.app.inject({ method: 'GET', url: '/messages/?refId=&limit=500' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json<{ messages: MessageJson[] }>().messages.map((listed) => listed.messageId)).toContain('slashed');
+    const response = await receiver.app.inject({ method: 'GET', url: '/messages//' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'Not Found', message: 'the path names no message: GET /messages/{messageId}, or GET /messages for the list' });
   });
