@@ -9,7 +9,7 @@ import { healthRoutes } from './health/routes.js';
 import { errorBody, schemaRefusalMessage } from './http/errors.js';
 import { receiverFastify } from './http/fastify-instance.js';
 import { callerCheck } from './intake/caller-check.js';
-import { intakeRoutes } from './intake/routes.js';
+import { intakeRoutes, strayRequestHandler } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
 import { queryRoutes } from './query/routes.js';
@@ -96,7 +96,6 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     const message = status === 413 ? `the body is larger than ${config.bodyLimit} bytes` : schemaRefusalMessage(error, request.query);
     return reply.code(status).send(errorBody(status, message));
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 
   const recent = new RecentMessages(RECENT_MESSAGES);
   const batcherFor = (slots: number) =>
@@ -117,6 +116,8 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
   const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database.db, rejected);
+  const callers = callerCheck(config.allowedCallers);
+  app.setNotFoundHandler(strayRequestHandler({ keepRejected, callers, keepsStrays: config.allowedCallers !== null }));
   const smppLog = app.log.child({ name: 'smpp' });
   const smpp =
     config.smpp === null
@@ -131,7 +132,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
   await app.register(intakeRoutes, {
     sink,
     keepRejected,
-    callers: callerCheck(config.allowedCallers),
+    callers,
     ackBody: config.ackBody,
   });
   await app.register(queryRoutes, { database, apiToken: config.apiToken });

@@ -13,6 +13,7 @@ import type { ReportToStore } from '../storage/write-reports.js';
 import type { CallerCheck } from './caller-check.js';
 import { readIntakeRequest } from './read-request.js';
 import { errorSummary } from '../lib/error-summary.js';
+import { logSparingly } from '../lib/log-sparingly.js';
 import type { ReportSink } from './report-sink.js';
 
 export interface IntakeOptions {
@@ -98,8 +99,43 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
   }
 };
 
+/** At most one warning this often about requests to paths the receiver does not serve, from a sender. */
+const STRAY_LOG_MS = 60_000;
+
+export interface StrayRequestOptions {
+  readonly keepRejected: (request: RejectedRequest) => Promise<void>;
+  readonly callers: CallerCheck;
+  /** False when every caller may deliver (`DLR_ALLOWED_IPS=*`): a scanner's 404s would push the real refusals out. */
+  readonly keepsStrays: boolean;
+}
+
+/**
+ * Answers a path the receiver does not serve with 404. When the caller may deliver reports
+ * (`POST /DLR`, `/api/dlr` from a LINK host), it is most likely a report sent to a wrong URL: it is
+ * also kept among the rejected requests and logged once a minute, so that the operator sees why no
+ * report arrives.
+ */
+export function strayRequestHandler(options: StrayRequestOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  const logStray = logSparingly(STRAY_LOG_MS);
+  return async (request, reply) => {
+    const path = pathOf(request.url);
+    const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(request.ip);
+    if (!fromSender) return reply.code(404).send(errorBody(404, `no route ${request.method} ${path}`));
+    const reason = `no route ${request.method} ${path}: reports are taken at /dlr and /dlr/{gate}`;
+    logStray((suppressed) => {
+      request.log.warn(
+        { reason, remoteAddress: request.ip, strayRequestsSinceLastLine: suppressed },
+        'a caller allowed to deliver reports asked for a path the receiver does not serve: is the URL given to LINK right? (kept in /rejected)',
+      );
+    });
+    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
+    await keepRejected(options, request, { status: 404, reason, body, receivedAt: new Date() });
+    return reply.code(404).send(errorBody(404, reason));
+  };
+}
+
 async function keepRejected(
-  options: IntakeOptions,
+  options: Pick<IntakeOptions, 'keepRejected'>,
   request: FastifyRequest,
   refusal: { status: number; reason: string; body: Buffer; receivedAt: Date },
 ): Promise<void> {

@@ -56,6 +56,33 @@ describe('who may deliver reports', () => {
     expect(rejected.json<{ rejected: Array<{ remoteAddress: string }> }>().rejected.map((row) => row.remoteAddress)).not.toContain('8.8.8.8');
   });
 
+  it('keeps a report sent to a wrong path among the rejected requests when its caller may deliver, and nobody else\'s', async () => {
+    const app = await appWith({ DLR_ALLOWED_IPS: '62.67.62.101' });
+    const payload = JSON.stringify(deliveredReport({ id: 'stray-report' }));
+    const stray = (remoteAddress: string, url: string) =>
+      app.inject({ method: 'POST', url, remoteAddress, headers: { 'content-type': 'application/json' }, payload });
+    const rejectedPaths = async () =>
+      (await app.inject({ method: 'GET', url: '/rejected' })).json<{ rejected: Array<{ path: string; remoteAddress: string }> }>().rejected;
+
+    const fromLink = await stray('62.67.62.101', '/DLR');
+    expect(fromLink.statusCode).toBe(404);
+    expect(fromLink.json()).toEqual({ error: 'Not Found', message: 'no route POST /DLR: reports are taken at /dlr and /dlr/{gate}' });
+    expect(await rejectedPaths()).toContainEqual(
+      expect.objectContaining({ path: '/DLR', remoteAddress: '62.67.62.101', reason: 'no route POST /DLR: reports are taken at /dlr and /dlr/{gate}', body: payload }),
+    );
+    expect((await app.inject({ method: 'GET', url: '/messages/stray-report' })).statusCode).toBe(404);
+
+    const fromStranger = await stray('8.8.8.8', '/api/dlr');
+    expect(fromStranger.json()).toEqual({ error: 'Not Found', message: 'no route POST /api/dlr' });
+    expect((await rejectedPaths()).map((row) => row.path)).not.toContain('/api/dlr');
+
+    // With the check off, anyone may deliver, and a scanner's 404s would push the real refusals out.
+    const open = await appWith({ DLR_ALLOWED_IPS: '*' });
+    await open.inject({ method: 'POST', url: '/wp-login.php', remoteAddress: '8.8.4.4', payload: 'x' });
+    const kept = (await open.inject({ method: 'GET', url: '/rejected' })).json<{ rejected: Array<{ path: string }> }>().rejected;
+    expect(kept.map((row) => row.path)).not.toContain('/wp-login.php');
+  });
+
   it('takes IPv4 and IPv6 CIDR ranges', async () => {
     const app = await appWith({ DLR_ALLOWED_IPS: '10.1.0.0/16, 2001:db8::/32' });
     expect((await deliver(app, '10.1.200.3')).statusCode).toBe(200);

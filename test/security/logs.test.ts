@@ -117,6 +117,20 @@ describe('the logs', () => {
     ]);
   });
 
+  it('ask, once a minute, whether the URL given to LINK is right when a sender posts to a path not served, with no phone number from it', async () => {
+    const before = lines.length;
+    for (const path of [`/dlr-${PHONE}`, '/DLR', '/api/dlr']) {
+      expect((await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(404);
+    }
+    const strays = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
+    expect(strays).toEqual([
+      expect.objectContaining({
+        msg: expect.stringContaining('is the URL given to LINK right?') as unknown,
+        reason: 'no route POST /dlr-[digits]: reports are taken at /dlr and /dlr/{gate}',
+      }),
+    ]);
+  });
+
   it('name a refused caller once per window, however many requests it sends', async () => {
     const before = lines.split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {
