@@ -21,9 +21,19 @@ function listed(value: string | string[] | undefined): string[] {
 /** `for=192.0.2.60`, `for="[2001:db8::17]:4711"`, `for=unknown`: the address, without port or brackets. */
 function forwardedFor(element: string): string[] {
   const match = /(?:^|;)\s*for\s*=\s*"?([^";]*)"?/i.exec(element);
-  if (match?.[1] === undefined) return [];
-  const node = match[1].trim();
-  const bracketed = /^\[([^\]]*)\]/.exec(node);
-  if (bracketed?.[1] !== undefined) return [bracketed[1]];
-  return [node.split(':').length === 2 ? (node.split(':')[0] ?? node) : node];
+  return match?.[1] === undefined ? [] : [withoutPort(match[1].trim())];
+}
+
+/**
+ * An address as a forwarding header may write it, with a port (`192.0.2.60:51234`, as Azure's
+ * Application Gateway writes X-Forwarded-For) or in brackets (`[2001:db8::17]:4711`): the address
+ * alone. An IPv6 address without brackets has several colons and is left as it is.
+ */
+export function withoutPort(node: string): string {
+  if (node.startsWith('[')) {
+    const end = node.indexOf(']');
+    return end === -1 ? node : node.slice(1, end);
+  }
+  const colon = node.indexOf(':');
+  return colon !== -1 && colon === node.lastIndexOf(':') ? node.slice(0, colon) : node;
 }

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../http/errors.js';
 import { otherMethodsRoute } from '../http/other-methods.js';
-import { relayedFrom } from '../http/relayed-from.js';
+import { relayedFrom, withoutPort } from '../http/relayed-from.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
 import { JournalFullError } from '../storage/journal.js';
 import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js';
@@ -38,17 +38,18 @@ function unbelievedProxy(request: FastifyRequest): { hint?: string } {
 export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, options) => {
   // A plain callback hook: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
-    if (options.callers.allows(request.ip)) {
+    const caller = callerOf(request);
+    if (options.callers.allows(caller)) {
       done();
       return;
     }
-    options.callers.logRefusal(request.ip, (suppressed) => {
+    options.callers.logRefusal(caller, (suppressed) => {
       request.log.warn(
-        { remoteAddress: request.ip, refusedSinceLastLine: suppressed, ...unbelievedProxy(request) },
+        { remoteAddress: caller, refusedSinceLastLine: suppressed, ...unbelievedProxy(request) },
         'report refused: caller not in DLR_ALLOWED_IPS (logged once a minute per address)',
       );
     });
-    void reply.code(403).send(errorBody(403, `${request.ip} may not deliver reports`));
+    void reply.code(403).send(errorBody(403, `${caller} may not deliver reports`));
   });
 
   const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
@@ -77,7 +78,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
       payloadJson,
       format: read.value.format,
       gate,
-      remoteAddress: request.ip,
+      remoteAddress: callerOf(request),
       receivedAt,
     }));
     try {
@@ -119,12 +120,12 @@ export function strayRequestHandler(options: StrayRequestOptions): (request: Fas
   const logStray = logSparingly(STRAY_LOG_MS);
   return async (request, reply) => {
     const path = pathOf(request.url);
-    const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(request.ip);
+    const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(callerOf(request));
     if (!fromSender) return reply.code(404).send(errorBody(404, `no route ${request.method} ${path}`));
     const reason = `no route ${request.method} ${path}: reports are taken at /dlr and /dlr/{gate}`;
     logStray((suppressed) => {
       request.log.warn(
-        { reason, remoteAddress: request.ip, strayRequestsSinceLastLine: suppressed },
+        { reason, remoteAddress: callerOf(request), strayRequestsSinceLastLine: suppressed },
         'a caller allowed to deliver reports asked for a path the receiver does not serve: is the URL given to LINK right? (kept in /rejected)',
       );
     });
@@ -142,7 +143,7 @@ async function keepRejected(
   try {
     await options.keepRejected({
       receivedAt: refusal.receivedAt,
-      remoteAddress: request.ip,
+      remoteAddress: callerOf(request),
       method: request.method,
       path: pathOf(request.url),
       contentType: request.headers['content-type'] ?? null,
@@ -153,6 +154,11 @@ async function keepRejected(
   } catch (error) {
     request.log.error({ err: errorSummary(error) }, 'could not keep a rejected request');
   }
+}
+
+/** The caller: the socket's address, or with TRUST_PROXY the client a proxy names, without the port some proxies add. */
+function callerOf(request: FastifyRequest): string {
+  return withoutPort(request.ip);
 }
 
 function queryOf(url: string): string {

@@ -107,6 +107,21 @@ describe('who may deliver reports', () => {
     expect((await deliver(app, '10.0.0.5', { 'x-forwarded-for': '62.67.62.101, 8.8.8.8' })).statusCode).toBe(403);
   });
 
+  it('reads the client a trusted proxy names with a port, as Azure\'s Application Gateway writes it, as its address alone', async () => {
+    const app = await appWith({ DLR_ALLOWED_IPS: 'linkmobility,2001:db8::/32', TRUST_PROXY: '10.0.0.0/8' });
+    expect((await deliver(app, '10.0.0.5', { 'x-forwarded-for': '62.67.62.101:51234' })).statusCode).toBe(200);
+    expect((await deliver(app, '10.0.0.5', { 'x-forwarded-for': '[2001:db8::7]:443' })).statusCode).toBe(200);
+    const stranger = await deliver(app, '10.0.0.5', { 'x-forwarded-for': '8.8.8.8:51234' });
+    expect(stranger.statusCode).toBe(403);
+    expect(stranger.json()).toEqual({ error: 'Forbidden', message: '8.8.8.8 may not deliver reports' });
+    // The port of the client's own entry does not let it prepend an allowed address.
+    expect((await deliver(app, '10.0.0.5', { 'x-forwarded-for': '62.67.62.101:80, 8.8.8.8:51234' })).statusCode).toBe(403);
+    const refused = await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '62.67.62.101:51234', 'content-type': 'application/json' }, payload: '{}' });
+    expect(refused.statusCode).toBe(400);
+    const rejected = (await app.inject({ method: 'GET', url: '/rejected?limit=1' })).json<{ rejected: Array<{ remoteAddress: string }> }>().rejected;
+    expect(rejected[0]?.remoteAddress).toBe('62.67.62.101');
+  });
+
   it('takes a hop count for TRUST_PROXY', async () => {
     const app = await appWith({ DLR_ALLOWED_IPS: 'linkmobility', TRUST_PROXY: '1' });
     expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '62.67.62.101' })).statusCode).toBe(200);
