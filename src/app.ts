@@ -9,7 +9,7 @@ import { healthRoutes } from './health/routes.js';
 import { errorBody, schemaRefusalMessage } from './http/errors.js';
 import { receiverFastify } from './http/fastify-instance.js';
 import { callerCheck } from './intake/caller-check.js';
-import { intakeRoutes, strayRequestHandler } from './intake/routes.js';
+import { intakeRoutes, oversizedReason, strayRequestHandler } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
 import { queryRoutes } from './query/routes.js';
@@ -93,7 +93,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       request.log.error({ err: errorSummary(error) }, 'request failed');
       return reply.code(status).send(errorBody(status, 'internal error'));
     }
-    const message = status === 413 ? `the body is larger than ${config.bodyLimit} bytes` : schemaRefusalMessage(error, request.query);
+    const message = status === 413 ? oversizedReason(config.bodyLimit) : schemaRefusalMessage(error, request.query);
     return reply.code(status).send(errorBody(status, message));
   });
 
@@ -134,6 +134,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     keepRejected,
     callers,
     ackBody: config.ackBody,
+    bodyLimit: config.bodyLimit,
   });
   await app.register(queryRoutes, { database, apiToken: config.apiToken });
   await app.register(healthRoutes, {

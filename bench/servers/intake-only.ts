@@ -16,6 +16,7 @@ await app.register(intakeRoutes, {
   keepRejected: () => Promise.resolve(),
   callers: callerCheck(config.allowedCallers),
   ackBody: config.ackBody,
+  bodyLimit: config.bodyLimit,
 });
 app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) });

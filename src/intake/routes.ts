@@ -21,9 +21,12 @@ export interface IntakeOptions {
   readonly keepRejected: (request: RejectedRequest) => Promise<void>;
   readonly callers: CallerCheck;
   readonly ackBody: string;
+  /** DLR_BODY_LIMIT, named when a body over it is refused. */
+  readonly bodyLimit: number;
 }
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
+const OVERSIZED_LOG_MS = 60_000;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -50,6 +53,21 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
       );
     });
     void reply.code(403).send(errorBody(403, `${caller} may not deliver reports`));
+  });
+
+  // A body over the limit is refused before it is read, and LINK sends it again and again: the
+  // refusal is kept (without the body) and logged once a minute, so that the operator sees it.
+  const logOversized = logSparingly(OVERSIZED_LOG_MS);
+  app.addHook('onError', async (request, _reply, error) => {
+    if (error.statusCode !== 413) return;
+    const reason = oversizedReason(options.bodyLimit);
+    logOversized((suppressed) => {
+      request.log.warn(
+        { reason, remoteAddress: callerOf(request), oversizedSinceLastLine: suppressed },
+        'report refused: its body is over DLR_BODY_LIMIT; raise it if LINK sends larger batches (kept in /rejected)',
+      );
+    });
+    await keepRejected(options, request, { status: 413, reason, body: EMPTY, receivedAt: new Date() });
   });
 
   const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
@@ -99,6 +117,11 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     app.route(otherMethodsRoute(url, ['GET', 'POST']));
   }
 };
+
+/** The refusal of a body over DLR_BODY_LIMIT, as answered and as kept. */
+export function oversizedReason(bodyLimit: number): string {
+  return `the body is larger than ${bodyLimit} bytes (DLR_BODY_LIMIT)`;
+}
 
 /** At most one warning this often about requests to paths the receiver does not serve, from a sender. */
 const STRAY_LOG_MS = 60_000;

@@ -131,6 +131,19 @@ describe('the logs', () => {
     ]);
   });
 
+  it('say, once a minute, that a body was over DLR_BODY_LIMIT', async () => {
+    const before = lines.length;
+    const payload = `{"id":"log-big","resultCode":1001,"customParameters":{"destination":"${PHONE}","filler":"${'x'.repeat(70_000)}"}}`;
+    for (let index = 0; index < 3; index++) {
+      expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload })).statusCode).toBe(413);
+    }
+    const warnings = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
+    expect(warnings).toEqual([
+      expect.objectContaining({ msg: expect.stringContaining('over DLR_BODY_LIMIT') as unknown, reason: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)' }),
+    ]);
+    expect(lines.slice(before)).not.toContain(PHONE);
+  });
+
   it('name a refused caller once per window, however many requests it sends', async () => {
     const before = lines.split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {
