@@ -27,6 +27,7 @@ export interface IntakeOptions {
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
 const OVERSIZED_LOG_MS = 60_000;
+const REFUSED_FOR_LOAD_LOG_MS = 60_000;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -58,6 +59,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
   // A body over the limit is refused before it is read, and LINK sends it again and again: the
   // refusal is kept (without the body) and logged once a minute, so that the operator sees it.
   const logOversized = logSparingly(OVERSIZED_LOG_MS);
+  const logRefusedForLoad = logSparingly(REFUSED_FOR_LOAD_LOG_MS);
   app.addHook('onError', async (request, _reply, error) => {
     if (error.statusCode !== 413) return;
     const reason = oversizedReason(options.bodyLimit);
@@ -102,7 +104,12 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     try {
       await options.sink.store(items);
     } catch (error) {
-      if (error instanceof QueueFullError || error instanceof BatcherClosedError || error instanceof JournalFullError) {
+      if (error instanceof BatcherClosedError) return reply.code(503).send(errorBody(503, `${error.message}; retry later`));
+      if (error instanceof QueueFullError || error instanceof JournalFullError) {
+        // Every report meets it while it lasts: a line a minute tells the operator, with the count.
+        logRefusedForLoad((suppressed) => {
+          request.log.warn({ err: errorSummary(error), alsoRefusedSinceLastLine: suppressed }, 'report refused with 503 (logged once a minute): the sender retries');
+        });
         return reply.code(503).send(errorBody(503, `${error.message}; retry later`));
       }
       request.log.error({ err: errorSummary(error) }, 'report not stored: answering 503 so the sender retries');

@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import type { App } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
@@ -13,11 +14,11 @@ import { createTestDatabase } from './database.js';
 
 export const LOOPBACK_CALLERS = '127.0.0.1,::1';
 
-export async function createTestApp(database: Database, env: Environment = {}): Promise<App> {
+export async function createTestApp(database: Database, env: Environment = {}, logger?: FastifyBaseLogger): Promise<App> {
   // Each receiver gets a data folder of its own, for its journal.
   const dataDir = mkdtempSync(join(tmpdir(), 'dlr-test-'));
   const config = readConfig({ DLR_ALLOWED_IPS: LOOPBACK_CALLERS, DATA_DIR: dataDir, ...env });
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, ...(logger === undefined ? {} : { logger }) });
   await app.ready();
   return app;
 }
