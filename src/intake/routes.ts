@@ -26,8 +26,8 @@ export interface IntakeOptions {
 }
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
-const OVERSIZED_LOG_MS = 60_000;
-const REFUSED_FOR_LOAD_LOG_MS = 60_000;
+/** At most one warning this often for each kind of refusal that can meet every report in turn. */
+const REPEATED_REFUSAL_LOG_MS = 60_000;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -58,8 +58,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
 
   // A body over the limit is refused before it is read, and LINK sends it again and again: the
   // refusal is kept (without the body) and logged once a minute, so that the operator sees it.
-  const logOversized = logSparingly(OVERSIZED_LOG_MS);
-  const logRefusedForLoad = logSparingly(REFUSED_FOR_LOAD_LOG_MS);
+  const logOversized = logSparingly(REPEATED_REFUSAL_LOG_MS);
   app.addHook('onError', async (request, _reply, error) => {
     if (error.statusCode !== 413) return;
     const reason = oversizedReason(options.bodyLimit);
@@ -72,6 +71,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     await keepRejected(options, request, { status: 413, reason, body: EMPTY, receivedAt: new Date() });
   });
 
+  const logRefusedForLoad = logSparingly(REPEATED_REFUSAL_LOG_MS);
   const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
     const receivedAt = new Date();
     // `/dlr/`, a URL given with a trailing slash, is `/dlr`: no gate.
@@ -130,9 +130,6 @@ export function oversizedReason(bodyLimit: number): string {
   return `the body is larger than ${bodyLimit} bytes (DLR_BODY_LIMIT)`;
 }
 
-/** At most one warning this often about requests to paths the receiver does not serve, from a sender. */
-const STRAY_LOG_MS = 60_000;
-
 export interface StrayRequestOptions {
   readonly keepRejected: (request: RejectedRequest) => Promise<void>;
   readonly callers: CallerCheck;
@@ -147,7 +144,7 @@ export interface StrayRequestOptions {
  * report arrives.
  */
 export function strayRequestHandler(options: StrayRequestOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
-  const logStray = logSparingly(STRAY_LOG_MS);
+  const logStray = logSparingly(REPEATED_REFUSAL_LOG_MS);
   return async (request, reply) => {
     const path = pathOf(request.url);
     const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(callerOf(request));
