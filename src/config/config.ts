@@ -208,12 +208,20 @@ function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {
     fail('TRUST_PROXY', 'a hop count must be from 1 to 16');
     return false;
   }
+  if (/^(true|yes|on|\*)$/i.test(text)) {
+    fail('TRUST_PROXY', `"${text}" would believe anyone's X-Forwarded-For, and any client could name a LINK host there; name your proxies (loopback for one on this machine) or give a hop count`);
+    return false;
+  }
   const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  const bad = entries.find((entry) => !isAddressOrRange(entry));
-  if (bad === undefined) return entries;
-  fail('TRUST_PROXY', `"${bad}" is not an address, CIDR range or hop count`);
+  const named = entries.map((entry) => (PROXY_RANGE_NAMES.has(entry.toLowerCase()) ? entry.toLowerCase() : entry));
+  const bad = named.find((entry) => !PROXY_RANGE_NAMES.has(entry) && !isAddressOrRange(entry));
+  if (bad === undefined) return named;
+  fail('TRUST_PROXY', `"${bad}" is not an address, CIDR range, loopback, linklocal, uniquelocal or hop count`);
   return false;
 }
+
+/** Names for address ranges that Fastify's proxy check (proxy-addr) reads in a list of proxies. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 interface SmppSettings {
   readonly bind: string;

@@ -152,6 +152,14 @@ describe('configuration', () => {
     });
   });
 
+  it('takes loopback, linklocal and uniquelocal in TRUST_PROXY, and refuses true, which would believe any client', () => {
+    expect(readConfig({ TRUST_PROXY: 'Loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(readConfig({ TRUST_PROXY: 'uniquelocal,linklocal' }).trustProxy).toEqual(['uniquelocal', 'linklocal']);
+    for (const word of ['true', 'TRUE', '*']) {
+      expect(problemsOf({ TRUST_PROXY: word })).toEqual([expect.stringContaining(`TRUST_PROXY: "${word}" would believe anyone's X-Forwarded-For`)]);
+    }
+  });
+
   it('reads a .env file, with the real environment winning', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
     const file = join(folder, '.env');

@@ -122,6 +122,15 @@ describe('who may deliver reports', () => {
     expect(rejected[0]?.remoteAddress).toBe('62.67.62.101');
   });
 
+  it('takes loopback in TRUST_PROXY for a proxy on this machine', async () => {
+    const app = await appWith({ DLR_ALLOWED_IPS: 'linkmobility', TRUST_PROXY: 'loopback' });
+    for (const proxy of ['127.0.0.1', '::1']) {
+      expect((await deliver(app, proxy, { 'x-forwarded-for': '62.67.62.101' })).statusCode, proxy).toBe(200);
+      expect((await deliver(app, proxy, { 'x-forwarded-for': '8.8.8.8' })).statusCode, proxy).toBe(403);
+    }
+    expect((await deliver(app, '10.0.0.5', { 'x-forwarded-for': '62.67.62.101' })).statusCode).toBe(403);
+  });
+
   it('takes a hop count for TRUST_PROXY', async () => {
     const app = await appWith({ DLR_ALLOWED_IPS: 'linkmobility', TRUST_PROXY: '1' });
     expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '62.67.62.101' })).statusCode).toBe(200);
