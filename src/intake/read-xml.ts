@@ -30,6 +30,9 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   processEntities: true,
+  // Character references (`&#248;`, `&#xF8;`) are XML itself, but the parser decodes them only with
+  // its HTML entities on; those add a few names (`&nbsp;`, `&euro;`) that XML without a DTD lacks.
+  htmlEntities: true,
   isArray: () => true,
 });
 

@@ -190,6 +190,19 @@ describe('XML reports', () => {
   });
 });
 
+describe('XML character references', () => {
+  it('reads &#248; and &#xF8; as the characters they stand for, and &amp;#248; as the text &#248;', async () => {
+    const xml =
+      '<r><id>xml-ref-&#248;&#x41;</id><resultCode>1001</resultCode><operator>T&#xE9;l&#233;</operator>' +
+      '<customParameters><note>&amp;#248; &#38;amp;</note></customParameters></r>';
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml' }, payload: xml });
+    expect(response.statusCode, response.body).toBe(200);
+    const message = await getMessage(receiver.app, 'xml-ref-øA');
+    expect(message).toMatchObject({ operator: 'Télé' });
+    expect(message.reports[0]?.payload).toMatchObject({ customParameters: { note: '&#248; &amp;' } });
+  });
+});
+
 describe('XML reports inside wrapping elements', () => {
   const postXml = (payload: string) => receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml' }, payload });
 
