@@ -107,10 +107,17 @@ const CONTENT_TYPE_FOR: Readonly<Record<'json' | 'xml', string>> = { json: 'appl
  */
 function withContentTypeHint(reports: Result<ReadReport[]>, format: 'json' | 'xml' | 'form', mediaType: string, text: string): Result<ReadReport[]> {
   if (reports.ok) return reports;
-  const first = text.trimStart()[0];
-  const looks = first === '{' || first === '[' ? 'json' : first === '<' ? 'xml' : undefined;
+  const looks = formatBodyLooksLike(text);
   if (looks === undefined || looks === format) return reports;
   return problem(`the body looks like ${looks.toUpperCase()} but came as ${mediaType}: send it as ${CONTENT_TYPE_FOR[looks]} (read as sent: ${reports.problem})`);
+}
+
+/** By its first character: `{` or `[` starts JSON, `<` XML; a form can start with anything. */
+function formatBodyLooksLike(text: string): 'json' | 'xml' | undefined {
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') return 'json';
+  if (first === '<') return 'xml';
+  return undefined;
 }
 
 function readKeyValues(text: string, charset: string): Result<ReadReport[]> {
