@@ -180,6 +180,19 @@ describe('configuration', () => {
     expect(readConfig(environmentWithEnvFile({ API_TOKEN: 'real', DLR_ACK_BODY: 'real-ack' }, file))).toMatchObject({ apiToken: 'real', ackBody: 'real-ack' });
   });
 
+  it('refuses a .env value with $NAME outside single quotes, which Docker Compose replaces and Node does not, and reads it in single quotes', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
+    const file = join(folder, '.env');
+    writeFileSync(file, 'DATABASE_URL=postgres://dlr:pa$word@db/dlr\nAPI_TOKEN="t0k${EN}"\nDLR_ACK_BODY=price 5$\nTRUST_PROXY=10.0.0.0/8#x\n');
+    expect(() => environmentWithEnvFile({}, file)).toThrow(
+      ".env: TRUST_PROXY: a # inside an unquoted value, which Node reads as the start of a comment and Docker Compose as part of the value; " +
+        'put the value in quotes, or a space before a # that starts a comment; and DATABASE_URL, API_TOKEN: a $ before a name in a value ' +
+        "outside single quotes, which Docker Compose replaces with a variable and Node keeps as written; put the value in single quotes ('…')",
+    );
+    writeFileSync(file, "DATABASE_URL='postgres://dlr:pa$word@db/dlr'\nAPI_TOKEN='t0k${EN}'\nDLR_ACK_BODY=price 5$\n");
+    expect(readConfig(environmentWithEnvFile({}, file))).toMatchObject({ apiToken: 't0k${EN}', ackBody: 'price 5$' });
+  });
+
   it('reads a # in quotes, a comment after a space and a # inside a value over several lines as Node and Docker Compose both do', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
     const file = join(folder, '.env');
