@@ -34,6 +34,17 @@ export function parseDateTime(field: string, text: string): Result<Date> {
   return ok(new Date(instant));
 }
 
+/** An offset after the seconds whose `+` a URL's encoding turned into a space (`10:00:00 01:00`). */
+const SPACED_OFFSET = /(:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$/;
+
+/**
+ * A date-time read from a query string or a form, where `+` means a space: an offset whose `+` was
+ * not written `%2B` arrives as ` 01:00`, which can only have been `+01:00`.
+ */
+export function withPlusOffset(text: string): string {
+  return text.trimEnd().replace(SPACED_OFFSET, '$1+$2');
+}
+
 /** Date.UTC reads the years 0-99 as 1900-1999; setUTCFullYear takes them as written. */
 function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): number {
   if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, millis);

@@ -6,10 +6,11 @@
 import type { ReportField } from '../meaning/delivery-report.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
-import { clip } from './field-values.js';
+import { clip, withPlusOffset } from './field-values.js';
 import type { ReadReport } from './read-report.js';
 import { reportFieldNamed, reportFromText } from './text-report.js';
 
+const TIME_FIELDS: ReadonlySet<ReportField> = new Set(['sentTimestamp', 'timestamp']);
 const PARAMETER_NAME = /^(customParameters|gateCustomParameters)(?:\.(.+)|\[(.+)\])$/is;
 
 export function readKeyValueReport(pairs: Iterable<[string, string]>): Result<ReadReport[]> {
@@ -36,7 +37,7 @@ export function readKeyValueReport(pairs: Iterable<[string, string]>): Result<Re
     if (field === undefined) continue;
     if (seen.has(field)) return problem(`${field} is given more than once`);
     seen.add(field);
-    values.set(field, value);
+    values.set(field, TIME_FIELDS.has(field) ? withPlusOffset(value) : value);
   }
 
   const report = reportFromText({

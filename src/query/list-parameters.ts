@@ -1,5 +1,5 @@
 /** Reads the query API's parameters; each problem names its parameter. */
-import { clip, parseDateTime, parseIntegerText } from '../intake/field-values.js';
+import { clip, parseDateTime, parseIntegerText, withPlusOffset } from '../intake/field-values.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import { textProblem } from '../meaning/delivery-report.js';
@@ -96,8 +96,6 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-/** An offset after the seconds whose `+` a URL turned into a space (`10:00:00 01:00`). */
-const SPACED_OFFSET = /(:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$/;
 
 /**
  * `since` or `until` as people type them into a URL: a date alone (`2026-11-01`) is its midnight in
@@ -105,7 +103,7 @@ const SPACED_OFFSET = /(:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$/;
  */
 function parseTimeParameter(name: string, text: string): Result<Date> {
   const typed = text.trim();
-  if (!DATE_ONLY.test(typed)) return parseDateTime(name, typed.replace(SPACED_OFFSET, '$1+$2'));
+  if (!DATE_ONLY.test(typed)) return parseDateTime(name, withPlusOffset(typed));
   const midnight = parseDateTime(name, `${typed}T00:00:00Z`);
   return midnight.ok ? midnight : problem(`${name} is not a real date: "${clip(typed)}"`);
 }

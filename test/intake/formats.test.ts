@@ -245,6 +245,20 @@ describe('XML reports inside wrapping elements', () => {
 });
 
 describe('key/value reports', () => {
+  it('reads a time whose offset + was sent unescaped, and so arrived as a space, as the + it was', async () => {
+    const get = await receiver.app.inject({ method: 'GET', url: '/dlr?id=kv-plus-get&resultCode=1001&timestamp=2015-11-19T10:37:00+01:00' });
+    expect(get.statusCode, get.body).toBe(200);
+    const form = await receiver.app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'id=kv-plus-form&resultCode=1001&sentTimestamp=2015-11-19 10:37:35.5+0100',
+    });
+    expect(form.statusCode, form.body).toBe(200);
+    expect((await getMessage(receiver.app, 'kv-plus-get')).parts[0]).toMatchObject({ timestamp: '2015-11-19T09:37:00Z' });
+    expect((await getMessage(receiver.app, 'kv-plus-form')).parts[0]).toMatchObject({ sentTimestamp: '2015-11-19T09:37:35.500Z' });
+  });
+
   it('reads a form body with names in any case and custom parameters in bracket form', async () => {
     const form = new URLSearchParams({
       ID: 'form-1',
