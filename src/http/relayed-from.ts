@@ -1,6 +1,6 @@
 /**
- * The addresses a request's forwarding headers name: `X-Forwarded-For`, `X-Real-IP` and the
- * `for=` of RFC 7239's `Forwarded`. A request that carries any came through a proxy, and these say
+ * The addresses a request's forwarding headers name, without ports: `X-Forwarded-For`, `X-Real-IP`
+ * and the `for=` of RFC 7239's `Forwarded`. A request that carries any came through a proxy, and these say
  * from where; whether to believe them is the caller's decision.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -15,7 +15,7 @@ export function relayedFrom(headers: IncomingHttpHeaders): string[] {
 
 function listed(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).flatMap((line) => line.split(',')).map((entry) => entry.trim());
+  return (Array.isArray(value) ? value : [value]).flatMap((line) => line.split(',')).map((entry) => withoutPort(entry.trim()));
 }
 
 /** `for=192.0.2.60`, `for="[2001:db8::17]:4711"`, `for=unknown`: the address, without port or brackets. */
