@@ -55,6 +55,26 @@ export function misspelledParameter(query: object, known: readonly string[]): Re
   return ok(null);
 }
 
+/**
+ * Names the list is often asked with that mean something it takes otherwise. Ignored, `id=m1` would
+ * answer every message, and `offset=50` the first page again, each reading as the answer asked for.
+ */
+const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
+  ...['id', 'messageid'].map((name) => [name, ': one message is GET /messages/{messageId}'] as const),
+  ...['offset', 'page'].map((name) => [name, ': the next page is cursor={the nextCursor of this one}'] as const),
+  ...['from', 'after'].map((name) => [name, '; did you mean since?'] as const),
+  ...['to', 'before'].map((name) => [name, '; did you mean until?'] as const),
+]);
+
+function listParameterNamedOtherwise(query: object): Result<null> {
+  for (const given of Object.keys(query)) {
+    const advice = NAMED_OTHERWISE.get(spelling(given));
+    if (advice === undefined) continue;
+    return problem(`${clip(given)} is not a parameter${advice}`);
+  }
+  return ok(null);
+}
+
 function spelling(name: string): string {
   return name.toLowerCase().replace(/[-_]/g, '');
 }
@@ -62,6 +82,8 @@ function spelling(name: string): string {
 export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   const misspelled = misspelledParameter(query, LIST_PARAMETERS);
   if (!misspelled.ok) return misspelled;
+  const namedOtherwise = listParameterNamedOtherwise(query);
+  if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
   let filter: MessageFilter = { limit: limit.value };

@@ -127,6 +127,15 @@ describe('GET /messages', () => {
     ['refid=order-17', 'refid is not a parameter; did you mean refId? (names are case-sensitive)'],
     ['ref_id=order-17', 'ref_id is not a parameter; did you mean refId?'],
     ['Status=failed', 'Status is not a parameter; did you mean status?'],
+    ['id=m1', 'id is not a parameter: one message is GET /messages/{messageId}'],
+    ['messageId=m1', 'messageId is not a parameter: one message is GET /messages/{messageId}'],
+    ['message_id=m1', 'message_id is not a parameter: one message is GET /messages/{messageId}'],
+    ['offset=50', 'offset is not a parameter: the next page is cursor={the nextCursor of this one}'],
+    ['page=2', 'page is not a parameter: the next page is cursor={the nextCursor of this one}'],
+    ['from=2026-11-01', 'from is not a parameter; did you mean since?'],
+    ['after=2026-11-01', 'after is not a parameter; did you mean since?'],
+    ['to=2026-11-02', 'to is not a parameter; did you mean until?'],
+    ['before=2026-11-02', 'before is not a parameter; did you mean until?'],
     ['since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00%2B01:00', 'since (2026-12-01T00:00:00.000Z) is after until (2026-10-31T23:00:00.000Z): no time lies between them; swap them'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
     const response = await app.inject({ method: 'GET', url: `/messages?${query}` });
