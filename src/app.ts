@@ -19,6 +19,7 @@ import type { Database } from './storage/database.js';
 import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { isDatabaseUnavailable } from './storage/database-unavailable.js';
+import { embeddedUpkeep } from './storage/embedded-upkeep.js';
 import { durableSink } from './storage/durable-sink.js';
 import { journalFolder, openJournal } from './storage/journal.js';
 import { RecentMessages } from './storage/recent-messages.js';
@@ -123,9 +124,11 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     config.smpp === null
       ? null
       : smppReceiver({ config: config.smpp, logger: smppLog, handleDeliverSm: receiptIntake({ sink, keepRejected, logger: smppLog }) });
+  const upkeep = database.kind === 'embedded' ? embeddedUpkeep({ db: database.db, logger: app.log.child({ name: 'db' }) }) : null;
   // The bind goes first, so that a receipt in hand is answered before the storage path closes.
   app.addHook('onClose', async () => {
     await smpp?.stop();
+    await upkeep?.stop();
     await sink.close();
   });
 
@@ -150,6 +153,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       if (opened) return;
       opened = true;
       sink.start();
+      upkeep?.start();
       smpp?.start();
     },
   };
