@@ -1,8 +1,10 @@
 /** The query API: a message by id, messages by refId/status/time, and the rejected intake requests. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { errorBody } from '../http/errors.js';
 import { otherMethodsRoute } from '../http/other-methods.js';
+import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { latestRejectedRequests } from '../storage/rejected-requests.js';
@@ -12,6 +14,17 @@ import { presentMessage } from './present-message.js';
 import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema } from './schemas.js';
 import { rfc3339 } from './time.js';
 
+/**
+ * The ids a path may mean. The router reads a trailing slash as none (a URL copied with one), but a
+ * base64 id may itself end in `/`: with a trailing slash, the id without it is tried first, then with.
+ */
+export function idsMeant(routed: string, url: string): string[] {
+  const [path = ''] = url.split('?', 1);
+  if (!path.endsWith('/')) return [routed];
+  const bare = routed.endsWith('/') ? routed.slice(0, -1) : routed;
+  return [bare, `${bare}/`];
+}
+
 export interface QueryOptions {
   readonly database: MessageReader;
   readonly apiToken: string | null;
@@ -20,25 +33,31 @@ export interface QueryOptions {
 export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, { database, apiToken }) => {
   app.addHook('onRequest', queryAuthorization(apiToken));
 
-  app.get(
-    '/messages/:messageId',
-    {
-      schema: {
-        params: Type.Object({ messageId: Type.String() }),
-        response: { 200: MessageSchema, 400: ErrorSchema, 404: ErrorSchema },
-      },
-    },
-    async (request, reply) => {
-      if (request.params.messageId === '') {
-        return reply.code(404).send(errorBody(404, 'the path names no message: GET /messages/{messageId}, or GET /messages for the list'));
-      }
-      const messageId = parseLookupText('messageId', request.params.messageId);
-      if (!messageId.ok) return reply.code(400).send(errorBody(400, messageId.problem));
-      const stored = await findMessage(database, messageId.value);
-      if (stored === undefined) return reply.code(404).send(errorBody(404, 'no report has been received for this message'));
-      return presentMessage(stored);
-    },
+  const messageSchema = { response: { 200: MessageSchema, 400: ErrorSchema, 404: ErrorSchema, 414: ErrorSchema } };
+  app.get('/messages/:messageId', { schema: { params: Type.Object({ messageId: Type.String() }), ...messageSchema } }, async (request, reply) => {
+    if (request.params.messageId === '') {
+      return reply.code(404).send(errorBody(404, 'the path names no message: GET /messages/{messageId}, or GET /messages for the list'));
+    }
+    return lookUpMessage(request.params.messageId, request.url, reply);
+  });
+  // LINK's message ids are base64 (`Dcshuhod0PMAAAFQ+/PbnR3x`): one written into the path as it is
+  // spans two segments, and is still the id asked for.
+  app.get('/messages/*', { schema: { params: Type.Object({ '*': Type.String() }), ...messageSchema } }, async (request, reply) =>
+    lookUpMessage(request.params['*'], request.url, reply),
   );
+
+  async function lookUpMessage(routed: string, url: string, reply: FastifyReply) {
+    if (routed.length > MAX_ID_LENGTH) {
+      return reply.code(414).send(errorBody(414, `the path names an id longer than ${MAX_ID_LENGTH} characters, the longest id taken`));
+    }
+    const messageId = parseLookupText('messageId', routed);
+    if (!messageId.ok) return reply.code(400).send(errorBody(400, messageId.problem));
+    for (const candidate of idsMeant(messageId.value, url)) {
+      const stored = await findMessage(database, candidate);
+      if (stored !== undefined) return presentMessage(stored);
+    }
+    return reply.code(404).send(errorBody(404, 'no report has been received for this message'));
+  }
 
   app.get(
     '/messages',
@@ -77,5 +96,5 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     },
   );
 
-  for (const url of ['/messages/:messageId', '/messages', '/rejected']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
+  for (const url of ['/messages/:messageId', '/messages/*', '/messages', '/rejected']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
 };

@@ -21,7 +21,7 @@ describe('GET /messages/{messageId} paths', () => {
   it('answers a path it cannot read in its error shape, without the path echoed back', async () => {
     const tooLong = await receiver.app.inject({ method: 'GET', url: `/messages/${'x'.repeat(257)}` });
     expect(tooLong.statusCode).toBe(414);
-    expect(tooLong.json()).toEqual({ error: 'URI Too Long', message: 'a path segment is longer than 256 characters, the longest id taken' });
+    expect(tooLong.json()).toEqual({ error: 'URI Too Long', message: 'the path names an id longer than 256 characters, the longest id taken' });
     const badEscape = await receiver.app.inject({ method: 'GET', url: '/messages/abc%E0%A4' });
     expect(badEscape.statusCode).toBe(400);
     expect(badEscape.json()).toEqual({ error: 'Bad Request', message: 'the path has a % escape that is not a UTF-8 character' });
@@ -38,6 +38,21 @@ describe('GET /messages/{messageId} paths', () => {
     const response = await receiver.app.inject({ method: 'GET', url: '/messages//' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'Not Found', message: 'the path names no message: GET /messages/{messageId}, or GET /messages for the list' });
+  });
+
+  it('finds a message by a LINK id written into the path as it is, its / and + unescaped', async () => {
+    // The REST document's own message id, and one that ends in its / (base64 ids may).
+    for (const id of ['Dcshuhod0PMAAAFQ+/PbnR3x', 'QC5BGwiuYk0AAA/iQ08nTFO/']) {
+      expect((await postJson(receiver.app, { id: `${id}$1`, resultCode: 1001, segments: 2 })).statusCode).toBe(200);
+      for (const path of [`/messages/${id}`, `/messages/${id}$1`, `/messages/${encodeURIComponent(id)}`, `/messages/${id}/`]) {
+        const response = await receiver.app.inject({ method: 'GET', url: path });
+        expect(response.statusCode, `${path}: ${response.body}`).toBe(200);
+        expect(response.json<MessageJson>()).toMatchObject({ messageId: id, segments: { total: 2, delivered: 1 } });
+      }
+    }
+    const unknown = await receiver.app.inject({ method: 'GET', url: '/messages/Dcshuhod0PMAAAFQ+/PbnR3y' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'Not Found', message: 'no report has been received for this message' });
   });
 
   it.each(['a%00b', '%00', 'abc$1%00'])('answers 400 naming the NUL character in the id %s, which intake never stores', async (segment) => {
