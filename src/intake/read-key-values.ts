@@ -13,6 +13,15 @@ import { reportFieldNamed, reportFromText } from './text-report.js';
 const TIME_FIELDS: ReadonlySet<ReportField> = new Set(['sentTimestamp', 'timestamp']);
 const PARAMETER_NAME = /^(customParameters|gateCustomParameters)(?:\.(.+)|\[(.+)\])$/is;
 
+/**
+ * A field as it was sent, where a `+` not written `%2B` arrived as a space: in a time's offset, and
+ * anywhere in `id`, which is LINK's base64 message id (`Dcshuhod0PMAAAFQ+/PbnR3x`) and has no space.
+ */
+function asSent(field: ReportField, value: string): string {
+  if (TIME_FIELDS.has(field)) return withPlusOffset(value);
+  return field === 'id' ? value.replaceAll(' ', '+') : value;
+}
+
 export function readKeyValueReport(pairs: Iterable<[string, string]>): Result<ReadReport[]> {
   const values = new Map<ReportField, string>();
   const custom: Array<[string, string]> = [];
@@ -37,7 +46,7 @@ export function readKeyValueReport(pairs: Iterable<[string, string]>): Result<Re
     if (field === undefined) continue;
     if (seen.has(field)) return problem(`${field} is given more than once`);
     seen.add(field);
-    values.set(field, TIME_FIELDS.has(field) ? withPlusOffset(value) : value);
+    values.set(field, asSent(field, value));
   }
 
   const report = reportFromText({

@@ -259,6 +259,24 @@ describe('key/value reports', () => {
     expect((await getMessage(receiver.app, 'kv-plus-form')).parts[0]).toMatchObject({ sentTimestamp: '2015-11-19T09:37:35.500Z' });
   });
 
+  it('reads an id whose + was sent unescaped, and so arrived as a space, as the + of LINK\'s base64 id', async () => {
+    const get = await receiver.app.inject({ method: 'GET', url: '/dlr?id=Dcshuhod0PMAAAFQ+/PbnR3x$1&resultCode=1001&segments=2' });
+    expect(get.statusCode, get.body).toBe(200);
+    const form = await receiver.app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'id=QC5BGwiuYk0AAAFiQ08n+FO+&resultCode=1001',
+    });
+    expect(form.statusCode, form.body).toBe(200);
+    expect(await getMessage(receiver.app, 'Dcshuhod0PMAAAFQ+/PbnR3x')).toMatchObject({ segments: { total: 2, delivered: 1 } });
+    expect(await getMessage(receiver.app, 'QC5BGwiuYk0AAAFiQ08n+FO+')).toMatchObject({ status: 'delivered' });
+    // Sent escaped, it is the same report, stored once.
+    const escaped = await receiver.app.inject({ method: 'GET', url: '/dlr?id=Dcshuhod0PMAAAFQ%2B%2FPbnR3x%241&resultCode=1001&segments=2' });
+    expect(escaped.statusCode).toBe(200);
+    expect((await getMessage(receiver.app, 'Dcshuhod0PMAAAFQ+/PbnR3x')).reports).toHaveLength(1);
+  });
+
   it('reads a form body with names in any case and custom parameters in bracket form', async () => {
     const form = new URLSearchParams({
       ID: 'form-1',
