@@ -18,7 +18,7 @@ import { rfc3339 } from './time.js';
  * The ids a path may mean. The router reads a trailing slash as none (a URL copied with one), but a
  * base64 id may itself end in `/`: with a trailing slash, the id without it is tried first, then with.
  */
-export function idsMeant(routed: string, url: string): string[] {
+function idsMeant(routed: string, url: string): string[] {
   const [path = ''] = url.split('?', 1);
   if (!path.endsWith('/')) return [routed];
   const bare = routed.endsWith('/') ? routed.slice(0, -1) : routed;

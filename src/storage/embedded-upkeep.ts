@@ -34,7 +34,7 @@ export interface EmbeddedUpkeepOptions {
 
 export interface EmbeddedUpkeep {
   readonly start: () => void;
-  /** One round now (tests, and the first round's wait is spared). */
+  /** One round now; while one is in hand, that one. */
   readonly runOnce: () => Promise<UpkeepDone>;
   /** Stops the rounds and waits for one in hand, so that the database may close. */
   readonly stop: () => Promise<void>;
