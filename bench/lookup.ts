@@ -62,8 +62,12 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
   const queryServer = await startServer(options.queryScript, { DATABASE_URL: options.inSchema(schema) });
   const bareServer = await startServer(options.bareScript, {});
   try {
-    const oldest = await options.admin<{ seq: string }>(`SELECT last_seq + 1 AS seq FROM ${schema}.messages WHERE status = 'failed' ORDER BY last_seq LIMIT 1 OFFSET 100`);
-    const deepCursor = Buffer.from(`v1:${oldest[0]?.seq ?? '1'}`).toString('base64url');
+    // The cursor a page ending at the 100th oldest failed message gives out (see src/query/list-parameters.ts).
+    const oldest = await options.admin<{ micros: string; seq: string }>(
+      `SELECT (extract(epoch FROM last_report_at) * 1000000)::int8 AS micros, last_seq AS seq FROM ${schema}.messages
+       WHERE status = 'failed' ORDER BY last_report_at, last_seq LIMIT 1 OFFSET 100`,
+    );
+    const deepCursor = Buffer.from(`v2:${oldest[0]?.micros ?? '0'}:${oldest[0]?.seq ?? '1'}`).toString('base64url');
     const byId = `string.format("/messages/m%d", math.random(0, ${messages - 1}))`;
     const byRefId = `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(options.reports / 20) - 1}))`;
     // The last field: whether the baselines are measured beside it (they answer no listing).
@@ -75,6 +79,9 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
       ['GET /messages?status=failed, first page of 50', 2, '"/messages?status=failed&limit=50"', FLAT_OUT, false],
       ['GET /messages?status=failed, page of 50 at the oldest end', 2, `"/messages?status=failed&limit=50&cursor=${deepCursor}"`, FLAT_OUT, false],
       ['GET /messages?status=failed&since=, first page of 50', 2, '"/messages?status=failed&since=2026-01-01T00:00:00Z&limit=50"', FLAT_OUT, false],
+      // Windows few messages fall in: a since later than any failed report, an until at the oldest end.
+      ['GET /messages?status=failed&since=, none that recent', 2, '"/messages?status=failed&since=2026-06-01T00:00:00Z&limit=50"', FLAT_OUT, false],
+      ['GET /messages?until=, the oldest ten minutes', 2, '"/messages?until=2026-01-01T00:10:00Z&limit=50"', FLAT_OUT, false],
       ['GET /messages/{id}', 2, byId, PACED, true],
       ['GET /messages?refId=', 2, byRefId, PACED, true],
       ['GET /messages/{id}', 2, byId, NONE, true],

@@ -12,6 +12,7 @@ import * as listingIndexesAscending from './20261124T1000_listing-indexes-ascend
 import * as decidersFromReports from './20261202T0600_deciders-from-reports.js';
 import * as fingerprintUuid from './20261202T1100_fingerprint-uuid.js';
 import * as keysInByteOrder from './20261203T0800_keys-in-byte-order.js';
+import * as listingByReceiptTime from './20261204T0900_listing-by-receipt-time.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -23,4 +24,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261202T0600_deciders-from-reports': decidersFromReports,
   '20261202T1100_fingerprint-uuid': fingerprintUuid,
   '20261203T0800_keys-in-byte-order': keysInByteOrder,
+  '20261204T0900_listing-by-receipt-time': listingByReceiptTime,
 };

@@ -5,7 +5,7 @@ import { ok, problem } from '../lib/result.js';
 import { textProblem } from '../meaning/delivery-report.js';
 import type { MessageStatus } from '../meaning/message-state.js';
 import { MESSAGE_STATUSES } from '../meaning/message-state.js';
-import type { MessageFilter } from '../storage/read-messages.js';
+import type { ListingPlace, MessageFilter } from '../storage/read-messages.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -110,9 +110,9 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     return problem(`since (${filter.since.toISOString()}) is after until (${filter.until.toISOString()}): no time lies between them; swap them`);
   }
   if (query.cursor !== undefined && query.cursor !== '') {
-    const beforeSeq = decodeCursor(query.cursor);
-    if (beforeSeq === null) return problem('cursor is not one this service gave out');
-    filter = { ...filter, beforeSeq };
+    const before = decodeCursor(query.cursor);
+    if (!before.ok) return before;
+    filter = { ...filter, before: before.value };
   }
   return ok(filter);
 }
@@ -130,12 +130,16 @@ function parseTimeParameter(name: string, text: string): Result<Date> {
   return midnight.ok ? midnight : problem(`${name} is not a real date: "${clip(typed)}"`);
 }
 
-/** Opaque to callers; inside, the arrival number the next page starts below. */
-export function encodeCursor(beforeSeq: number): string {
-  return Buffer.from(`v1:${beforeSeq}`).toString('base64url');
+/** Opaque to callers; inside, the place in the listing the next page starts after. */
+export function encodeCursor(before: ListingPlace): string {
+  return Buffer.from(`v2:${before.receivedAtMicros}:${before.seq}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): number | null {
-  const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return match?.[1] === undefined ? null : Number(match[1]);
+function decodeCursor(cursor: string): Result<ListingPlace> {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^v2:(-?\d{1,17}):(\d{1,15})$/.exec(text);
+  if (match?.[1] !== undefined && match[2] !== undefined) return ok({ receivedAtMicros: Number(match[1]), seq: Number(match[2]) });
+  // Receivers before the listing ordered by time gave out `v1:` cursors, by arrival number alone.
+  if (/^v1:\d{1,15}$/.test(text)) return problem('cursor is from an earlier version of this service, which ordered pages otherwise: start again from the first page');
+  return problem('cursor is not one this service gave out');
 }

@@ -68,7 +68,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       const page = await listMessages(database, filter.value);
       return {
         messages: page.messages.map(presentMessage),
-        nextCursor: page.nextBeforeSeq === null ? null : encodeCursor(page.nextBeforeSeq),
+        nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
       };
     },
   );

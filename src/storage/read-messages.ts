@@ -120,15 +120,29 @@ export interface MessageFilter {
   readonly since?: Date;
   /** Messages whose newest report was received before this time. */
   readonly until?: Date;
-  /** Keyset cursor: only messages whose newest report came before report number `beforeSeq`. */
-  readonly beforeSeq?: number;
+  /** Keyset cursor: only messages that come after this place, newest report first. */
+  readonly before?: ListingPlace;
   readonly limit: number;
+}
+
+/**
+ * A message's place in the listing: when its newest report was received, in microseconds since
+ * 1970 (the database's own precision, so that no message shares a place by rounding), and that
+ * report's arrival number, which orders messages received in the same microsecond.
+ */
+export interface ListingPlace {
+  readonly receivedAtMicros: number;
+  readonly seq: number;
 }
 
 export interface MessagePage {
   readonly messages: StoredMessage[];
   /** Where the next page starts, or null on the last page. */
-  readonly nextBeforeSeq: number | null;
+  readonly nextBefore: ListingPlace | null;
+}
+
+interface PlaceColumns {
+  place_micros: number | string;
 }
 
 /** Messages newest report first, a page at a time; each page costs the same however deep it is. */
@@ -138,19 +152,29 @@ export async function listMessages({ db, readRows }: MessageReader, filter: Mess
   const lastOfPage = page.at(-1);
   return {
     messages: page.map(storedMessage),
-    nextBeforeSeq: rows.length > filter.limit && lastOfPage?.last_seq != null ? lastOfPage.last_seq : null,
+    nextBefore:
+      rows.length > filter.limit && lastOfPage?.last_seq != null ? { receivedAtMicros: Number(lastOfPage.place_micros), seq: lastOfPage.last_seq } : null,
   };
 }
 
-/** One row more than the page: whether it comes says whether there is a next page. */
+/**
+ * One row more than the page: whether it comes says whether there is a next page. The time bounds
+ * and the cursor are ranges of the listing indexes (time received, then arrival number), so a page
+ * costs the same at any depth and for any window, however few messages fall in it.
+ */
 export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
-  let query = withDetails(db.selectFrom('messages').selectAll('messages')).where('last_seq', 'is not', null);
+  let query = withDetails(db.selectFrom('messages').selectAll('messages'))
+    .select(sql<PlaceColumns['place_micros']>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros'))
+    .where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
-  if (filter.beforeSeq !== undefined) query = query.where('last_seq', '<', filter.beforeSeq);
-  return query.orderBy('last_seq', 'desc').limit(filter.limit + 1).compile();
+  if (filter.before !== undefined) {
+    const { receivedAtMicros, seq } = filter.before;
+    query = query.where(sql<boolean>`(last_report_at, last_seq) < (timestamptz 'epoch' + ${receivedAtMicros}::int8 * interval '1 microsecond', ${seq}::int8)`);
+  }
+  return query.orderBy('last_report_at', 'desc').orderBy('last_seq', 'desc').limit(filter.limit + 1).compile();
 }
 
 /**

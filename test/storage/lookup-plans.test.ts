@@ -93,13 +93,29 @@ describe('listing messages newest first', () => {
     return rows.map((row) => row['QUERY PLAN']).join('\n');
   }
 
-  it.each([
+  const at = (time: string) => new Date(time);
+  const place = { receivedAtMicros: Date.parse('2026-01-01T00:00:00Z') * 1000, seq: 40_000 };
+  it.each<[string, MessageFilter, string]>([
     ['every message', { limit: 50 }, 'messages_listing_idx'],
     ['the messages of one status', { status: 'failed', limit: 50 }, 'messages_status_idx'],
-    ['a page further on', { status: 'failed', beforeSeq: 40_000, limit: 50 }, 'messages_status_idx'],
+    ['a page further on', { status: 'failed', before: place, limit: 50 }, 'messages_status_idx'],
+    ['the messages of one refId', { refId: 'order-17', limit: 50 }, 'messages_ref_id_idx'],
+    ['a window of time', { since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z'), limit: 50 }, 'messages_listing_idx'],
+    ['a status since a time', { status: 'failed', since: at('2026-01-01T00:00:00Z'), limit: 50 }, 'messages_status_idx'],
+    ['a status until a time, a page further on', { status: 'failed', until: at('2026-01-02T00:00:00Z'), before: place, limit: 50 }, 'messages_status_idx'],
   ])('reads %s from its index in order, without sorting the table', async (_name, filter, index) => {
     const plan = await listingPlan(filter);
     expect(plan).toContain(`Index Scan Backward using ${index} on messages`);
-    expect(plan).not.toMatch(/Sort Key: (messages\.)?last_seq|Seq Scan on messages/);
+    expect(plan).not.toMatch(/Sort Key: (messages\.)?last_|Seq Scan on messages/);
+  });
+
+  it.each<[string, MessageFilter]>([
+    ['since', { status: 'failed', since: at('2026-01-01T00:00:00Z'), limit: 50 }],
+    ['until', { until: at('2026-01-02T00:00:00Z'), limit: 50 }],
+    ['a cursor', { before: place, limit: 50 }],
+  ])('bounds the index scan by %s, rather than filtering every row it passes', async (_name, filter) => {
+    const plan = await listingPlan(filter);
+    expect(plan).toMatch(/Index Cond: .*last_report_at/);
+    expect(plan).not.toMatch(/Filter: .*last_report_at/);
   });
 });

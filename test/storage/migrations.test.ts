@@ -4,7 +4,9 @@
  * migration back, to run an older receiver again, must rebuild the table with the deciders this
  * receiver shows. Fingerprints became UUIDs: a report stored before the upgrade and sent again
  * after it is still stored once. Identifiers came to compare as bytes: what was stored before is
- * found by the same ids after the upgrade and after its rollback. A search_path that names no schema
+ * found by the same ids after the upgrade and after its rollback. The listing came to be ordered by
+the time a message's newest report was received: pages read the same across the upgrade and its
+rollback. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table.
  */
 import { hash } from 'node:crypto';
@@ -66,6 +68,7 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T1100_fingerprint-uuid');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T0600_deciders-from-reports');
@@ -78,6 +81,7 @@ describe('rolling back the migration that drops the parts table', () => {
       '20261202T0600_deciders-from-reports',
       '20261202T1100_fingerprint-uuid',
       '20261203T0800_keys-in-byte-order',
+      '20261204T0900_listing-by-receipt-time',
     ]);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
@@ -95,6 +99,7 @@ describe('fingerprints as UUIDs', () => {
   it('knows a report stored before the upgrade when LINK sends it again after', async () => {
     const db = testDb.database.db;
     const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(db)).toBe('20261202T1100_fingerprint-uuid');
     // As a receiver before the migration stored it: the same report, its fingerprint the whole hash.
@@ -103,7 +108,7 @@ describe('fingerprints as UUIDs', () => {
     await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
       VALUES ('not a hash', 'odd$0', 'odd', 0, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}')`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order']);
+    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
     const retry = await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
     expect(retry).toEqual({ stored: 0, duplicates: 1 });
     const other = await store([report('upgrade$0', NOT_DELIVERED, '2026-01-01T10:06:00Z')]);
@@ -116,6 +121,7 @@ describe('fingerprints as UUIDs', () => {
 describe('identifiers compared as bytes', () => {
   it('finds messages stored before the upgrade by id, refId and status, after it and after rolling it back', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     // Ids that byte order and a language's order sort apart: case, accents, punctuation.
     const ids = ['Order-Å', 'order-a', 'ORDER_b', 'ørder-c'];
@@ -143,7 +149,7 @@ describe('identifiers compared as bytes', () => {
     };
     expect(await found()).toEqual(expected);
 
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
     expect(await found()).toEqual(expected);
     const collations = await sql<{ column: string; collation: string }>`SELECT table_name || '.' || column_name AS column, collation_name AS collation
       FROM information_schema.columns WHERE table_schema = current_schema() AND collation_name IS NOT NULL ORDER BY 1`.execute(db);
@@ -154,9 +160,45 @@ describe('identifiers compared as bytes', () => {
       { column: 'reports.message_id', collation: 'C' },
     ]);
 
+    expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await found()).toEqual(expected);
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
+  });
+});
+
+describe('listing by the time the newest report was received', () => {
+  it('pages through the messages stored before the upgrade, after it and after rolling it back', async () => {
+    const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
+    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const id of ids) await storeReports(testDb.database.writeTransaction, [report(id, DELIVERED, '2026-01-01T10:05:00Z', 'ref-paging')]);
+    const pages = async () => {
+      const seen: string[][] = [];
+      let before;
+      do {
+        const page = await listMessages(testDb.database, { refId: 'ref-paging', limit: 2, ...(before === undefined ? {} : { before }) });
+        seen.push(page.messages.map(({ message }) => message.message_id));
+        before = page.nextBefore ?? undefined;
+      } while (before !== undefined);
+      return seen;
+    };
+    const expected = [['page-e', 'page-d'], ['page-c', 'page-b'], ['page-a']];
+    expect(await pages()).toEqual(expected);
+
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time']);
+    expect(await pages()).toEqual(expected);
+    const indexes = await sql<{ definition: string }>`SELECT indexdef AS definition FROM pg_indexes
+      WHERE schemaname = current_schema() AND indexname IN ('messages_listing_idx', 'messages_status_idx', 'messages_ref_id_idx') ORDER BY indexname`.execute(db);
+    expect(indexes.rows.map((row) => row.definition.replace(/^.* USING btree /, ''))).toEqual([
+      '(last_report_at, last_seq)',
+      '(ref_id, last_report_at, last_seq)',
+      '(status, last_report_at, last_seq)',
+    ]);
+
+    expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
+    expect(await pages()).toEqual(expected);
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time']);
   });
 });
 

@@ -56,7 +56,7 @@ describe('reads prepared once per connection', () => {
       ['by id', findMessageQuery(db, 'read-1')],
       ['by part id', findMessageQuery(db, 'read-1$1')],
       ['by refId', listMessagesQuery(db, { refId: 'order-1', limit: 50 })],
-      ['by status, deep page', listMessagesQuery(db, { status: 'failed', beforeSeq: 10, limit: 50 })],
+      ['by status, deep page', listMessagesQuery(db, { status: 'failed', before: { receivedAtMicros: 1_767_225_600_000_000, seq: 10 }, limit: 50 })],
       ['by status and time', listMessagesQuery(db, { status: 'failed', since: new Date('2026-01-01T00:00:00Z'), limit: 50 })],
     ];
     // The plan a prepared read may keep for good: generic, made now, with two reports stored.
