@@ -141,10 +141,6 @@ export interface MessagePage {
   readonly nextBefore: ListingPlace | null;
 }
 
-interface PlaceColumns {
-  place_micros: number | string;
-}
-
 /** Messages newest report first, a page at a time; each page costs the same however deep it is. */
 export async function listMessages({ db, readRows }: MessageReader, filter: MessageFilter): Promise<MessagePage> {
   const rows = await readRows(listMessagesQuery(db, filter));
@@ -153,7 +149,7 @@ export async function listMessages({ db, readRows }: MessageReader, filter: Mess
   return {
     messages: page.map(storedMessage),
     nextBefore:
-      rows.length > filter.limit && lastOfPage?.last_seq != null ? { receivedAtMicros: Number(lastOfPage.place_micros), seq: lastOfPage.last_seq } : null,
+      rows.length > filter.limit && lastOfPage?.last_seq != null ? { receivedAtMicros: lastOfPage.place_micros, seq: lastOfPage.last_seq } : null,
   };
 }
 
@@ -164,7 +160,7 @@ export async function listMessages({ db, readRows }: MessageReader, filter: Mess
  */
 export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
   let query = withDetails(db.selectFrom('messages').selectAll('messages'))
-    .select(sql<PlaceColumns['place_micros']>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros'))
+    .select(sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros'))
     .where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
