@@ -245,30 +245,27 @@ describe('XML reports inside wrapping elements', () => {
 });
 
 describe('key/value reports', () => {
-  it('reads a time whose offset + was sent unescaped, and so arrived as a space, as the + it was', async () => {
-    const get = await receiver.app.inject({ method: 'GET', url: '/dlr?id=kv-plus-get&resultCode=1001&timestamp=2015-11-19T10:37:00+01:00' });
+  /** One report as a GET query string and another as a form body, each written as it came, unescaped. */
+  async function sendUnescaped(query: string, formBody: string): Promise<void> {
+    const get = await receiver.app.inject({ method: 'GET', url: `/dlr?${query}` });
     expect(get.statusCode, get.body).toBe(200);
     const form = await receiver.app.inject({
       method: 'POST',
       url: '/dlr',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'id=kv-plus-form&resultCode=1001&sentTimestamp=2015-11-19 10:37:35.5+0100',
+      payload: formBody,
     });
     expect(form.statusCode, form.body).toBe(200);
+  }
+
+  it('reads a time whose offset + was sent unescaped, and so arrived as a space, as the + it was', async () => {
+    await sendUnescaped('id=kv-plus-get&resultCode=1001&timestamp=2015-11-19T10:37:00+01:00', 'id=kv-plus-form&resultCode=1001&sentTimestamp=2015-11-19 10:37:35.5+0100');
     expect((await getMessage(receiver.app, 'kv-plus-get')).parts[0]).toMatchObject({ timestamp: '2015-11-19T09:37:00Z' });
     expect((await getMessage(receiver.app, 'kv-plus-form')).parts[0]).toMatchObject({ sentTimestamp: '2015-11-19T09:37:35.500Z' });
   });
 
   it('reads an id whose + was sent unescaped, and so arrived as a space, as the + of LINK\'s base64 id', async () => {
-    const get = await receiver.app.inject({ method: 'GET', url: '/dlr?id=Dcshuhod0PMAAAFQ+/PbnR3x$1&resultCode=1001&segments=2' });
-    expect(get.statusCode, get.body).toBe(200);
-    const form = await receiver.app.inject({
-      method: 'POST',
-      url: '/dlr',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'id=QC5BGwiuYk0AAAFiQ08n+FO+&resultCode=1001',
-    });
-    expect(form.statusCode, form.body).toBe(200);
+    await sendUnescaped('id=Dcshuhod0PMAAAFQ+/PbnR3x$1&resultCode=1001&segments=2', 'id=QC5BGwiuYk0AAAFiQ08n+FO+&resultCode=1001');
     expect(await getMessage(receiver.app, 'Dcshuhod0PMAAAFQ+/PbnR3x')).toMatchObject({ segments: { total: 2, delivered: 1 } });
     expect(await getMessage(receiver.app, 'QC5BGwiuYk0AAAFiQ08n+FO+')).toMatchObject({ status: 'delivered' });
     // Sent escaped, it is the same report, stored once.
