@@ -93,12 +93,13 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     });
     if (!read.ok) return refuse(read.refusal.status, read.refusal.problem);
 
+    const remoteAddress = callerOf(request);
     const items: ReportToStore[] = read.value.reports.map(({ report, payloadJson }) => ({
       report,
       payloadJson,
       format: read.value.format,
       gate,
-      remoteAddress: callerOf(request),
+      remoteAddress,
       receivedAt,
     }));
     try {
@@ -147,12 +148,13 @@ export function strayRequestHandler(options: StrayRequestOptions): (request: Fas
   const logStray = logSparingly(REPEATED_REFUSAL_LOG_MS);
   return async (request, reply) => {
     const path = pathOf(request.url);
-    const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(callerOf(request));
+    const caller = callerOf(request);
+    const fromSender = options.keepsStrays && (request.method === 'POST' || request.method === 'GET') && options.callers.allows(caller);
     if (!fromSender) return reply.code(404).send(errorBody(404, `no route ${request.method} ${path}`));
     const reason = `no route ${request.method} ${path}: reports are taken at /dlr and /dlr/{gate}`;
     logStray((suppressed) => {
       request.log.warn(
-        { reason, remoteAddress: callerOf(request), strayRequestsSinceLastLine: suppressed },
+        { reason, remoteAddress: caller, strayRequestsSinceLastLine: suppressed },
         'a caller allowed to deliver reports asked for a path the receiver does not serve: is the URL given to LINK right? (kept in /rejected)',
       );
     });
