@@ -26,7 +26,7 @@ async function heldSink() {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100 };
+  const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
   const sink = durableSink({
     batcher: reportBatcher({
       ...batcherOptions,

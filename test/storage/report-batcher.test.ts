@@ -44,6 +44,7 @@ function batcherOn(database = testDb.database, slots = 1, calls: number[] = []):
     minReportsForExtraSlot: 1,
     maxBatchReports: 500,
     maxQueuedReports: 10_000,
+    storesInProcess: database.kind === 'embedded',
   });
 }
 
@@ -62,6 +63,7 @@ function heldBatcher(options: { slots: number; minReportsForExtraSlot: number; m
       return storeReports(testDb.database.writeTransaction, items);
     },
     maxBatchReports: 500,
+    storesInProcess: false,
   });
   return { batcher, calls, release };
 }
@@ -73,9 +75,32 @@ describe('group commit', () => {
     const ids = Array.from({ length: 100 }, (_, index) => `group-${String(index).padStart(3, '0')}`);
     await Promise.all(ids.map((id) => batcher.store([item(id)])));
     expect(await storedIds('group-')).toEqual(ids);
-    // The first request goes alone; the other 99 waited for it and go together.
+    // On a server the first request goes alone and the other 99 wait for it and go together; the
+    // embedded database starts with all 100, at the end of the turn they came in.
     expect(calls.length).toBeLessThanOrEqual(3);
     expect(calls.reduce((sum, size) => sum + size, 0)).toBe(100);
+    await batcher.close();
+  });
+
+  it('stores requests read one after another in a turn of the event loop together, as the HTTP server reads them', async () => {
+    const calls: number[] = [];
+    const batcher = batcherOn(testDb.database, 1, calls);
+    const ids = Array.from({ length: 50 }, (_, index) => `turn-${String(index).padStart(2, '0')}`);
+    // Each request in a callback of its own, as the server reads each connection's: what one sets
+    // going runs before the next callback. The embedded database committed the first request's
+    // transaction right there, and then each next request's alone.
+    const arriving = ids.map(
+      (id) =>
+        new Promise<void>((resolve, reject) => {
+          setImmediate(() => {
+            batcher.store([item(id)]).then(resolve, reject);
+          });
+        }),
+    );
+    await Promise.all(arriving);
+    expect(await storedIds('turn-')).toEqual(ids);
+    expect(calls.length).toBeLessThanOrEqual(2);
+    expect(calls.reduce((sum, size) => sum + size, 0)).toBe(50);
     await batcher.close();
   });
 
