@@ -11,6 +11,7 @@
  * Settings (environment): BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS ("20,100,500"),
  * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmark),
+ * BENCH_EMBEDDED (1; 0 skips the rounds on the embedded database),
  * BENCH_PREVIOUS (a folder holding another build of the receiver, run in the rounds beside this
  * one: on a machine whose speed swings, a change is measured against the build before it).
  */
@@ -22,7 +23,9 @@ import pg from 'pg';
 import type { CpuPerRequest } from './cpu.js';
 import { cpuPerRequest, readCpu } from './cpu.js';
 import { describeHeapAfterCollections, fullCollections } from './gc-trace.js';
+import { runEmbeddedBenchmark } from './embedded.js';
 import { runLookupBenchmark } from './lookup.js';
+import { median } from './median.js';
 import type { RunningServer } from './processes.js';
 import { startServer } from './processes.js';
 import type { WalPerRequest } from './wal.js';
@@ -37,6 +40,7 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '20,100,500').split(',').map(Number);
 const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const lookupReports = Number(process.env.BENCH_LOOKUP_REPORTS ?? 10_000_000);
+const embedded = process.env.BENCH_EMBEDDED !== '0';
 const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
 const previousBuild = process.env.BENCH_PREVIOUS === undefined ? null : resolve(process.env.BENCH_PREVIOUS);
@@ -135,11 +139,6 @@ async function runOnce(kind: Kind, connections: number, round: number, runSecond
   }
 }
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
 function describeMachine(): string {
@@ -419,6 +418,11 @@ async function main(): Promise<void> {
     printGroupCommitTable(runs);
     printWalTable(runs);
     if (previousBuild !== null) printPreviousTable(runs, previousBuild);
+  }
+
+  if (embedded && rounds > 0) {
+    const builds = [{ name: 'receiver', script: SCRIPTS.receiver }, ...(previousBuild === null ? [] : [{ name: 'previous', script: SCRIPTS.previous }])];
+    console.log(await runEmbeddedBenchmark({ builds, rounds, seconds, warmupSeconds, connectionCounts, folder }));
   }
 
   if (soakSeconds > 0) {
