@@ -16,6 +16,7 @@ import type { WriteTransaction } from './write-transaction.js';
 import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
 import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
+import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 
 export type DatabaseKind = 'server' | 'embedded';
@@ -151,8 +152,11 @@ const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STA
 
 function openEmbedded(options: DatabaseOptions): Database {
   const pglite = options.dataDir.startsWith('memory://')
-    ? new PGlite(options.dataDir)
-    : new PGlite({ fs: new DurableNodeFS(embeddedFolder(options.dataDir), stopOnDiskFailure(options)), startParams: [...DURABLE_START_PARAMS] });
+    ? new PGlite(options.dataDir, { startParams: [...PGlite.defaultStartParams, ...UPKEEP_START_PARAMS] })
+    : new PGlite({
+        fs: new DurableNodeFS(embeddedFolder(options.dataDir), stopOnDiskFailure(options)),
+        startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
+      });
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

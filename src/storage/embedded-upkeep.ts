@@ -9,7 +9,9 @@
  *
  * Each round reads what is due, by autovacuum's own rules and settings, and does it. PGlite runs one
  * statement at a time, so the work waits for the write path's transaction in hand, and reports wait
- * for the work (a checkpoint of 256 MB of log takes a few hundred milliseconds).
+ * for the work (a checkpoint of 256 MB of log takes a few hundred milliseconds). Between one piece
+ * of work and the next the event loop gets its turn, so reports that came meanwhile are committed
+ * between them rather than after the whole round.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -24,6 +26,14 @@ export const UPKEEP_EVERY_MS = 10_000;
 /** A checkpoint once this much log was written since the last: it bounds the log on disk and a crash's replay. */
 export const CHECKPOINT_AFTER_WAL_BYTES = 256 * 1024 * 1024;
 const FAILURE_LOG_MS = 60_000;
+
+/**
+ * Settings of the embedded database for its upkeep. ANALYZE samples 300 rows for each unit of
+ * `default_statistics_target`: at a server's 100, 30,000 rows, which on the embedded database took
+ * 85-300 ms for `reports` with every report waiting; at 10, 3,000 rows took 18 (see BENCHMARKS.md).
+ * The receiver's plans turn on equal ids and ordered index ranges, which 3,000 rows describe well.
+ */
+export const UPKEEP_START_PARAMS: readonly string[] = ['-c', 'default_statistics_target=10'];
 
 export interface EmbeddedUpkeepOptions {
   readonly db: Kysely<Tables>;
@@ -66,12 +76,14 @@ export function embeddedUpkeep(options: EmbeddedUpkeepOptions): EmbeddedUpkeep {
     // database has one session, this one, so its counts are published before they are read.
     await sql`SELECT pg_stat_force_next_flush()`.execute(db);
     for (const due of await tablesDue(db)) {
+      await turnOfTheEventLoop();
       const startedAt = performance.now();
       if (due.vacuum) await sql`VACUUM (ANALYZE) ${sql.table(due.table)}`.execute(db);
       else await sql`ANALYZE ${sql.table(due.table)}`.execute(db);
       (due.vacuum ? vacuumed : analyzed).push(due.table);
       logger.info({ table: due.table, ms: elapsed(startedAt) }, due.vacuum ? 'embedded database: vacuumed a table' : 'embedded database: analyzed a table');
     }
+    await turnOfTheEventLoop();
     const walBytes = await walSinceCheckpoint(db);
     const checkpointed = walBytes >= checkpointAfter;
     if (checkpointed) {
@@ -137,6 +149,11 @@ async function walSinceCheckpoint(db: Kysely<Tables>): Promise<number> {
   const { rows } = await sql<{ bytes: string | number }>`
     SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) AS bytes FROM pg_control_checkpoint()`.execute(db);
   return Number(rows[0]?.bytes ?? 0);
+}
+
+/** Lets the event loop read what came in, and the write path commit it, before the next piece of work. */
+function turnOfTheEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function elapsed(startedAt: number): number {
