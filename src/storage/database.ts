@@ -2,18 +2,17 @@
  * Opens the database: a PostgreSQL server when a URL is given, else the embedded PostgreSQL
  * (PGlite) kept under the data folder. Both speak the same SQL, so the rest of the code does not know.
  */
-import { hash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Tables } from './tables.js';
-import { errorCode } from '../lib/error-code.js';
 import type { WriteTransaction } from './write-transaction.js';
-import { MISSING_PREPARED_STATEMENT, embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import { embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import type { ReadRows } from './prepared-reads.js';
+import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
 import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
@@ -26,14 +25,13 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** The write path's transactions, in one or two round trips (see write-transaction.ts). */
   readonly writeTransaction: WriteTransaction;
-  /** Runs a read the query API makes on every request, planned once per connection (see `preparedReads`). */
+  /** Runs a read the query API makes on every request, parsed and planned once per session (see prepared-reads.ts). */
   readonly readRows: ReadRows;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
   readonly close: () => Promise<void>;
 }
 
-export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
 
 export interface DatabaseOptions {
   /** `postgres://…`; null opens the embedded database. */
@@ -108,7 +106,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
     db,
     kind: 'server',
     writeTransaction: serverWriteTransaction(writePool),
-    readRows: preparedReads(pool),
+    readRows: serverPreparedReads(pool),
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => {
       closing ??= Promise.all([db.destroy(), writePool.end()]).then(() => undefined);
@@ -117,38 +115,6 @@ function openServer(url: string, options: DatabaseOptions): Database {
   };
 }
 
-/**
- * Reads as prepared statements, named after their SQL: each connection parses and plans a read
- * once, not on every request. For a lookup by id that was most of PostgreSQL's work.
- */
-function preparedReads(pool: pg.Pool): ReadRows {
-  const names = new Map<string, string>();
-  return async <R>(query: CompiledQuery<R>) => {
-    let name = names.get(query.sql);
-    if (name === undefined) {
-      name = `dlr_read_${hash('sha256', query.sql).slice(0, 24)}`;
-      names.set(query.sql, name);
-    }
-    const values = [...query.parameters];
-    try {
-      return (await pool.query({ name, text: query.sql, values })).rows as R[];
-    } catch (error) {
-      if (!STALE_STATEMENT_CODES.has(errorCode(error) ?? '')) throw error;
-      // The failed query closed its connection; the others may hold the same stale statement, and
-      // each is closed the same way when it next fails. This read goes once more unprepared, which
-      // any connection can plan afresh.
-      return (await pool.query({ text: query.sql, values })).rows as R[];
-    }
-  };
-}
-
-/**
- * A prepared read its connection can no longer run: the statement is gone (a pooler's reset,
- * DISCARD ALL), or a migration run by another receiver changed the columns it answers with, which
- * PostgreSQL refuses as "cached plan must not change result type" for as long as the connection
- * keeps the statement.
- */
-const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STATEMENT, '0A000']);
 
 function openEmbedded(options: DatabaseOptions): Database {
   const pglite = options.dataDir.startsWith('memory://')
@@ -162,8 +128,7 @@ function openEmbedded(options: DatabaseOptions): Database {
     db,
     kind: 'embedded',
     writeTransaction: embeddedWriteTransaction(pglite),
-    // One session inside this process, with no round trip to save: reads go through Kysely as before.
-    readRows: async <R>(query: CompiledQuery<R>) => (await db.executeQuery(query)).rows,
+    readRows: embeddedPreparedReads(pglite),
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => db.destroy(),
   };

@@ -9,7 +9,7 @@ import { PREPARE_STATEMENTS, WRITE_SESSION_SETTINGS, storeReports } from '../../
 import { sqlLiteral } from '../../src/storage/write-transaction.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { reportToStore } from '../helpers/reports.js';
+import { AWKWARD, reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
 
@@ -19,19 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testDb.drop();
 });
-
-const AWKWARD = [
-  "it's",
-  "''",
-  '\\',
-  "\\'",
-  "\\'; DROP TABLE reports; --",
-  "E'\\x41'",
-  '$$ $tag$',
-  'line\nbreak\ttab\r',
-  'ø æ å ✓ 😀',
-  '\\u0041 \\n',
-];
 
 async function roundTrip(text: string, standardConformingStrings: 'on' | 'off'): Promise<unknown> {
   return testDb.database.writeTransaction({
