@@ -123,7 +123,8 @@ function run(client: pg.PoolClient, query: string | pg.QueryConfig): Promise<unk
 /**
  * PGlite runs its transactions one at a time and keeps Kysely's queries out until each ends. A lone
  * statement is PREPAREd once and EXECUTEd with its values as literals: PGlite would parse and plan a
- * statement sent with parameters on every batch, which more than halved its ingest rate.
+ * statement sent with parameters on every batch, which more than halved its ingest rate. It runs
+ * outside a transaction block, so it commits, or fails whole, by itself.
  */
 export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
   // PGlite is one session: each setup runs once for all its transactions, again if it failed.
@@ -141,12 +142,14 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
     const ready = runOnce(setUp, setup, () => pglite.exec(setup));
     await ready;
     try {
-      if ('statement' in steps) await prepare(ready, steps.statement.name, steps.statement.text);
+      if ('statement' in steps) {
+        const { name, text, values } = steps.statement;
+        await prepare(ready, name, text);
+        // A lone statement commits by itself, as on a server: one call into PGlite where its
+        // transaction() makes three (BEGIN, the statement, COMMIT).
+        return steps.read(lastRows(await pglite.exec(`EXECUTE ${name}(${values.map(sqlLiteral).join(', ')})`)));
+      }
       return await pglite.transaction(async (tx) => {
-        if ('statement' in steps) {
-          const { name, values } = steps.statement;
-          return steps.read(lastRows(await tx.exec(`EXECUTE ${name}(${values.map(sqlLiteral).join(', ')})`)));
-        }
         const { script, result } = steps.then(lastRows(await tx.exec(steps.first)));
         if (script !== null) await tx.exec(script);
         return result;
