@@ -35,15 +35,15 @@ interface LookupOptions {
 
 const SECONDS = 10;
 
-interface Ingest {
+export interface Ingest {
   readonly name: string;
   readonly connections: number;
   readonly script: string;
 }
-const FLAT_OUT: Ingest = { name: 'flat out, 20 connections', connections: 20, script: INGEST_SCRIPT };
+export const FLAT_OUT: Ingest = { name: 'flat out, 20 connections', connections: 20, script: INGEST_SCRIPT };
 /** 10 connections, each waiting 10 ms before each report: at most 1,000 reports/s. */
-const PACED: Ingest = { name: 'paced, ≤ 1,000/s', connections: 10, script: pacedIngestScript(10) };
-const NONE: Ingest = { name: 'none', connections: 0, script: '' };
+export const PACED: Ingest = { name: 'paced, ≤ 1,000/s', connections: 10, script: pacedIngestScript(10) };
+export const NONE: Ingest = { name: 'none', connections: 0, script: '' };
 
 export async function runLookupBenchmark(options: LookupOptions): Promise<string> {
   // Named after the schema's version too: a table filled under older migrations is not reused.
@@ -68,8 +68,7 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
        WHERE status = 'failed' ORDER BY last_report_at, last_seq LIMIT 1 OFFSET 100`,
     );
     const deepCursor = Buffer.from(`v2:${oldest[0]?.micros ?? '0'}:${oldest[0]?.seq ?? '1'}`).toString('base64url');
-    const byId = `string.format("/messages/m%d", math.random(0, ${messages - 1}))`;
-    const byRefId = `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(options.reports / 20) - 1}))`;
+    const { byId, byRefId } = lookupPaths(options.reports);
     // The last field: whether the baselines are measured beside it (they answer no listing).
     const scenarios: Array<[string, number, string, Ingest, boolean]> = [
       ['GET /messages/{id}', 2, byId, FLAT_OUT, true],
@@ -109,7 +108,7 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
     }
     let baselineRuns = 0;
     for (const [name, readers, path, ingest, withBaselines] of scenarios) {
-      const measure = (url: string, lookupPath = path) => measureLookups(options, { url, readers, path: lookupPath, ingest, ingestUrl: server.url });
+      const measure = (url: string, lookupPath = path) => measureLookups(options.folder, { url, readers, path: lookupPath, ingest, ingestUrl: server.url });
       // The baselines go first in every other scenario, so a noisy moment does not always hurt the same one.
       const baselineFirst = withBaselines && baselineRuns++ % 2 === 1;
       const early = baselineFirst ? await measureBaselines(measure, queryServer.url, bareServer.url) : null;
@@ -131,20 +130,28 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
   }
 }
 
-interface Measured {
+/** Lua for wrk: a random message's id, and a random refId, of the reports the fill generates. */
+export function lookupPaths(reports: number): { readonly byId: string; readonly byRefId: string } {
+  return {
+    byId: `string.format("/messages/m%d", math.random(0, ${Math.floor(reports / 2) - 1}))`,
+    byRefId: `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(reports / 20) - 1}))`,
+  };
+}
+
+export interface Measured {
   readonly lookup: LoadResult;
   readonly ingested: LoadResult | null;
   readonly readMBps: string;
 }
 
 /** Lookups of `path` on `url` for SECONDS, with `ingest` into the receiver at `ingestUrl` meanwhile. */
-async function measureLookups(
-  options: LookupOptions,
+export async function measureLookups(
+  folder: string,
   run: { readonly url: string; readonly readers: number; readonly path: string; readonly ingest: Ingest; readonly ingestUrl: string },
 ): Promise<Measured> {
   const readBefore = diskReadKiB();
   const [lookup, ingested] = await Promise.all([
-    runWrk({ url: run.url, connections: run.readers, seconds: SECONDS, script: lookupScript(run.path), folder: options.folder }),
+    runWrk({ url: run.url, connections: run.readers, seconds: SECONDS, script: lookupScript(run.path), folder }),
     run.ingest.connections === 0
       ? null
       : runWrk({
@@ -152,7 +159,7 @@ async function measureLookups(
           connections: run.ingest.connections,
           seconds: SECONDS,
           script: run.ingest.script,
-          folder: options.folder,
+          folder,
           env: { BENCH_PREFIX: `lookup-${Date.now()}-` },
         }),
   ]);
@@ -223,30 +230,8 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
   await client.connect();
   try {
     await client.query('SET synchronous_commit = off');
-    await client.query(`
-      INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
-                           delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
-                           source, destination, format, gate, remote_address, received_at, payload)
-      SELECT md5(g::text)::uuid, 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
-             code, description, status, true, delivery, 'NOT_BILLED', 'no.telenor', '2', 2, ts, ts,
-             'LINK', '+4799999999', 'json', NULL, '62.67.62.101', ts,
-             json_build_object('id', 'm' || (g / 2) || '$' || (g % 2), 'resultCode', code)
-      FROM generate_series(0, ${options.reports - 1}) AS g,
-           LATERAL (SELECT timestamptz '2026-01-01T00:00:00Z' + g * interval '10 ms' AS ts,
-                           (g / 2) % 7 = 0 AS failing) AS t,
-           LATERAL (SELECT CASE WHEN failing THEN 1006 ELSE 1001 END AS code,
-                           CASE WHEN failing THEN 'Not delivered' ELSE 'Billed and delivered' END AS description,
-                           CASE WHEN failing THEN 'failed' ELSE 'delivered' END AS status,
-                           CASE WHEN failing THEN 'NOT_DELIVERED' ELSE 'DELIVERED' END AS delivery) AS meaning
-      ORDER BY g`);
-    await client.query(`
-      INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
-                            result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
-      SELECT message_id, min(ref_id), min(status), true, 2, 2,
-             count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'), 0, 0,
-             min(result_code), min(result_description), 'no.telenor', 'LINK', '+4799999999',
-             min(received_at), max(received_at), max(seq)
-      FROM reports GROUP BY message_id`);
+    await client.query(fillReportsSql(0, options.reports - 1));
+    await client.query(fillMessagesSql(1, options.reports));
     // Settle the filled tables before measuring: VACUUM sets the hint bits and visibility map that
     // the first reads would otherwise write, and the checkpoint flushes the fill's pages. Without
     // them, the first lookup runs met autovacuum and a checkpoint, and every response stalled.
@@ -257,4 +242,39 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
     await client.end();
   }
   console.error(`  filled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * Generates the reports numbered `first` to `last`: two parts per message, one message in seven
+ * failed, twenty reports (ten messages) per refId, a report every 10 ms from 2026-01-01.
+ */
+export function fillReportsSql(first: number, last: number): string {
+  return `
+      INSERT INTO reports (fingerprint, report_id, message_id, part, ref_id, result_code, result_description, status, final,
+                           delivery, billing, operator, operator_result_code, segments, sent_timestamp, report_timestamp,
+                           source, destination, format, gate, remote_address, received_at, payload)
+      SELECT md5(g::text)::uuid, 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
+             code, description, status, true, delivery, 'NOT_BILLED', 'no.telenor', '2', 2, ts, ts,
+             'LINK', '+4799999999', 'json', NULL, '62.67.62.101', ts,
+             json_build_object('id', 'm' || (g / 2) || '$' || (g % 2), 'resultCode', code)
+      FROM generate_series(${first}, ${last}) AS g,
+           LATERAL (SELECT timestamptz '2026-01-01T00:00:00Z' + g * interval '10 ms' AS ts,
+                           (g / 2) % 7 = 0 AS failing) AS t,
+           LATERAL (SELECT CASE WHEN failing THEN 1006 ELSE 1001 END AS code,
+                           CASE WHEN failing THEN 'Not delivered' ELSE 'Billed and delivered' END AS description,
+                           CASE WHEN failing THEN 'failed' ELSE 'delivered' END AS status,
+                           CASE WHEN failing THEN 'NOT_DELIVERED' ELSE 'DELIVERED' END AS delivery) AS meaning
+      ORDER BY g`;
+}
+
+/** The messages of the reports stored with seq `firstSeq` to `lastSeq`, whole messages, as their reports make them. */
+export function fillMessagesSql(firstSeq: number, lastSeq: number): string {
+  return `
+      INSERT INTO messages (message_id, ref_id, status, final, segments_reported, total, delivered, failed, unknown, pending,
+                            result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
+      SELECT message_id, min(ref_id), min(status), true, 2, 2,
+             count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'), 0, 0,
+             min(result_code), min(result_description), 'no.telenor', 'LINK', '+4799999999',
+             min(received_at), max(received_at), max(seq)
+      FROM reports WHERE seq BETWEEN ${firstSeq} AND ${lastSeq} GROUP BY message_id`;
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the receiver beside its baselines on PostgreSQL (the bare framework, the
  * receiver's intake answering without storing, one insert per request, group commit alone), then
- * lookups on a large table. Servers run in turn, alternating order each round, so a noisy moment
+ * lookups on a large table, on the server and on the embedded database. Servers run in turn, alternating order each round, so a noisy moment
  * hurts all of them.
  *
  * Each run first warms its server up for BENCH_WARMUP_SECONDS at the same load, not counted in its
@@ -10,8 +10,8 @@
  *
  * Settings (environment): BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS ("20,100,500"),
- * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmark),
- * BENCH_EMBEDDED (1; 0 skips the rounds on the embedded database),
+ * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmarks),
+ * BENCH_EMBEDDED (1; 0 skips the rounds and the lookups on the embedded database),
  * BENCH_PREVIOUS (a folder holding another build of the receiver, run in the rounds beside this
  * one: on a machine whose speed swings, a change is measured against the build before it).
  */
@@ -24,6 +24,7 @@ import type { CpuPerRequest } from './cpu.js';
 import { cpuPerRequest, readCpu } from './cpu.js';
 import { describeHeapAfterCollections, fullCollections } from './gc-trace.js';
 import { runEmbeddedBenchmark } from './embedded.js';
+import { runEmbeddedLookupBenchmark } from './embedded-lookup.js';
 import { runLookupBenchmark } from './lookup.js';
 import { median } from './median.js';
 import type { RunningServer } from './processes.js';
@@ -420,9 +421,9 @@ async function main(): Promise<void> {
     if (previousBuild !== null) printPreviousTable(runs, previousBuild);
   }
 
+  const embeddedBuilds = [{ name: 'receiver', script: SCRIPTS.receiver }, ...(previousBuild === null ? [] : [{ name: 'previous', script: SCRIPTS.previous }])];
   if (embedded && rounds > 0) {
-    const builds = [{ name: 'receiver', script: SCRIPTS.receiver }, ...(previousBuild === null ? [] : [{ name: 'previous', script: SCRIPTS.previous }])];
-    console.log(await runEmbeddedBenchmark({ builds, rounds, seconds, warmupSeconds, connectionCounts, folder }));
+    console.log(await runEmbeddedBenchmark({ builds: embeddedBuilds, rounds, seconds, warmupSeconds, connectionCounts, folder }));
   }
 
   if (soakSeconds > 0) {
@@ -450,6 +451,10 @@ async function main(): Promise<void> {
         warmupSeconds,
       }),
     );
+  }
+
+  if (embedded && lookupReports > 0) {
+    console.log(await runEmbeddedLookupBenchmark({ builds: embeddedBuilds, reports: lookupReports, bareScript: SCRIPTS.bare, folder, warmupSeconds }));
   }
 }
 
