@@ -32,7 +32,6 @@ export interface Database {
   readonly close: () => Promise<void>;
 }
 
-
 export interface DatabaseOptions {
   /** `postgres://…`; null opens the embedded database. */
   readonly databaseUrl: string | null;
@@ -114,7 +113,6 @@ function openServer(url: string, options: DatabaseOptions): Database {
     },
   };
 }
-
 
 function openEmbedded(options: DatabaseOptions): Database {
   const pglite = options.dataDir.startsWith('memory://')
