@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the receiver beside its baselines on PostgreSQL (the bare framework, the
  * receiver's intake answering without storing, one insert per request, group commit alone), then
- * lookups on a large table, on the server and on the embedded database. Servers run in turn, alternating order each round, so a noisy moment
- * hurts all of them.
+ * lookups on a large table, on the server and on the embedded database. Servers run in turn,
+ * alternating order each round, so a noisy moment hurts all of them.
  *
  * Each run first warms its server up for BENCH_WARMUP_SECONDS at the same load, not counted in its
  * rates and latencies (a fresh process compiles its hot code, a fresh schema makes its first plans),

@@ -8,6 +8,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
+import { forget, runOnce } from '../lib/run-once.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 
 export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
@@ -67,17 +68,11 @@ export function serverPreparedReads(pool: pg.Pool): ReadRows {
 export function embeddedPreparedReads(pglite: PGlite): ReadRows {
   const prepared = new Map<string, Promise<string>>();
   let preparedCount = 0;
-  const statementFor = (text: string): Promise<string> => {
-    const known = prepared.get(text);
-    if (known !== undefined) return known;
-    const name = `${statementName(text)}_${preparedCount++}`;
-    const preparing = pglite.exec(`PREPARE ${name} AS ${text}`).then(() => name);
-    preparing.catch(() => {
-      forget(prepared, text, preparing);
+  const statementFor = (text: string): Promise<string> =>
+    runOnce(prepared, text, () => {
+      const name = `${statementName(text)}_${preparedCount++}`;
+      return pglite.exec(`PREPARE ${name} AS ${text}`).then(() => name);
     });
-    prepared.set(text, preparing);
-    return preparing;
-  };
   return async <R>(query: CompiledQuery<R>) => {
     const literals = query.parameters.map(readLiteral);
     const statement = statementFor(query.sql);
@@ -91,11 +86,6 @@ export function embeddedPreparedReads(pglite: PGlite): ReadRows {
       return (await pglite.query<R>(query.sql, [...query.parameters])).rows;
     }
   };
-}
-
-/** Forgets the statement of `text`, unless a newer one has taken its place. */
-function forget(prepared: Map<string, Promise<string>>, text: string, statement: Promise<string>): void {
-  if (prepared.get(text) === statement) prepared.delete(text);
 }
 
 /**

@@ -15,6 +15,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
+import { forget, runOnce } from '../lib/run-once.js';
 
 export type Row = Record<string, unknown>;
 
@@ -159,26 +160,6 @@ export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
       throw error;
     }
   };
-}
-
-/**
- * Runs `run` once for `key` and hands every caller the same promise, so that one run serves all;
- * a run that fails is forgotten, and the next caller runs it again.
- */
-function runOnce(runs: Map<string, Promise<unknown>>, key: string, run: () => Promise<unknown>): Promise<unknown> {
-  const known = runs.get(key);
-  if (known !== undefined) return known;
-  const running = run();
-  running.catch(() => {
-    forget(runs, key, running);
-  });
-  runs.set(key, running);
-  return running;
-}
-
-/** Forgets the run of `key`, unless a newer run has taken its place. */
-function forget(runs: Map<string, Promise<unknown>>, key: string, run: Promise<unknown>): void {
-  if (runs.get(key) === run) runs.delete(key);
 }
 
 function isMissingStatement(error: unknown): boolean {
