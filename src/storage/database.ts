@@ -128,7 +128,10 @@ function openEmbedded(options: DatabaseOptions): Database {
     writeTransaction: embeddedWriteTransaction(pglite),
     readRows: embeddedPreparedReads(pglite),
     ping: (timeoutMs) => ping(db, timeoutMs),
-    close: () => db.destroy(),
+    // A database that never opened has nothing to close; its failure was reported where it was met.
+    close: async () => {
+      if (await pglite.waitReady.then(() => true, () => false)) await db.destroy();
+    },
   };
 }
 

@@ -2,7 +2,7 @@
  * Where the embedded database lives in DATA_DIR: `postgres/`, beside the journal, for a new data
  * folder; in the data folder itself for a database made by receivers before that layout.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
+import { freePort, launchReceiver } from '../helpers/receiver-process.js';
 
 describe('the embedded database in DATA_DIR', () => {
   it('is made in DATA_DIR/postgres, leaving DATA_DIR free for the journal', async () => {
@@ -40,5 +41,16 @@ describe('the embedded database in DATA_DIR', () => {
       await database.close();
     }
     expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+  });
+
+  it('that cannot be opened stops the receiver at start with one line saying so, and the data folder is given up', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-layout-'));
+    mkdirSync(join(dataDir, 'postgres'));
+    writeFileSync(join(dataDir, 'postgres', 'PG_VERSION'), '99\n');
+    const launched = launchReceiver({ DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('"msg":"could not prepare the database"');
+    expect(launched.output()).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
   });
 });
