@@ -15,6 +15,7 @@ import type { ReadRows } from './prepared-reads.js';
 import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
 import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
+import { createEmbeddedDatabaseApart } from './embedded-creation.js';
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 
@@ -117,10 +118,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
 function openEmbedded(options: DatabaseOptions): Database {
   const pglite = options.dataDir.startsWith('memory://')
     ? new PGlite(options.dataDir, { startParams: [...PGlite.defaultStartParams, ...UPKEEP_START_PARAMS] })
-    : new PGlite({
-        fs: new DurableNodeFS(embeddedFolder(options.dataDir), stopOnDiskFailure(options)),
-        startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
-      });
+    : openEmbeddedFolder(embeddedFolder(options.dataDir), options);
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -133,6 +131,18 @@ function openEmbedded(options: DatabaseOptions): Database {
       if (await pglite.waitReady.then(() => true, () => false)) await db.destroy();
     },
   };
+}
+
+/** The database in `folder`, made first in a process of its own when there is none (see embedded-creation.ts). */
+function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
+  const pglite = new PGlite({
+    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () => createEmbeddedDatabaseApart(folder)),
+    startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
+  });
+  // A database that cannot be opened fails every statement with the reason, the migrations at start
+  // first, which report it. Failing before any statement waits, it must not end the process unheard.
+  pglite.waitReady.catch(() => undefined);
+  return pglite;
 }
 
 /**

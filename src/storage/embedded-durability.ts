@@ -51,16 +51,22 @@ export class EmbeddedSyncError extends Error {
 /** Must not return: the process stops, so that nothing after the failed sync is acknowledged. */
 export type OnSyncFailure = (error: EmbeddedSyncError) => never;
 
-/** PGlite's Node file system, with an fsync that reaches the disk. */
+/**
+ * PGlite's Node file system, with an fsync that reaches the disk. `beforeOpening` runs when PGlite
+ * sets its file system up, before it looks into the folder for a database.
+ */
 export class DurableNodeFS extends NodeFS {
   readonly #onSyncFailure: OnSyncFailure;
+  readonly #beforeOpening: () => Promise<void>;
 
-  constructor(dataDir: string, onSyncFailure: OnSyncFailure) {
+  constructor(dataDir: string, onSyncFailure: OnSyncFailure, beforeOpening: () => Promise<void> = () => Promise.resolve()) {
     super(dataDir);
     this.#onSyncFailure = onSyncFailure;
+    this.#beforeOpening = beforeOpening;
   }
 
   override async init(pg: PGlite, options: ModuleOptions): Promise<{ emscriptenOpts: ModuleOptions }> {
+    await this.#beforeOpening();
     const { emscriptenOpts } = await super.init(pg, options);
     const addFsync = (mod: PostgresModule) => { addDurableFsync(mod, this.#onSyncFailure); };
     return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFsync] } };
