@@ -2,7 +2,7 @@
  * Opens the database: a PostgreSQL server when a URL is given, else the embedded PostgreSQL
  * (PGlite) kept under the data folder. Both speak the same SQL, so the rest of the code does not know.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -15,7 +15,7 @@ import type { ReadRows } from './prepared-reads.js';
 import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
 import type { EmbeddedSyncError } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
-import { createEmbeddedDatabaseApart } from './embedded-creation.js';
+import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.js';
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 
@@ -152,7 +152,7 @@ function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
  * database in the data folder itself, which is used where it is.
  */
 export function embeddedFolder(dataDir: string): string {
-  if (existsSync(join(dataDir, 'PG_VERSION'))) return dataDir;
+  if (holdsDatabase(dataDir)) return dataDir;
   const folder = join(dataDir, 'postgres');
   const firstCreated = mkdirSync(folder, { recursive: true });
   // Its name must be on disk with the database in it; PostgreSQL syncs what is inside.

@@ -4,9 +4,9 @@
  *
  * PGlite creates a database by running initdb in a second, temporary PostgreSQL inside the process
  * that asked, and V8 gives those instances' memory back only at a full collection, which a receiver
- * taking reports seldom needs. Started on an empty data folder, a receiver held 740 MiB at rest,
- * against 320 MiB once restarted on the database it had made; under load it stayed near 870 MiB
- * until its next restart. Created apart, that memory leaves with the creating process.
+ * taking reports seldom needs. Started on an empty data folder, a receiver held 740-820 MiB at rest
+ * and up to 885 under load until its next restart; restarted on the database it had made, 320-410.
+ * Created apart, that memory leaves with the creating process.
  *
  * The new database is made in a folder beside its place, synced whole to the disk (PGlite writes it
  * with fsync off), and only then renamed into place: a start stopped at any point leaves either no
@@ -17,11 +17,6 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rm
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { syncFolderNow } from '../lib/sync-folder.js';
-
-/** What `folder` is renamed from while its database is made. */
-export function creationFolder(folder: string): string {
-  return `${folder}.creating`;
-}
 
 /** Whether `folder` holds a database already (PostgreSQL writes PG_VERSION when it makes one). */
 export function holdsDatabase(folder: string): boolean {
@@ -37,7 +32,7 @@ export async function createEmbeddedDatabaseApart(folder: string): Promise<void>
   if (existsSync(folder) && readdirSync(folder).length > 0) {
     throw new Error(`${folder} holds files but no database (no PG_VERSION); move them away, and the receiver makes a new database there`);
   }
-  const creating = creationFolder(folder);
+  const creating = `${folder}.creating`;
   // Left by a start that stopped while it made a database; never renamed into place, so never used.
   rmSync(creating, { recursive: true, force: true });
   await runCreation(creating);

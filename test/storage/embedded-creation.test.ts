@@ -3,7 +3,6 @@
  * into place, so that the receiver does not keep PGlite's creation in its memory and a start
  * stopped halfway leaves nothing half made. Memory and fsyncs are read from /proc, hence Linux only.
  */
-import type * as fs from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,20 +12,9 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
 import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-process.js';
+import { synced } from '../helpers/recorded-fsyncs.js';
 
-/** The files and folders this process fsynced, by path. */
-const synced: string[] = [];
-
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof fs>();
-  return {
-    ...actual,
-    fsyncSync: (descriptor: number) => {
-      synced.push(actual.readlinkSync(`/proc/self/fd/${descriptor}`));
-      actual.fsyncSync(descriptor);
-    },
-  };
-});
+vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
 
 function newDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'dlr-creation-')), 'data');

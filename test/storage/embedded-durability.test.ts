@@ -3,7 +3,6 @@
  * write-ahead log was fsynced, as on a PostgreSQL server, so a crash of the machine cannot lose it.
  * Which file each fsync reached is read from /proc, hence Linux only.
  */
-import type * as fs from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,20 +10,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
+import { synced } from '../helpers/recorded-fsyncs.js';
 
-/** The files and folders the receiver fsynced, by path. */
-const synced: string[] = [];
-
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof fs>();
-  return {
-    ...actual,
-    fsyncSync: (descriptor: number) => {
-      synced.push(actual.readlinkSync(`/proc/self/fd/${descriptor}`));
-      actual.fsyncSync(descriptor);
-    },
-  };
-});
+vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
 
 describe.runIf(process.platform === 'linux')('the embedded database on disk', () => {
   it('fsyncs its write-ahead log before a report is answered 200, and keeps the report across a restart', async () => {
