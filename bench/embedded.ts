@@ -47,7 +47,7 @@ export async function runEmbeddedBenchmark(options: EmbeddedOptions): Promise<st
         runs.push(run);
         console.error(
           `  embedded ${build.name.padEnd(9)} c=${connections} round ${round + 1}: ${run.rate.toFixed(0)}/s p99 ${run.p99Ms.toFixed(1)} ms ` +
-            `non-2xx ${run.non2xx} acknowledged ${run.acknowledged} stored ${run.stored}`,
+            `non-2xx ${run.non2xx} acknowledged ${run.acknowledged} stored ${run.stored} peak RSS ${run.peakRssMiB.toFixed(0)} MiB`,
         );
       }
     }
@@ -95,8 +95,8 @@ function describe(runs: readonly EmbeddedRun[], options: EmbeddedOptions): strin
     runs.filter((run) => run.build === build?.name && run.connections === connections);
   const lines = [
     `\n## Ingest into the embedded database (PGlite), medians of ${options.rounds} rounds\n`,
-    `| connections | receiver /s | receiver p50 ms | receiver p99 ms | ${previous === undefined ? '' : 'previous /s | previous p99 ms | receiver ÷ previous | '}non-2xx | acknowledged but not stored | receiver peak RSS MiB |`,
-    `|---|---|---|---|${previous === undefined ? '' : '---|---|---|'}---|---|---|`,
+    `| connections | receiver /s | receiver p50 ms | receiver p99 ms | ${previous === undefined ? '' : 'previous /s | previous p99 ms | receiver ÷ previous | '}non-2xx | acknowledged but not stored | receiver peak RSS MiB |${previous === undefined ? '' : ' previous peak RSS MiB |'}`,
+    `|---|---|---|---|${previous === undefined ? '' : '---|---|---|'}---|---|---|${previous === undefined ? '' : '---|'}`,
   ];
   for (const connections of options.connectionCounts) {
     const mine = of(receiver, connections);
@@ -104,10 +104,11 @@ function describe(runs: readonly EmbeddedRun[], options: EmbeddedOptions): strin
     const ratios = mine.map((run) => run.rate / (theirs.find((each) => each.round === run.round)?.rate ?? Number.NaN));
     const compared = previous === undefined ? '' : `${median(theirs.map((run) => run.rate)).toFixed(0)} | ${median(theirs.map((run) => run.p99Ms)).toFixed(1)} | ${median(ratios).toFixed(2)} | `;
     const all = [...mine, ...theirs];
+    const peakRss = (builds: readonly EmbeddedRun[]) => `${Math.max(...builds.map((run) => run.peakRssMiB)).toFixed(0)} |`;
     lines.push(
       `| ${connections} | ${median(mine.map((run) => run.rate)).toFixed(0)} | ${median(mine.map((run) => run.p50Ms)).toFixed(1)} | ` +
         `${median(mine.map((run) => run.p99Ms)).toFixed(1)} | ${compared}${all.reduce((sum, run) => sum + run.non2xx + run.socketErrors, 0)} | ` +
-        `${all.reduce((sum, run) => sum + Math.max(0, run.acknowledged - run.stored), 0)} | ${Math.max(...mine.map((run) => run.peakRssMiB)).toFixed(0)} |`,
+        `${all.reduce((sum, run) => sum + Math.max(0, run.acknowledged - run.stored), 0)} | ${peakRss(mine)}${previous === undefined ? '' : ` ${peakRss(theirs)}`}`,
     );
   }
   return lines.join('\n');
