@@ -49,6 +49,8 @@ export interface DatabaseOptions {
    * stops; without it the error goes to stderr.
    */
   readonly onEmbeddedDiskFailure?: (error: Error) => void;
+  /** Told when there is no embedded database yet and a new one is being made in `folder`. */
+  readonly onEmbeddedCreation?: (folder: string) => void;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {
@@ -136,7 +138,7 @@ function openEmbedded(options: DatabaseOptions): Database {
 /** The database in `folder`, made first in a process of its own when there is none (see embedded-creation.ts). */
 function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
   const pglite = new PGlite({
-    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () => createEmbeddedDatabaseApart(folder)),
+    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () => createEmbeddedDatabaseApart(folder, options.onEmbeddedCreation)),
     startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
   });
   // A database that cannot be opened fails every statement with the reason, the migrations at start

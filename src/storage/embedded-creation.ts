@@ -24,14 +24,16 @@ export function holdsDatabase(folder: string): boolean {
 }
 
 /**
- * Makes a database in `folder`, an empty folder, unless it holds one already. Refuses a folder that
- * holds files but no database: they are not the receiver's to remove.
+ * Makes a database in `folder`, an empty folder, unless it holds one already; `onCreation` is told
+ * when it starts to. Refuses a folder that holds files but no database: they are not the
+ * receiver's to remove.
  */
-export async function createEmbeddedDatabaseApart(folder: string): Promise<void> {
+export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (folder: string) => void): Promise<void> {
   if (holdsDatabase(folder)) return;
   if (existsSync(folder) && readdirSync(folder).length > 0) {
     throw new Error(`${folder} holds files but no database (no PG_VERSION); move them away, and the receiver makes a new database there`);
   }
+  onCreation?.(folder);
   const creating = `${folder}.creating`;
   // Left by a start that stopped while it made a database; never renamed into place, so never used.
   rmSync(creating, { recursive: true, force: true });

@@ -32,16 +32,18 @@ async function stop(receiver: RunningReceiver): Promise<void> {
 }
 
 describe.runIf(process.platform === 'linux')('a new embedded database', () => {
-  it('leaves the receiver that made it holding about the memory of one restarted on it', async () => {
-    const env = { DATA_DIR: newDataDir(), LOG_LEVEL: 'warn' };
+  it('is announced in the log, and leaves the receiver that made it holding about the memory of one restarted on it', async () => {
+    const env = { DATA_DIR: newDataDir() };
     const first = await startReceiver(env);
+    expect(first.output()).toContain(`"folder":"${join(env.DATA_DIR, 'postgres')}","msg":"no embedded database yet: making one, which takes a few seconds"`);
     const madeIt = residentMiB(first.child.pid);
     await stop(first);
     const again = await startReceiver(env);
     const restarted = residentMiB(again.child.pid);
     await stop(again);
-    // PGlite's creation, kept in the process, was about 450 MiB more (790 against 340 here).
-    expect(madeIt - restarted).toBeLessThan(150);
+    expect(again.output()).not.toContain('no embedded database yet');
+    // PGlite's creation, kept in the process, was 380-450 MiB more; made apart, 20-120.
+    expect(madeIt - restarted).toBeLessThan(200);
   });
 
   it('is synced whole to the disk before it is renamed into place and opened', async () => {
