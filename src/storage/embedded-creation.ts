@@ -8,14 +8,14 @@
  * and up to 885 under load until its next restart; restarted on the database it had made, 320-410.
  * Created apart, that memory leaves with the creating process.
  *
- * The new database is made in a folder beside its place, synced whole to the disk (PGlite writes it
- * with fsync off), and only then renamed into place: a start stopped at any point leaves either no
+ * The new database is made in a folder of its own, synced whole to the disk (PGlite writes it with
+ * fsync off), and only then moved into place: a start stopped at any point leaves either no
  * database, made again at the next start, or a whole one.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { syncFolderNow } from '../lib/sync-folder.js';
 
 /** Whether `folder` holds a database already (PostgreSQL writes PG_VERSION when it makes one). */
@@ -23,25 +23,50 @@ export function holdsDatabase(folder: string): boolean {
   return existsSync(join(folder, 'PG_VERSION'));
 }
 
+/** Where, inside the database's folder, a new database is made before its files move up. */
+const CREATING = '.creating';
+
 /**
  * Makes a database in `folder`, an empty folder, unless it holds one already; `onCreation` is told
  * when it starts to. Refuses a folder that holds files but no database: they are not the
  * receiver's to remove.
+ *
+ * The database is made in `folder/.creating` and its files then move up into `folder`, PG_VERSION
+ * last, so a folder holding PG_VERSION holds the whole database. Made beside `folder` instead, it
+ * could not be renamed into place where `folder` is a mount point (a volume of its own).
  */
 export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (folder: string) => void): Promise<void> {
-  if (holdsDatabase(folder)) return;
-  if (existsSync(folder) && readdirSync(folder).length > 0) {
-    throw new Error(`${folder} holds files but no database (no PG_VERSION); move them away, and the receiver makes a new database there`);
+  const creating = join(folder, CREATING);
+  if (holdsDatabase(folder)) {
+    // Left by a start that stopped between the last move and removing it.
+    rmSync(creating, { recursive: true, force: true });
+    return;
   }
+  clearStoppedCreation(folder);
   onCreation?.(folder);
-  const creating = `${folder}.creating`;
-  // Left by a start that stopped while it made a database; never renamed into place, so never used.
-  rmSync(creating, { recursive: true, force: true });
   await runCreation(creating);
   syncTreeNow(creating);
-  if (existsSync(folder)) rmdirSync(folder);
-  renameSync(creating, folder);
-  syncFolderNow(dirname(folder));
+  const files = readdirSync(creating).filter((name) => name !== 'PG_VERSION');
+  for (const name of files) renameSync(join(creating, name), join(folder, name));
+  syncFolderNow(folder);
+  renameSync(join(creating, 'PG_VERSION'), join(folder, 'PG_VERSION'));
+  syncFolderNow(folder);
+  rmdirSync(creating);
+}
+
+/**
+ * Empties `folder` when what it holds was left by a start that stopped while it made a database
+ * there: a creation starts only in an empty folder, so while `.creating` is there, everything
+ * beside it came from that creation.
+ */
+function clearStoppedCreation(folder: string): void {
+  if (!existsSync(folder)) return;
+  const names = readdirSync(folder);
+  if (names.length === 0) return;
+  if (!names.includes(CREATING)) {
+    throw new Error(`${folder} holds files but no database (no PG_VERSION); move them away, and the receiver makes a new database there`);
+  }
+  for (const name of names) rmSync(join(folder, name), { recursive: true, force: true });
 }
 
 /** PGlite's entry point, for the creating process to load as this one does. */

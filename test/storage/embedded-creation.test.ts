@@ -3,6 +3,7 @@
  * into place, so that the receiver does not keep PGlite's creation in its memory and a start
  * stopped halfway leaves nothing half made. Memory and fsyncs are read from /proc, hence Linux only.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,14 @@ import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-pro
 import { synced } from '../helpers/recorded-fsyncs.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
+
+/** Whether this process may mount a file system (as root on Linux). */
+function mountsTmpfs(): boolean {
+  const probe = mkdtempSync(join(tmpdir(), 'dlr-mount-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', probe]).status === 0;
+  if (mounted) spawnSync('umount', [probe]);
+  return mounted;
+}
 
 function newDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'dlr-creation-')), 'data');
@@ -46,7 +55,7 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     expect(madeIt - restarted).toBeLessThan(200);
   });
 
-  it('is synced whole to the disk before it is renamed into place and opened', async () => {
+  it('is synced whole to the disk before it is moved into place and opened', async () => {
     const dataDir = newDataDir();
     synced.length = 0;
     const database = openDatabase({ databaseUrl: null, dataDir });
@@ -55,19 +64,22 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     } finally {
       await database.close();
     }
-    const creating = join(dataDir, 'postgres.creating');
+    const folder = join(dataDir, 'postgres');
+    const creating = join(folder, '.creating');
     for (const path of ['PG_VERSION', 'global/pg_control', 'base', '']) expect(synced).toContain(join(creating, path));
-    // The new name, in the data folder, after the database's own files.
-    expect(synced.lastIndexOf(dataDir)).toBeGreaterThan(synced.indexOf(join(creating, 'PG_VERSION')));
+    // The moved names, in the database's folder, after the database's own files.
+    expect(synced.lastIndexOf(folder)).toBeGreaterThan(synced.indexOf(join(creating, 'PG_VERSION')));
     expect(existsSync(creating)).toBe(false);
-    expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
   });
 
   it('is made again after a start that stopped while making one, whose leftovers are removed', async () => {
     const dataDir = newDataDir();
-    mkdirSync(join(dataDir, 'postgres.creating', 'base'), { recursive: true });
-    writeFileSync(join(dataDir, 'postgres.creating', 'base', 'half-written'), 'x');
-    mkdirSync(join(dataDir, 'postgres'));
+    const folder = join(dataDir, 'postgres');
+    mkdirSync(join(folder, '.creating', 'global'), { recursive: true });
+    writeFileSync(join(folder, '.creating', 'global', 'half-written'), 'x');
+    mkdirSync(join(folder, 'base'));
+    writeFileSync(join(folder, 'base', 'moved-before-the-stop'), 'x');
     const database = openDatabase({ databaseUrl: null, dataDir });
     try {
       await migrateToLatest(database.db);
@@ -78,7 +90,30 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     } finally {
       await database.close();
     }
-    expect(existsSync(join(dataDir, 'postgres.creating'))).toBe(false);
+    expect(existsSync(join(folder, '.creating'))).toBe(false);
+    expect(existsSync(join(folder, 'base', 'moved-before-the-stop'))).toBe(false);
+  });
+
+  // A volume of its own under DATA_DIR; mounting one takes root, so elsewhere this is skipped.
+  it.runIf(mountsTmpfs())('is made in a DATA_DIR/postgres that is a mount point', async () => {
+    const dataDir = newDataDir();
+    const folder = join(dataDir, 'postgres');
+    mkdirSync(folder, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', folder]).status).toBe(0);
+    try {
+      const database = openDatabase({ databaseUrl: null, dataDir });
+      try {
+        await migrateToLatest(database.db);
+        const app = await createTestApp(database);
+        expect((await postJson(app, deliveredReport({ id: 'on-a-volume' }))).statusCode).toBe(200);
+        await app.close();
+      } finally {
+        await database.close();
+      }
+      expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
+    } finally {
+      spawnSync('umount', [folder]);
+    }
   });
 
   it('is refused where files but no database are: the receiver stops naming the folder, gives it up and keeps the files', async () => {
