@@ -55,13 +55,19 @@ export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (
 }
 
 /**
+ * What a new ext4 volume holds: a folder that holds only this counts as empty, and keeps it. A
+ * PostgreSQL server's data folder is seldom a volume's top for this reason; here it may be.
+ */
+const VOLUME_FOLDER = 'lost+found';
+
+/**
  * Empties `folder` when what it holds was left by a start that stopped while it made a database
  * there: a creation starts only in an empty folder, so while `.creating` is there, everything
  * beside it came from that creation.
  */
 function clearStoppedCreation(folder: string): void {
   if (!existsSync(folder)) return;
-  const names = readdirSync(folder);
+  const names = readdirSync(folder).filter((name) => name !== VOLUME_FOLDER);
   if (names.length === 0) return;
   if (!names.includes(CREATING)) {
     throw new Error(`${folder} holds files but no database (no PG_VERSION); move them away, and the receiver makes a new database there`);

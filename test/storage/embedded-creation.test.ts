@@ -95,12 +95,13 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
   });
 
   // A volume of its own under DATA_DIR; mounting one takes root, so elsewhere this is skipped.
-  it.runIf(mountsTmpfs())('is made in a DATA_DIR/postgres that is a mount point', async () => {
+  it.runIf(mountsTmpfs())('is made in a DATA_DIR/postgres that is a mount point, beside the lost+found of a new ext4 volume', async () => {
     const dataDir = newDataDir();
     const folder = join(dataDir, 'postgres');
     mkdirSync(folder, { recursive: true });
     expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', folder]).status).toBe(0);
     try {
+      mkdirSync(join(folder, 'lost+found'));
       const database = openDatabase({ databaseUrl: null, dataDir });
       try {
         await migrateToLatest(database.db);
@@ -111,6 +112,7 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
         await database.close();
       }
       expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(folder, 'lost+found'))).toBe(true);
     } finally {
       spawnSync('umount', [folder]);
     }
