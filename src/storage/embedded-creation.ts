@@ -13,7 +13,7 @@
  * database, made again at the next start, or a whole one.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { syncFolderNow } from '../lib/sync-folder.js';
@@ -21,6 +21,22 @@ import { syncFolderNow } from '../lib/sync-folder.js';
 /** Whether `folder` holds a database already (PostgreSQL writes PG_VERSION when it makes one). */
 export function holdsDatabase(folder: string): boolean {
   return existsSync(join(folder, 'PG_VERSION'));
+}
+
+/** The major version of the PostgreSQL inside PGlite 0.4, as it writes it into PG_VERSION. */
+export const EMBEDDED_POSTGRES_MAJOR = '17';
+
+/**
+ * Refuses a database of another PostgreSQL major version, which PGlite fails to open without saying
+ * why: a DATA_DIR pointed at a PostgreSQL server's data folder, or one a newer PGlite made.
+ */
+function refuseOtherVersion(folder: string): void {
+  const version = readFileSync(join(folder, 'PG_VERSION'), 'utf8').trim();
+  if (version === EMBEDDED_POSTGRES_MAJOR) return;
+  throw new Error(
+    `${folder} holds a database of PostgreSQL ${JSON.stringify(version.slice(0, 20))} (its PG_VERSION), and the embedded PostgreSQL is ${EMBEDDED_POSTGRES_MAJOR}: ` +
+      'give DATA_DIR a folder of its own, or set DATABASE_URL to use a PostgreSQL server',
+  );
 }
 
 /** Where, inside the database's folder, a new database is made before its files move up. */
@@ -38,6 +54,7 @@ const CREATING = '.creating';
 export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (folder: string) => void): Promise<void> {
   const creating = join(folder, CREATING);
   if (holdsDatabase(folder)) {
+    refuseOtherVersion(folder);
     // Left by a start that stopped between the last move and removing it.
     rmSync(creating, { recursive: true, force: true });
     return;

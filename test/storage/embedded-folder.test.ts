@@ -10,6 +10,7 @@ import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
+import { EMBEDDED_POSTGRES_MAJOR } from '../../src/storage/embedded-creation.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { freePort, launchReceiver } from '../helpers/receiver-process.js';
 
@@ -43,13 +44,16 @@ describe('the embedded database in DATA_DIR', () => {
     expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
   });
 
-  it('that cannot be opened stops the receiver at start with one line saying so, and the data folder is given up', async () => {
+  it('of another PostgreSQL version stops the receiver at start with one line naming both versions, and the data folder is given up', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-layout-'));
     mkdirSync(join(dataDir, 'postgres'));
-    writeFileSync(join(dataDir, 'postgres', 'PG_VERSION'), '99\n');
+    writeFileSync(join(dataDir, 'postgres', 'PG_VERSION'), '15\n');
     const launched = launchReceiver({ DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
     expect(await launched.exited).toBe(1);
     expect(launched.output()).toContain('"msg":"could not prepare the database"');
+    expect(launched.output()).toContain(
+      `${join(dataDir, 'postgres')} holds a database of PostgreSQL \\"15\\" (its PG_VERSION), and the embedded PostgreSQL is ${EMBEDDED_POSTGRES_MAJOR}`,
+    );
     expect(launched.output()).not.toMatch(/\n\s+at /);
     expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
   });
