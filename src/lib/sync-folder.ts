@@ -21,6 +21,11 @@ export async function syncFolder(path: string): Promise<void> {
 /** The same, blocking: for callers that cannot wait (the embedded database's file system). */
 export function syncFolderNow(path: string): void {
   if (process.platform === 'win32') return;
+  syncFileNow(path);
+}
+
+/** Writes a file's bytes (or, on Linux, a folder's entries) to disk, blocking. */
+export function syncFileNow(path: string): void {
   const descriptor = openSync(path, 'r');
   try {
     fsyncSync(descriptor);

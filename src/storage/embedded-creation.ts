@@ -13,10 +13,10 @@
  * database, made again at the next start, or a whole one.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { syncFolderNow } from '../lib/sync-folder.js';
+import { syncFileNow, syncFolderNow } from '../lib/sync-folder.js';
 
 /** Whether `folder` holds a database already (PostgreSQL writes PG_VERSION when it makes one). */
 export function holdsDatabase(folder: string): boolean {
@@ -122,13 +122,4 @@ function syncTreeNow(path: string): void {
     else if (entry.isFile()) syncFileNow(inside);
   }
   syncFolderNow(path);
-}
-
-function syncFileNow(path: string): void {
-  const descriptor = openSync(path, 'r');
-  try {
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
 }
