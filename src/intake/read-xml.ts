@@ -4,6 +4,7 @@
  * parameters come as child elements (`<customParameters><received>…</received></customParameters>`)
  * or as `<entry><key>…</key><value>…</value></entry>` items.
  */
+import { EntityDecoder } from '@nodable/entities';
 import { XMLParser } from 'fast-xml-parser';
 import { SyntaxValidator } from 'fast-xml-validator';
 import type { CustomParameters, ReportField } from '../meaning/delivery-report.js';
@@ -30,9 +31,10 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   processEntities: true,
-  // Character references (`&#248;`, `&#xF8;`) are XML itself, but the parser decodes them only with
-  // its HTML entities on; those add a few names (`&nbsp;`, `&euro;`) that XML without a DTD lacks.
-  htmlEntities: true,
+  // XML's own entities (`&amp;`, `&lt;`, …) and character references (`&#248;`, `&#xF8;`), the
+  // parser's own decoder; no HTML names (`&nbsp;`), which XML without a DTD lacks. A reference to
+  // NUL stops the reading: left out, as the parser would, it made `<id>ab&#0;c</id>` message `abc`.
+  entityDecoder: new EntityDecoder({ ncr: { nullNCR: 'throw' } }),
   isArray: () => true,
 });
 

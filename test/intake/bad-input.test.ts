@@ -58,6 +58,7 @@ describe('a request that is not a report', () => {
     ['a form with an id given twice', form, 'id=a&ID=b&resultCode=1001', 'id is given more than once'],
     ['a form with segments out of range', form, 'id=bad-14&resultCode=1001&segments=100000', 'segments must be between 0 and 255'],
     ['a NUL byte in the id', form, 'id=bad%00nul&resultCode=1001', 'NUL'],
+    ['a reference to NUL in XML, which would else drop out of the id', xml, '<r><id>bad-ref&#0;nul</id><resultCode>1001</resultCode></r>', '&#0; (U+0000)'],
     ['a form id whose % escape is no UTF-8 character', form, 'id=bad-escape%FF&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
     ['a form id with half a UTF-8 character', form, 'id=bad-escape%C3&resultCode=1001', 'id has a % escape that is not UTF-8 text'],
     ['a form parameter name whose % escape is no UTF-8 character', form, 'id=bad-escape-name&resultCode=1001&customParameters.%E0=x', 'a parameter name has a % escape that is not UTF-8 text'],

@@ -201,6 +201,13 @@ describe('XML character references', () => {
     expect(message).toMatchObject({ operator: 'Télé' });
     expect(message.reports[0]?.payload).toMatchObject({ customParameters: { note: '&#248; &amp;' } });
   });
+
+  it("reads XML's own named entities, and keeps an HTML name such as &nbsp;, which XML without a DTD lacks, as written", async () => {
+    const xml = '<r><id>xml-named</id><resultCode>1001</resultCode><customParameters><note>&lt;&amp;&gt;&quot;&apos; a&nbsp;b&euro;</note></customParameters></r>';
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'text/xml' }, payload: xml });
+    expect(response.statusCode, response.body).toBe(200);
+    expect((await getMessage(receiver.app, 'xml-named')).reports[0]?.payload).toMatchObject({ customParameters: { note: '<&>"\' a&nbsp;b&euro;' } });
+  });
 });
 
 describe('XML reports inside wrapping elements', () => {
