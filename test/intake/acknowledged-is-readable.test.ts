@@ -88,7 +88,7 @@ describe('a report intake acknowledges', () => {
       }),
       // Runs and shrinking stop after 45 s (they take a few seconds when all pass), so that a failure
       // is reported, shrunk as far as it got, before the test times out.
-      { numRuns: 300, interruptAfterTimeLimit: 45_000, markInterruptAsFailure: true },
+      { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(45_000, { failOnInterrupt: true })] },
     );
   });
 });
