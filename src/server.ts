@@ -28,9 +28,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const dbLog = logger.child({ name: 'db' });
+  const starting = heedStopWhileStarting();
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    stopCreation: starting.signal,
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
     onEmbeddedCreation: (folder) => { dbLog.info({ folder }, 'no embedded database yet: making one, which takes a few seconds'); },
     onEmbeddedDiskFailure: (error) => {
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   }
   let applied;
   try {
-    applied = await migrateWhenReachable(database, dbLog);
+    applied = await migrateWhenReachable(database, dbLog, starting.signal);
   } catch (error) {
     dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
     return stopAtStart(1);
@@ -96,32 +98,49 @@ const START_RETRY_MS = 1_000;
 const AWAY_LOG_MS = 30_000;
 
 /**
- * Migrates, first waiting for a database server that does not answer yet (a receiver started at
- * boot before PostgreSQL), taking no report meanwhile: LINK's reports wait at LINK. A stop signal
- * ends the wait, or the start once the migrations end (null). The embedded database is part of the
- * process: it is not waited for.
+ * While the receiver starts, a stop signal aborts `signal` instead of ending the process at once,
+ * and the start stops cleanly where it is (see migrateWhenReachable); a second one ends it at once.
+ *
+ * The listeners stay once the receiver is open, beside close-with-grace's, aborting what no one waits
+ * on any more. Removed, they took with them a signal that came while opening the embedded database
+ * kept the event loop busy: caught, not yet delivered, then neither heeded nor fatal.
  */
-async function migrateWhenReachable(database: Database, dbLog: Logger): Promise<string[] | null> {
-  if (database.kind === 'embedded') return migrateToLatest(database.db);
+function heedStopWhileStarting(): { readonly signal: AbortSignal } {
   const stop = new AbortController();
   const onStop = () => { stop.abort(); };
   for (const signal of STOP_SIGNALS) process.once(signal, onStop);
-  const logAway = logSparingly(AWAY_LOG_MS);
-  try {
-    const applied = await migrateOnceReachable(database.db, {
-      retryMs: START_RETRY_MS,
-      signal: stop.signal,
-      onAway: (error, attempt) => {
-        logAway(() => {
-          dbLog.warn({ err: errorSummary(error), attempts: attempt }, 'the database is not answering: waiting for it before taking reports');
-        });
-      },
-    });
-    // A signal that came while the migrations ran is heeded too: it is not to be lost.
-    return stop.signal.aborted ? null : applied;
-  } finally {
-    for (const signal of STOP_SIGNALS) process.off(signal, onStop);
+  return { signal: stop.signal };
+}
+
+/**
+ * Migrates, first waiting for a database server that does not answer yet (a receiver started at
+ * boot before PostgreSQL), taking no report meanwhile: LINK's reports wait at LINK. A stop signal
+ * ends the wait, or the start once the migrations end (null). The embedded database is part of the
+ * process: it is not waited for, but a new one being made is abandoned, and made again next start.
+ */
+async function migrateWhenReachable(database: Database, dbLog: Logger, stop: AbortSignal): Promise<string[] | null> {
+  if (database.kind === 'embedded') {
+    try {
+      const applied = await migrateToLatest(database.db);
+      return stop.aborted ? null : applied;
+    } catch (error) {
+      // The abandoned creation fails the database's opening, and so the migrations: the stop asked for.
+      if (stop.aborted) return null;
+      throw error;
+    }
   }
+  const logAway = logSparingly(AWAY_LOG_MS);
+  const applied = await migrateOnceReachable(database.db, {
+    retryMs: START_RETRY_MS,
+    signal: stop,
+    onAway: (error, attempt) => {
+      logAway(() => {
+        dbLog.warn({ err: errorSummary(error), attempts: attempt }, 'the database is not answering: waiting for it before taking reports');
+      });
+    },
+  });
+  // A signal that came while the migrations ran is heeded too: it is not to be lost.
+  return stop.aborted ? null : applied;
 }
 
 await main();

@@ -51,6 +51,8 @@ export interface DatabaseOptions {
   readonly onEmbeddedDiskFailure?: (error: Error) => void;
   /** Told when there is no embedded database yet and a new one is being made in `folder`. */
   readonly onEmbeddedCreation?: (folder: string) => void;
+  /** Abandons the making of a new embedded database (a stop signal at start); the next start makes it again. */
+  readonly stopCreation?: AbortSignal;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {
@@ -138,7 +140,9 @@ function openEmbedded(options: DatabaseOptions): Database {
 /** The database in `folder`, made first in a process of its own when there is none (see embedded-creation.ts). */
 function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
   const pglite = new PGlite({
-    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () => createEmbeddedDatabaseApart(folder, options.onEmbeddedCreation)),
+    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () =>
+      createEmbeddedDatabaseApart(folder, { onCreation: options.onEmbeddedCreation, signal: options.stopCreation }),
+    ),
     startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
   });
   // A database that cannot be opened fails every statement with the reason, the migrations at start

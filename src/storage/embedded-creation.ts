@@ -42,16 +42,26 @@ function refuseOtherVersion(folder: string): void {
 /** Where, inside the database's folder, a new database is made before its files move up. */
 const CREATING = '.creating';
 
+export interface CreationOptions {
+  /** Told when a database is being made, in the folder given. */
+  readonly onCreation?: ((folder: string) => void) | undefined;
+  /**
+   * Ends a creation under way (the receiver is told to stop while it starts): the creating process
+   * is killed, and gone, before the creation fails. Left running, it went on writing into
+   * `.creating`, where the next start, finding no live receiver, makes its own database.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
- * Makes a database in `folder`, an empty folder, unless it holds one already; `onCreation` is told
- * when it starts to. Refuses a folder that holds files but no database: they are not the
- * receiver's to remove.
+ * Makes a database in `folder`, an empty folder, unless it holds one already. Refuses a folder that
+ * holds files but no database: they are not the receiver's to remove.
  *
  * The database is made in `folder/.creating` and its files then move up into `folder`, PG_VERSION
  * last, so a folder holding PG_VERSION holds the whole database. Made beside `folder` instead, it
  * could not be renamed into place where `folder` is a mount point (a volume of its own).
  */
-export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (folder: string) => void): Promise<void> {
+export async function createEmbeddedDatabaseApart(folder: string, options: CreationOptions = {}): Promise<void> {
   const creating = join(folder, CREATING);
   if (holdsDatabase(folder)) {
     refuseOtherVersion(folder);
@@ -60,8 +70,8 @@ export async function createEmbeddedDatabaseApart(folder: string, onCreation?: (
     return;
   }
   clearStoppedCreation(folder);
-  onCreation?.(folder);
-  await runCreation(creating);
+  options.onCreation?.(folder);
+  await runCreation(creating, options.signal);
   syncTreeNow(creating);
   const files = readdirSync(creating).filter((name) => name !== 'PG_VERSION');
   for (const name of files) renameSync(join(creating, name), join(folder, name));
@@ -105,11 +115,18 @@ database.waitReady.then(() => database.close()).catch((error) => {
 });
 `;
 
-function runCreation(folder: string): Promise<void> {
+function runCreation(folder: string, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', CREATE_SCRIPT, PGLITE_ENTRY, folder], { maxBuffer: 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (error === null) resolve();
-      else reject(new Error(`could not create the embedded database in ${folder}: ${stderr.trim() || error.message}`, { cause: error }));
+    const options = { maxBuffer: 1024 * 1024, signal, killSignal: 'SIGKILL' as const };
+    const child = execFile(process.execPath, ['-e', CREATE_SCRIPT, PGLITE_ENTRY, folder], options, (error, _stdout, stderr) => {
+      if (error === null) {
+        resolve();
+        return;
+      }
+      const failure = new Error(`could not create the embedded database in ${folder}: ${stderr.trim() || error.message}`, { cause: error });
+      // Aborted, the process is killed but may not be gone yet: it is waited for.
+      if (child.exitCode === null && child.signalCode === null) child.once('exit', () => { reject(failure); });
+      else reject(failure);
     });
   });
 }

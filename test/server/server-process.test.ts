@@ -100,6 +100,22 @@ describe('the server process', () => {
     }
   });
 
+  it('heeds a stop signal that comes while it opens its database: exit 0, the data folder given up', async () => {
+    const first = await start();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = launch({ PORT: String(await freePort()), HOST: '127.0.0.1' });
+    // It listens before it opens the database. Opening the embedded one keeps the event loop busy
+    // for about a second, from a few hundred milliseconds in: a signal then is caught but waits.
+    await waitFor('the receiver to listen', () => Promise.resolve(second.output().includes('Server listening')));
+    await sleep(300);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).toMatch(/"msg":"stopping( at start, before taking any report)?"/);
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+  });
+
   it('refuses to start in a DATA_DIR another receiver is using, before it opens the database there', async () => {
     const first = await start();
     try {

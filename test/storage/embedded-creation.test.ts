@@ -13,7 +13,7 @@ import { EMBEDDED_POSTGRES_MAJOR } from '../../src/storage/embedded-creation.js'
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
-import { freePort, launchReceiver, startReceiver } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, sleep, startReceiver } from '../helpers/receiver-process.js';
 import { synced } from '../helpers/recorded-fsyncs.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
@@ -34,6 +34,25 @@ function newDataDir(): string {
 function residentMiB(pid: number | undefined): number {
   const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8').split('\n').find((each) => each.startsWith('VmRSS:'));
   return Number(line?.match(/\d+/)?.[0] ?? Number.NaN) / 1024;
+}
+
+/** The process that `pid` started to make a database, once there is one. */
+async function creatingProcess(pid: number | undefined): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const children = readFileSync(`/proc/${String(pid)}/task/${String(pid)}/children`, 'utf8').trim();
+    if (children !== '') return Number(children.split(' ')[0]);
+    await sleep(50);
+  }
+  throw new Error('the receiver started no process to make its database');
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function stop(receiver: RunningReceiver): Promise<void> {
@@ -116,6 +135,27 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
       expect(existsSync(join(folder, 'lost+found'))).toBe(true);
     } finally {
       spawnSync('umount', [folder]);
+    }
+  });
+
+  it('is abandoned by a stop signal: the making process is gone when the receiver exits 0, and the next start makes it again', async () => {
+    const dataDir = newDataDir();
+    const launched = launchReceiver({ DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
+    const making = await creatingProcess(launched.child.pid);
+    launched.child.kill('SIGTERM');
+    expect(await launched.exited).toBe(0);
+    // Left running, it went on writing into the folder that the next start makes its database in.
+    expect(isRunning(making)).toBe(false);
+    expect(launched.output()).toContain('"msg":"stopping at start, before taking any report"');
+    expect(launched.output()).not.toMatch(/"level":50|\n\s+at /);
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+
+    const receiver = await startReceiver({ DATA_DIR: dataDir });
+    try {
+      const posted = await fetch(`${receiver.base}/dlr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(deliveredReport({ id: 'after-an-abandoned-creation' })) });
+      expect(posted.status).toBe(200);
+    } finally {
+      await stop(receiver);
     }
   });
 
