@@ -24,7 +24,13 @@ if (claimed !== null) {
     process.exit(1);
   }
 }
-const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+// Making a new embedded database runs in a process of its own, which a signal sent to this one
+// alone would leave writing in the data folder: a stop signal abandons it first.
+const stop = new AbortController();
+if (claimed !== null) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => { stop.abort(); });
+}
+const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, stopCreation: stop.signal });
 try {
   if (command === 'down') {
     const undone = await undoLatestMigration(database.db);
@@ -34,7 +40,8 @@ try {
     process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
   }
 } catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${stop.signal.aborted ? 'stopped by a signal: nothing migrated' : message}\n`);
   process.exitCode = 1;
 } finally {
   await database.close();

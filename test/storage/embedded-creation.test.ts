@@ -3,7 +3,7 @@
  * into place, so that the receiver does not keep PGlite's creation in its memory and a start
  * stopped halfway leaves nothing half made. Memory and fsyncs are read from /proc, hence Linux only.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ function mountsTmpfs(): boolean {
   if (mounted) spawnSync('umount', [probe]);
   return mounted;
 }
+
+const MIGRATE_CLI = join(import.meta.dirname, '../../dist/src/storage/migrate-cli.js');
 
 function newDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'dlr-creation-')), 'data');
@@ -157,6 +159,20 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     } finally {
       await stop(receiver);
     }
+  });
+
+  it('is abandoned by npm run migrate on a stop signal too: the making process is gone when it exits', async () => {
+    const dataDir = newDataDir();
+    const migrate = spawn(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    migrate.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => migrate.once('exit', (code) => { resolve(code); }));
+    const making = await creatingProcess(migrate.pid);
+    migrate.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(isRunning(making)).toBe(false);
+    expect(output).toBe('stopped by a signal: nothing migrated\n');
+    expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
   });
 
   it('is refused where files but no database are: the receiver stops naming the folder, gives it up and keeps the files', async () => {
