@@ -8,6 +8,7 @@ import { readConfigOrExit } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
+import { abortedByStopSignal } from './lib/stop-signals.js';
 import { loggerOptions } from './logging.js';
 import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
@@ -28,11 +29,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const dbLog = logger.child({ name: 'db' });
-  const starting = heedStopWhileStarting();
+  // From here, a stop signal stops the start cleanly where it is (see migrateWhenReachable).
+  const stopStarting = abortedByStopSignal();
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    stopCreation: starting.signal,
+    stopCreation: stopStarting,
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
     onEmbeddedCreation: (folder) => { dbLog.info({ folder }, 'no embedded database yet: making one, which takes a few seconds'); },
     onEmbeddedDiskFailure: (error) => {
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   }
   let applied;
   try {
-    applied = await migrateWhenReachable(database, dbLog, starting.signal);
+    applied = await migrateWhenReachable(database, dbLog, stopStarting);
   } catch (error) {
     dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
     return stopAtStart(1);
@@ -91,26 +93,9 @@ async function main(): Promise<void> {
   logger.info('taking reports');
 }
 
-/** Signals that stop the receiver (as close-with-grace takes them once it is open). */
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const;
 /** Between attempts to reach a database server that is not answering at start. */
 const START_RETRY_MS = 1_000;
 const AWAY_LOG_MS = 30_000;
-
-/**
- * While the receiver starts, a stop signal aborts `signal` instead of ending the process at once,
- * and the start stops cleanly where it is (see migrateWhenReachable); a second one ends it at once.
- *
- * The listeners stay once the receiver is open, beside close-with-grace's, aborting what no one waits
- * on any more. Removed, they took with them a signal that came while opening the embedded database
- * kept the event loop busy: caught, not yet delivered, then neither heeded nor fatal.
- */
-function heedStopWhileStarting(): { readonly signal: AbortSignal } {
-  const stop = new AbortController();
-  const onStop = () => { stop.abort(); };
-  for (const signal of STOP_SIGNALS) process.once(signal, onStop);
-  return { signal: stop.signal };
-}
 
 /**
  * Migrates, first waiting for a database server that does not answer yet (a receiver started at

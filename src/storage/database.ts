@@ -52,7 +52,7 @@ export interface DatabaseOptions {
   /** Told when there is no embedded database yet and a new one is being made in `folder`. */
   readonly onEmbeddedCreation?: (folder: string) => void;
   /** Abandons the making of a new embedded database (a stop signal at start); the next start makes it again. */
-  readonly stopCreation?: AbortSignal;
+  readonly stopCreation?: AbortSignal | undefined;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {

@@ -3,6 +3,7 @@
  * `npm run migrate -- down`: undoes the newest migration instead, to go back one release.
  */
 import { readConfigOrExit } from '../config/config.js';
+import { abortedByStopSignal } from '../lib/stop-signals.js';
 import { openDatabase } from './database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
@@ -25,12 +26,10 @@ if (claimed !== null) {
   }
 }
 // Making a new embedded database runs in a process of its own, which a signal sent to this one
-// alone would leave writing in the data folder: a stop signal abandons it first.
-const stop = new AbortController();
-if (claimed !== null) {
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => { stop.abort(); });
-}
-const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, stopCreation: stop.signal });
+// alone would leave writing in the data folder: a stop signal abandons it first. A server's
+// migrations stay interruptible at once.
+const stop = claimed === null ? undefined : abortedByStopSignal();
+const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, stopCreation: stop });
 try {
   if (command === 'down') {
     const undone = await undoLatestMigration(database.db);
@@ -41,7 +40,7 @@ try {
   }
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${stop.signal.aborted ? 'stopped by a signal: nothing migrated' : message}\n`);
+  process.stderr.write(`${stop?.aborted === true ? 'stopped by a signal: nothing migrated' : message}\n`);
   process.exitCode = 1;
 } finally {
   await database.close();
