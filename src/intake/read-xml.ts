@@ -119,9 +119,15 @@ function parse(body: string): Result<XmlElement> {
   }
 }
 
+/**
+ * A second root element is not well-formed XML, and the parser would read it beside the first,
+ * where only the first was looked at: a report in it was answered 200 and never stored.
+ */
+const SYNTAX_RULES = { multipleRoots: false } as const;
+
 function checkSyntax(body: string): Result<true> {
   try {
-    SyntaxValidator.validate(body);
+    SyntaxValidator.validate(body, SYNTAX_RULES);
     return ok(true);
   } catch (error) {
     const where = error instanceof Error && 'line' in error ? ` (line ${String(error.line)}, column ${'col' in error ? String(error.col) : '?'})` : '';
@@ -162,10 +168,15 @@ function parametersOf(field: string, node: XmlNode): Result<CustomParameters> {
     return node === '' ? ok({}) : problem(`${field} must hold elements, not text`);
   }
   const entries: Array<[string, string]> = [];
+  const seen = new Set<string>();
   for (const [name, nodes] of childElements(node)) {
     for (const item of nodes) {
       const entry = name.toLowerCase() === 'entry' ? keyValueEntry(field, item) : namedEntry(field, name, item);
       if (!entry.ok) return entry;
+      const [key] = entry.value;
+      // As in a form: a key given twice would otherwise keep whichever came last, unsaid.
+      if (seen.has(key)) return problem(`${field}.${clip(key)} is given more than once`);
+      seen.add(key);
       entries.push(entry.value);
     }
   }
