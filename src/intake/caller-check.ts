@@ -3,8 +3,7 @@
  * request: a scanner or a misrouted sender must not flood the log.
  */
 import type { AddressList } from '../config/address-list.js';
-import type { SparingLog } from '../lib/log-sparingly.js';
-import { logSparingly } from '../lib/log-sparingly.js';
+import { logSparinglyBy } from '../lib/log-sparingly.js';
 
 const LOG_WINDOW_MS = 60_000;
 const REMEMBERED_ADDRESSES = 10_000;
@@ -16,7 +15,7 @@ export interface CallerCheck {
 }
 
 export function callerCheck(allowed: AddressList | null): CallerCheck {
-  const refusalLogs = new Map<string, SparingLog>();
+  const logRefusal = logSparinglyBy(LOG_WINDOW_MS, REMEMBERED_ADDRESSES);
   // Reports come from a handful of addresses: parsing each one once saves work on every request.
   const decided = new Map<string, boolean>();
   return {
@@ -30,14 +29,6 @@ export function callerCheck(allowed: AddressList | null): CallerCheck {
       }
       return allows;
     },
-    logRefusal: (address, write) => {
-      let log = refusalLogs.get(address);
-      if (log === undefined) {
-        if (refusalLogs.size >= REMEMBERED_ADDRESSES) refusalLogs.clear();
-        log = logSparingly(LOG_WINDOW_MS);
-        refusalLogs.set(address, log);
-      }
-      log(write);
-    },
+    logRefusal,
   };
 }

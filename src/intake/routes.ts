@@ -12,8 +12,9 @@ import { BatcherClosedError, QueueFullError } from '../storage/report-batcher.js
 import type { ReportToStore } from '../storage/write-reports.js';
 import type { CallerCheck } from './caller-check.js';
 import { readIntakeRequest } from './read-request.js';
+import { errorCode } from '../lib/error-code.js';
 import { errorSummary } from '../lib/error-summary.js';
-import { logSparingly } from '../lib/log-sparingly.js';
+import { logSparingly, logSparinglyBy } from '../lib/log-sparingly.js';
 import type { ReportSink } from './report-sink.js';
 
 export interface IntakeOptions {
@@ -28,6 +29,8 @@ export interface IntakeOptions {
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
 /** At most one warning this often for each kind of refusal that can meet every report in turn. */
 const REPEATED_REFUSAL_LOG_MS = 60_000;
+/** Storage failures are logged once a minute per error code; this many codes are remembered. */
+const REMEMBERED_FAILURE_CODES = 100;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -72,6 +75,8 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
   });
 
   const logRefusedForLoad = logSparingly(REPEATED_REFUSAL_LOG_MS);
+  // A full disk or a broken volume fails every report in turn: a line per request would flood the log.
+  const logNotStored = logSparinglyBy(REPEATED_REFUSAL_LOG_MS, REMEMBERED_FAILURE_CODES);
   const handler = async (request: FastifyRequest<{ Params: { gate?: string } }>, reply: FastifyReply) => {
     const receivedAt = new Date();
     // `/dlr/`, a URL given with a trailing slash, is `/dlr`: no gate.
@@ -113,7 +118,12 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
         });
         return reply.code(503).send(errorBody(503, `${error.message}; retry later`));
       }
-      request.log.error({ err: errorSummary(error) }, 'report not stored: answering 503 so the sender retries');
+      logNotStored(errorCode(error) ?? 'none', (suppressed) => {
+        request.log.error(
+          { err: errorSummary(error), alsoFailedSinceLastLine: suppressed },
+          'report not stored: answering 503 so the sender retries (logged once a minute per error code)',
+        );
+      });
       return reply.code(503).send(errorBody(503, 'the report could not be stored; retry later'));
     }
     return reply.code(200).type('text/plain; charset=utf-8').send(options.ackBody);

@@ -20,3 +20,20 @@ export function logSparingly(intervalMs: number, now: () => number = Date.now): 
     suppressed = 0;
   };
 }
+
+/** A sparing log for each key on its own: an address, an error's code. */
+export type KeyedSparingLog = (key: string, write: (suppressed: number) => void) => void;
+
+/** logSparingly per key; past `maxKeys` keys it starts afresh, so that strange keys cannot grow it. */
+export function logSparinglyBy(intervalMs: number, maxKeys: number, now: () => number = Date.now): KeyedSparingLog {
+  const logs = new Map<string, SparingLog>();
+  return (key, write) => {
+    let log = logs.get(key);
+    if (log === undefined) {
+      if (logs.size >= maxKeys) logs.clear();
+      log = logSparingly(intervalMs, now);
+      logs.set(key, log);
+    }
+    log(write);
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logSparingly } from '../../src/lib/log-sparingly.js';
+import { logSparingly, logSparinglyBy } from '../../src/lib/log-sparingly.js';
 
 describe('a warning logged sparingly', () => {
   it('is written once per interval, and the next line tells how many were left out', () => {
@@ -21,5 +21,30 @@ describe('a warning logged sparingly', () => {
     clock = 60_000;
     warn();
     expect(lines).toEqual([0, 10, 0]);
+  });
+
+  it('per key, is written once per interval for each key, and a new key past the limit starts afresh', () => {
+    let clock = 0;
+    const log = logSparinglyBy(10_000, 2, () => clock);
+    const lines: string[] = [];
+    const warn = (key: string) => {
+      log(key, (suppressed) => lines.push(`${key}:${suppressed}`));
+    };
+
+    warn('ENOSPC');
+    warn('ENOSPC');
+    warn('EIO');
+    warn('EIO');
+    expect(lines).toEqual(['ENOSPC:0', 'EIO:0']);
+
+    // A third key forgets the two: each is written again at its next failure.
+    warn('53100');
+    warn('ENOSPC');
+    expect(lines).toEqual(['ENOSPC:0', 'EIO:0', '53100:0', 'ENOSPC:0']);
+
+    warn('53100');
+    clock = 10_000;
+    warn('53100');
+    expect(lines.at(-1)).toBe('53100:1');
   });
 });

@@ -3,7 +3,7 @@
  * into place, so that the receiver does not keep PGlite's creation in its memory and a start
  * stopped halfway leaves nothing half made. Memory and fsyncs are read from /proc, hence Linux only.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +12,12 @@ import { openDatabase } from '../../src/storage/database.js';
 import { EMBEDDED_POSTGRES_MAJOR } from '../../src/storage/embedded-creation.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
+import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
 import { freePort, launchReceiver, sleep, startReceiver } from '../helpers/receiver-process.js';
 import { synced } from '../helpers/recorded-fsyncs.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
-
-/** Whether this process may mount a file system (as root on Linux). */
-function mountsTmpfs(): boolean {
-  const probe = mkdtempSync(join(tmpdir(), 'dlr-mount-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', probe]).status === 0;
-  if (mounted) spawnSync('umount', [probe]);
-  return mounted;
-}
 
 const MIGRATE_CLI = join(import.meta.dirname, '../../dist/src/storage/migrate-cli.js');
 
@@ -121,7 +114,7 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     const dataDir = newDataDir();
     const folder = join(dataDir, 'postgres');
     mkdirSync(folder, { recursive: true });
-    expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', folder]).status).toBe(0);
+    expect(mountTmpfs(folder)).toBe(true);
     try {
       mkdirSync(join(folder, 'lost+found'));
       const database = openDatabase({ databaseUrl: null, dataDir });
@@ -136,7 +129,7 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
       expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
       expect(existsSync(join(folder, 'lost+found'))).toBe(true);
     } finally {
-      spawnSync('umount', [folder]);
+      unmount(folder);
     }
   });
 
