@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
     onEmbeddedCreation: (folder) => { dbLog.info({ folder }, 'no embedded database yet: making one, which takes a few seconds'); },
     onEmbeddedDiskFailure: (error) => {
-      dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound');
+      dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound and has room');
     },
   });
   if (config.allowedCallers === null) {

@@ -13,7 +13,7 @@ import type { WriteTransaction } from './write-transaction.js';
 import { embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
 import type { ReadRows } from './prepared-reads.js';
 import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
-import type { EmbeddedSyncError } from './embedded-durability.js';
+import type { OnDiskFailure } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.js';
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
@@ -171,7 +171,7 @@ export function embeddedFolder(dataDir: string): string {
  * stops itself: the commit waiting for that sync is never acknowledged, LINK sends its report again,
  * and the next start recovers the database from the write-ahead log that is on disk.
  */
-function stopOnDiskFailure(options: DatabaseOptions): (error: EmbeddedSyncError) => never {
+function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
   return (error) => {
     if (options.onEmbeddedDiskFailure === undefined) process.stderr.write(`${error.message}\n`);
     else options.onEmbeddedDiskFailure(error);

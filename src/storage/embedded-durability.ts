@@ -6,10 +6,12 @@
  * with fsync on and flushes its write-ahead log with fsync (Emscripten drops `fdatasync`), and
  * NODEFS's fsync calls Node's, so each commit waits for the disk as on a PostgreSQL server.
  *
- * When the disk refuses an fsync, a PostgreSQL server stops (PANIC) and recovers from its
- * write-ahead log on restart. The embedded one cannot stop on its own: told of the failure, it spins
- * inside the process and takes the whole receiver with it. So the failure goes to the caller, who
- * must stop the process instead of returning to PostgreSQL.
+ * When the disk refuses an fsync, or a write to the write-ahead log (a full disk, where a new log
+ * segment is made), a PostgreSQL server stops (PANIC) and recovers from its write-ahead log on
+ * restart. The embedded one cannot stop on its own: told of the failure, it spins inside the process
+ * and takes the whole receiver with it, HTTP answers included. So the failure goes to the caller, who
+ * must stop the process instead of returning to PostgreSQL. A failed write elsewhere (a table that
+ * cannot grow) is an error PostgreSQL reports for the statement alone, and is left to it.
  */
 import { fsyncSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
@@ -31,8 +33,9 @@ interface NodeStream {
   readonly nfd?: number;
   readonly node: unknown;
 }
+type StreamWrite = (stream: NodeStream, ...rest: unknown[]) => number;
 interface NodeFileSystem {
-  readonly stream_ops: { fsync?: (stream: NodeStream) => number };
+  readonly stream_ops: { fsync?: (stream: NodeStream) => number; write?: StreamWrite };
   readonly realPath: (node: unknown) => string;
 }
 type ErrnoErrorClass = new (errno: number) => Error;
@@ -48,34 +51,69 @@ export class EmbeddedSyncError extends Error {
   }
 }
 
-/** Must not return: the process stops, so that nothing after the failed sync is acknowledged. */
-export type OnSyncFailure = (error: EmbeddedSyncError) => never;
+export class EmbeddedLogWriteError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`the disk did not take a write to the embedded database's write-ahead log, ${path} (${writeFailure(cause)})`, { cause });
+    this.name = 'EmbeddedLogWriteError';
+  }
+}
+
+/** Emscripten's numbers for the errors a write to a sound file meets, as they read in `man 2 write`. */
+const WRITE_ERRORS: ReadonlyMap<number, string> = new Map([
+  [51, 'ENOSPC: no space left on the device'],
+  [22, 'EFBIG: the file is over the size allowed'],
+  [29, 'EIO: input/output error'],
+  [69, 'EROFS: the file system is read-only'],
+]);
+
+function writeFailure(cause: unknown): string {
+  const errno = typeof cause === 'object' && cause !== null && 'errno' in cause && typeof cause.errno === 'number' ? cause.errno : undefined;
+  if (errno === undefined) return cause instanceof Error ? cause.message : String(cause);
+  return WRITE_ERRORS.get(errno) ?? `error number ${errno}`;
+}
+
+/** Must not return: the process stops, so that nothing after the failure is acknowledged. */
+export type OnDiskFailure = (error: EmbeddedSyncError | EmbeddedLogWriteError) => never;
 
 /**
  * PGlite's Node file system, with an fsync that reaches the disk. `beforeOpening` runs when PGlite
  * sets its file system up, before it looks into the folder for a database.
  */
 export class DurableNodeFS extends NodeFS {
-  readonly #onSyncFailure: OnSyncFailure;
+  readonly #onDiskFailure: OnDiskFailure;
   readonly #beforeOpening: () => Promise<void>;
 
-  constructor(dataDir: string, onSyncFailure: OnSyncFailure, beforeOpening: () => Promise<void> = () => Promise.resolve()) {
+  constructor(dataDir: string, onDiskFailure: OnDiskFailure, beforeOpening: () => Promise<void> = () => Promise.resolve()) {
     super(dataDir);
-    this.#onSyncFailure = onSyncFailure;
+    this.#onDiskFailure = onDiskFailure;
     this.#beforeOpening = beforeOpening;
   }
 
   override async init(pg: PGlite, options: ModuleOptions): Promise<{ emscriptenOpts: ModuleOptions }> {
     await this.#beforeOpening();
     const { emscriptenOpts } = await super.init(pg, options);
-    const addFsync = (mod: PostgresModule) => { addDurableFsync(mod, this.#onSyncFailure); };
+    const addFsync = (mod: PostgresModule) => { addDurableFsync(mod, this.#onDiskFailure); };
     return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFsync] } };
   }
 }
 
-/** Runs before PostgreSQL starts, so every fsync it asks for, from its first, reaches the disk. */
-function addDurableFsync(mod: PostgresModule, onSyncFailure: OnSyncFailure): void {
+/**
+ * Runs before PostgreSQL starts, so every fsync it asks for, from its first, reaches the disk, and
+ * every write to its write-ahead log that fails stops the process.
+ */
+function addDurableFsync(mod: PostgresModule, onDiskFailure: OnDiskFailure): void {
   const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
+  const write = nodefs.stream_ops.write;
+  if (write === undefined) throw new Error(UNFIT_FILE_SYSTEM);
+  nodefs.stream_ops.write = (stream, ...rest) => {
+    try {
+      return write(stream, ...rest);
+    } catch (error) {
+      const path = nodefs.realPath(stream.node);
+      if (WRITE_AHEAD_LOG.test(path)) onDiskFailure(new EmbeddedLogWriteError(path, error));
+      throw error;
+    }
+  };
   nodefs.stream_ops.fsync = (stream) => {
     try {
       // A file has a Node descriptor; NODEFS opens a folder (PostgreSQL syncs one after it makes or
@@ -84,12 +122,17 @@ function addDurableFsync(mod: PostgresModule, onSyncFailure: OnSyncFailure): voi
       else syncFolderNow(nodefs.realPath(stream.node));
       return 0;
     } catch (error) {
-      onSyncFailure(new EmbeddedSyncError(nodefs.realPath(stream.node), error));
+      onDiskFailure(new EmbeddedSyncError(nodefs.realPath(stream.node), error));
       // Only if the caller broke its promise and returned: PostgreSQL gets the failure it expects.
       throw new ErrnoError(EIO);
     }
   };
 }
+
+/** A file of the write-ahead log: a segment, or one being made (`pg_wal/xlogtemp.N`). */
+const WRITE_AHEAD_LOG = /[/\\]pg_wal[/\\][^/\\]+$/;
+
+const UNFIT_FILE_SYSTEM = 'the embedded database (PGlite) has a file system this receiver cannot make durable: install the PGlite version in package-lock.json';
 
 /**
  * NODEFS and the error class of the module's file system. They are Emscripten's, below PGlite's
@@ -103,7 +146,7 @@ function nodeFileSystemOf(mod: PostgresModule): { nodefs: NodeFileSystem; ErrnoE
   const ErrnoError = property(fs, 'ErrnoError');
   const streamOps = property(nodefs, 'stream_ops');
   if (!isObject(streamOps) || typeof property(nodefs, 'realPath') !== 'function' || typeof ErrnoError !== 'function') {
-    throw new Error('the embedded database (PGlite) has a file system this receiver cannot make durable: install the PGlite version in package-lock.json');
+    throw new Error(UNFIT_FILE_SYSTEM);
   }
   return { nodefs: nodefs as NodeFileSystem, ErrnoError: ErrnoError as ErrnoErrorClass };
 }

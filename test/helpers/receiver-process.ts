@@ -38,8 +38,16 @@ afterAll(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function launchReceiver(env: Record<string, string>, options: { readonly cwd?: string } = {}): Launched {
-  const child = spawn(process.execPath, [SERVER], {
+export interface LaunchOptions {
+  readonly cwd?: string;
+  /** The largest file the receiver may write, in bytes (RLIMIT_FSIZE): a write past it fails with EFBIG. */
+  readonly fileSizeLimit?: number;
+}
+
+export function launchReceiver(env: Record<string, string>, options: LaunchOptions = {}): Launched {
+  const [command, args] =
+    options.fileSizeLimit === undefined ? [process.execPath, [SERVER]] : ['prlimit', [`--fsize=${options.fileSizeLimit}`, process.execPath, SERVER]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,9 +62,9 @@ export function launchReceiver(env: Record<string, string>, options: { readonly 
 }
 
 /** Starts a receiver on a free loopback port that takes reports from loopback, and waits until it is ready. */
-export async function startReceiver(env: Record<string, string>): Promise<RunningReceiver> {
+export async function startReceiver(env: Record<string, string>, options: LaunchOptions = {}): Promise<RunningReceiver> {
   const port = await freePort();
-  const launched = launchReceiver({ PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1', ...env });
+  const launched = launchReceiver({ PORT: String(port), HOST: '127.0.0.1', DLR_ALLOWED_IPS: '127.0.0.1', ...env }, options);
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 300; attempt++) {
     if (launched.child.exitCode !== null) throw new Error(`receiver exited: ${launched.output()}`);
