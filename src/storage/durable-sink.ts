@@ -79,6 +79,12 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
     if (depthTimer !== null) return;
     logger.warn({ err: errorSummary(error) }, 'the database is not taking reports: keeping them in the local journal until it does');
     depthTimer = setInterval(() => {
+      if (replaying === null && !journal.holdsUnreplayed()) {
+        // The journal took nothing (it failed too, on a full disk): nothing waits, and the next
+        // report goes to the database first again.
+        endJournalMode({}, 'the local journal holds no reports: storing reports directly again');
+        return;
+      }
       logger.info(
         { journalReports: journal.unreplayedReports(), journalBytes: journal.unreplayedBytes(), lastProblem },
         'reports waiting in the local journal',
@@ -118,11 +124,14 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
       }
     }
     if (closed) return;
-    if (depthTimer !== null) {
-      clearInterval(depthTimer);
-      depthTimer = null;
-      logger.info({ replayedReports: stored }, 'the local journal is stored in the database: storing reports directly again');
-    }
+    endJournalMode({ replayedReports: stored }, 'the local journal is stored in the database: storing reports directly again');
+  };
+
+  const endJournalMode = (fields: Record<string, number>, message: string) => {
+    if (depthTimer === null) return;
+    clearInterval(depthTimer);
+    depthTimer = null;
+    logger.info(fields, message);
   };
 
   /** Stores a chunk's requests; a request the database refuses is set aside, anything else stops the chunk. */

@@ -1,9 +1,14 @@
-/** The sink in front of the batcher: shutting down settles every request it took before closing. */
+/**
+ * The sink in front of the batcher: shutting down settles every request it took before closing,
+ * and a journal that takes nothing does not say reports wait in it.
+ */
 import { mkdtempSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/database.js';
 import { durableSink } from '../../src/storage/durable-sink.js';
 import { openJournal } from '../../src/storage/journal.js';
 import { BatcherClosedError, reportBatcher } from '../../src/storage/report-batcher.js';
@@ -78,5 +83,47 @@ describe('closing the sink', () => {
       }),
     ]);
     expect(settled).toBe('both closed');
+  });
+});
+
+describe('a journal that cannot be written while the database is away', () => {
+  it('leaves the report refused, and does not go on saying that reports wait in the journal', async () => {
+    // Nothing listens on port 1: a database that does not answer.
+    const away = openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', dataDir: '' });
+    const journal = await openJournal({ folder: join(mkdtempSync(join(tmpdir(), 'dlr-sink-')), 'journal'), maxBytes: 1 << 20 });
+    // Closed, its file takes no more writes, as a full disk takes none.
+    await journal.close();
+    let lines = '';
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines += chunk.toString();
+        done();
+      },
+    });
+    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
+    const sink = durableSink({
+      batcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),
+      replayBatcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),
+      journal,
+      logger: pino({ level: 'info' }, output),
+      retryMs: 100,
+      depthLogMs: 50,
+    });
+    try {
+      await expect(sink.store([reportToStore('nowhere-to-go')])).rejects.toThrow();
+      expect(sink.storingTo()).toBe('database');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const messages = lines
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(messages).toEqual([
+        'the database is not taking reports: keeping them in the local journal until it does',
+        'the local journal holds no reports: storing reports directly again',
+      ]);
+    } finally {
+      await sink.close();
+      await away.close();
+    }
   });
 });
