@@ -59,6 +59,8 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     void reply.code(403).send(errorBody(403, `${caller} may not deliver reports`));
   });
 
+  const keepRefused = refusedRequestKeeper(options.keepRejected);
+
   // A body over the limit is refused before it is read, and LINK sends it again and again: the
   // refusal is kept (without the body) and logged once a minute, so that the operator sees it.
   const logOversized = logSparingly(REPEATED_REFUSAL_LOG_MS);
@@ -71,7 +73,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
         'report refused: its body is over DLR_BODY_LIMIT; raise it if LINK sends larger batches (kept in /rejected)',
       );
     });
-    await keepRejected(options, request, { status: 413, reason, body: EMPTY, receivedAt: new Date() });
+    await keepRefused(request, { status: 413, reason, body: EMPTY, receivedAt: new Date() });
   });
 
   const logRefusedForLoad = logSparingly(REPEATED_REFUSAL_LOG_MS);
@@ -84,7 +86,7 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
     const refuse = async (status: 400 | 415, reason: string) => {
       request.log.info({ status, reason, gate }, 'report refused');
-      await keepRejected(options, request, { status, reason, body, receivedAt });
+      await keepRefused(request, { status, reason, body, receivedAt });
       return reply.code(status).send(errorBody(status, reason));
     };
 
@@ -156,6 +158,7 @@ export interface StrayRequestOptions {
  */
 export function strayRequestHandler(options: StrayRequestOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   const logStray = logSparingly(REPEATED_REFUSAL_LOG_MS);
+  const keepRefused = refusedRequestKeeper(options.keepRejected);
   return async (request, reply) => {
     const path = pathOf(request.url);
     const caller = callerOf(request);
@@ -169,30 +172,47 @@ export function strayRequestHandler(options: StrayRequestOptions): (request: Fas
       );
     });
     const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
-    await keepRejected(options, request, { status: 404, reason, body, receivedAt: new Date() });
+    await keepRefused(request, { status: 404, reason, body, receivedAt: new Date() });
     return reply.code(404).send(errorBody(404, reason));
   };
 }
 
-async function keepRejected(
-  options: Pick<IntakeOptions, 'keepRejected'>,
-  request: FastifyRequest,
-  refusal: { status: number; reason: string; body: Buffer; receivedAt: Date },
-): Promise<void> {
-  try {
-    await options.keepRejected({
-      receivedAt: refusal.receivedAt,
-      remoteAddress: callerOf(request),
-      method: request.method,
-      path: pathOf(request.url),
-      contentType: request.headers['content-type'] ?? null,
-      reason: refusal.reason,
-      // A GET report's data is its query string: that is what is kept.
-      body: request.method === 'GET' ? Buffer.from(queryOf(request.url)) : refusal.body,
-    });
-  } catch (error) {
-    request.log.error({ err: errorSummary(error) }, 'could not keep a rejected request');
-  }
+interface Refusal {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: Buffer;
+  readonly receivedAt: Date;
+}
+
+type KeepRefused = (request: FastifyRequest, refusal: Refusal) => Promise<void>;
+
+/**
+ * Keeps a refused request for `GET /rejected`. A failure to keep it (the database away, its disk
+ * full) meets every refusal in turn, so it is logged once a minute per error code.
+ */
+function refusedRequestKeeper(keep: IntakeOptions['keepRejected']): KeepRefused {
+  const logFailure = logSparinglyBy(REPEATED_REFUSAL_LOG_MS, REMEMBERED_FAILURE_CODES);
+  return async (request, refusal) => {
+    try {
+      await keep({
+        receivedAt: refusal.receivedAt,
+        remoteAddress: callerOf(request),
+        method: request.method,
+        path: pathOf(request.url),
+        contentType: request.headers['content-type'] ?? null,
+        reason: refusal.reason,
+        // A GET report's data is its query string: that is what is kept.
+        body: request.method === 'GET' ? Buffer.from(queryOf(request.url)) : refusal.body,
+      });
+    } catch (error) {
+      logFailure(errorCode(error) ?? 'none', (suppressed) => {
+        request.log.error(
+          { err: errorSummary(error), alsoFailedSinceLastLine: suppressed },
+          'could not keep a rejected request (logged once a minute per error code)',
+        );
+      });
+    }
+  };
 }
 
 /** The caller: the socket's address, or with TRUST_PROXY the client a proxy names, without the port some proxies add. */

@@ -14,6 +14,8 @@ import { buildApp } from '../../src/app.js';
 import { readConfig } from '../../src/config/config.js';
 import { errorSummary } from '../../src/lib/error-summary.js';
 import { loggerOptions } from '../../src/logging.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { createTestApp } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 
@@ -150,5 +152,32 @@ describe('the logs', () => {
       expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.99' })).statusCode).toBe(403);
     }
     expect(lines.split('192.0.2.99').length - before).toBe(1);
+  });
+});
+
+describe('the logs, while the database is away', () => {
+  it('say once a minute, not once a request, that a refused request could not be kept', async () => {
+    // Nothing listens on port 1: a database that does not answer.
+    const away = openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', dataDir: '' });
+    let awayLines = '';
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        awayLines += chunk.toString();
+        done();
+      },
+    });
+    const awayApp = await createTestApp(away, {}, pino(loggerOptions('info', false), output));
+    try {
+      for (let index = 0; index < 5; index++) {
+        const refused = await awayApp.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":"unkept"}' });
+        expect(refused.statusCode).toBe(400);
+      }
+      const failures = awayLines.split('\n').filter((line) => line.includes('could not keep a rejected request'));
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toContain('ECONNREFUSED');
+    } finally {
+      await awayApp.close();
+      await away.close();
+    }
   });
 });
