@@ -167,9 +167,10 @@ export function embeddedFolder(dataDir: string): string {
 }
 
 /**
- * Stops the process when the disk refuses to sync the embedded database, as a PostgreSQL server
- * stops itself: the commit waiting for that sync is never acknowledged, LINK sends its report again,
- * and the next start recovers the database from the write-ahead log that is on disk.
+ * Stops the process when the disk refuses to sync the embedded database, or to take a write to its
+ * write-ahead log, as a PostgreSQL server stops itself: the commit waiting for it is never
+ * acknowledged, LINK sends its report again, and the next start recovers the database from the
+ * write-ahead log that is on disk.
  */
 function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
   return (error) => {

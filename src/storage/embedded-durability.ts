@@ -58,7 +58,7 @@ export class EmbeddedLogWriteError extends Error {
   }
 }
 
-/** Emscripten's numbers for the errors a write to a sound file meets, as they read in `man 2 write`. */
+/** The errors a write can meet, by Emscripten's numbers for them, named as Linux names them. */
 const WRITE_ERRORS: ReadonlyMap<number, string> = new Map([
   [51, 'ENOSPC: no space left on the device'],
   [22, 'EFBIG: the file is over the size allowed'],
@@ -76,8 +76,9 @@ function writeFailure(cause: unknown): string {
 export type OnDiskFailure = (error: EmbeddedSyncError | EmbeddedLogWriteError) => never;
 
 /**
- * PGlite's Node file system, with an fsync that reaches the disk. `beforeOpening` runs when PGlite
- * sets its file system up, before it looks into the folder for a database.
+ * PGlite's Node file system, with an fsync that reaches the disk, and a stop where the disk fails
+ * the database (see above). `beforeOpening` runs when PGlite sets its file system up, before it
+ * looks into the folder for a database.
  */
 export class DurableNodeFS extends NodeFS {
   readonly #onDiskFailure: OnDiskFailure;
@@ -92,8 +93,8 @@ export class DurableNodeFS extends NodeFS {
   override async init(pg: PGlite, options: ModuleOptions): Promise<{ emscriptenOpts: ModuleOptions }> {
     await this.#beforeOpening();
     const { emscriptenOpts } = await super.init(pg, options);
-    const addFsync = (mod: PostgresModule) => { addDurableFsync(mod, this.#onDiskFailure); };
-    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFsync] } };
+    const makeDurable = (mod: PostgresModule) => { makeFileSystemDurable(mod, this.#onDiskFailure); };
+    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), makeDurable] } };
   }
 }
 
@@ -101,7 +102,7 @@ export class DurableNodeFS extends NodeFS {
  * Runs before PostgreSQL starts, so every fsync it asks for, from its first, reaches the disk, and
  * every write to its write-ahead log that fails stops the process.
  */
-function addDurableFsync(mod: PostgresModule, onDiskFailure: OnDiskFailure): void {
+function makeFileSystemDurable(mod: PostgresModule, onDiskFailure: OnDiskFailure): void {
   const { nodefs, ErrnoError } = nodeFileSystemOf(mod);
   const write = nodefs.stream_ops.write;
   if (write === undefined) throw new Error(UNFIT_FILE_SYSTEM);
