@@ -54,6 +54,8 @@ export interface Config {
   readonly journalRetryMs: number;
   /** The longest a client may take to send a whole request; a slower one gets 408 and is cut off. */
   readonly requestTimeoutMs: number;
+  /** The longest a write to a PostgreSQL server may take before its reports go to the journal instead. */
+  readonly writeTimeoutMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -103,6 +105,7 @@ export function readConfig(env: Environment): Config {
   const journalMaxBytes = parseWhole('JOURNAL_MAX_BYTES', value('JOURNAL_MAX_BYTES') ?? String(1024 ** 3), { min: 65_536, max: 2 ** 50 }, fail);
   const requestTimeoutMs = parseWhole('REQUEST_TIMEOUT_MS', value('REQUEST_TIMEOUT_MS') ?? '30000', { min: 100, max: 600_000 }, fail);
   const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
+  const writeTimeoutMs = parseWhole('WRITE_TIMEOUT_MS', value('WRITE_TIMEOUT_MS') ?? '5000', { min: 100, max: 600_000 }, fail);
 
   const config: Config = {
     host: parseHost(value('HOST') ?? '0.0.0.0', fail),
@@ -125,6 +128,7 @@ export function readConfig(env: Environment): Config {
     journalMaxBytes,
     journalRetryMs,
     requestTimeoutMs,
+    writeTimeoutMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -42,6 +42,8 @@ export interface DatabaseOptions {
   readonly schema?: string;
   /** Connections for reads (the query API, health, rejected requests); the write path has its own. */
   readonly poolSize?: number;
+  /** The longest a write transaction on a server may take (see WriteTimeoutError); 5 s unless given. */
+  readonly writeTimeoutMs?: number;
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
   /**
@@ -67,6 +69,11 @@ typeParsers.setTypeParser(pg.types.builtins.INT8, Number);
 /** Connections of the write path: its two slots, the journal's replay, and one to spare. */
 const WRITE_POOL_SIZE = 4;
 
+const DEFAULT_WRITE_TIMEOUT_MS = 5_000;
+
+/** How long a cancel of a write given up on may take; past it the server is not answering anyway. */
+const CANCEL_WAIT_MS = 2_000;
+
 /**
  * Set on each connection of the read pool (the query API, health, migrations, rejected requests).
  * No sequential scans, for the reason the write path gives at `WRITE_SESSION_SETTINGS`: a read
@@ -82,7 +89,7 @@ export const READ_SESSION_SETTINGS = "SET enable_seqscan = off; SET TIME ZONE 'U
 
 function openServer(url: string, options: DatabaseOptions): Database {
   const connectionLost = (error: Error) => options.onConnectionError?.(error);
-  const openPool = (max: number, setUp: string | null) => {
+  const openPool = (max: number, onConnect: (client: pg.ClientBase) => Promise<void>) => {
     const pool = new pg.Pool({
       connectionString: url,
       max,
@@ -91,7 +98,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
       ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
       // pg-pool awaits this before it hands the connection out (its types say void).
       // eslint-disable-next-line @typescript-eslint/no-misused-promises
-      ...(setUp === null ? {} : { onConnect: async (client: pg.ClientBase) => { await client.query(setUp); } }),
+      onConnect,
     });
     // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
     // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
@@ -99,17 +106,28 @@ function openServer(url: string, options: DatabaseOptions): Database {
     pool.on('error', connectionLost);
     return pool;
   };
-  const pool = openPool(options.poolSize ?? 10, READ_SESSION_SETTINGS);
+  const pool = openPool(options.poolSize ?? 10, async (client) => { await client.query(READ_SESSION_SETTINGS); });
   // Apart from the reads: the write path deallocates the statements it prepared when it prepares
-  // again, and it would take the reads' prepared statements with them.
-  const writePool = openPool(WRITE_POOL_SIZE, null);
+  // again, and it would take the reads' prepared statements with them. Each write connection's
+  // session is known by its process id, for a cancel (the driver's own id is a pooler's, behind one).
+  const sessions = new WeakMap<pg.ClientBase, number>();
+  const writePool = openPool(WRITE_POOL_SIZE, async (client) => {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    if (rows[0] !== undefined) sessions.set(client, rows[0].pid);
+  });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   // Closing twice is closing once (a pool refuses a second end).
   let closing: Promise<void> | undefined;
   return {
     db,
     kind: 'server',
-    writeTransaction: serverWriteTransaction(writePool),
+    writeTransaction: serverWriteTransaction(writePool, {
+      timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+      cancel: (client) => {
+        const pid = sessions.get(client);
+        if (pid !== undefined) void cancelSession(db, pid);
+      },
+    }),
     readRows: serverPreparedReads(pool),
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => {
@@ -180,17 +198,31 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
   };
 }
 
+/**
+ * Cancels what a session is doing, through a read connection (a write connection may be stuck
+ * too). Whether it worked changes nothing: the write it ends was given up on and its reports are
+ * in the journal, and a server that cannot be reached ends the session once its connection is gone.
+ */
+async function cancelSession(db: Kysely<Tables>, pid: number): Promise<void> {
+  await withinTime(sql`SELECT pg_cancel_backend(${pid})`.execute(db).then(() => true, () => false), CANCEL_WAIT_MS);
+}
+
 async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => { resolve(false); }, timeoutMs);
-  });
   const query = sql`SELECT 1`.execute(db).then(
     () => true,
     () => false,
   );
+  return withinTime(query, timeoutMs);
+}
+
+/** What `answer` settles with, or false once `timeoutMs` has passed. */
+async function withinTime(answer: Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => { resolve(false); }, timeoutMs);
+  });
   try {
-    return await Promise.race([query, timeout]);
+    return await Promise.race([answer, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -19,9 +19,11 @@
  *
  * When a batch fails, a dropped connection is retried once on a fresh one, and a batch that a bad
  * report broke is split in halves until the bad request stands alone: the good reports of the batch
- * are committed, and only the request that cannot be stored is refused.
+ * are committed, and only the request that cannot be stored is refused. A batch the database did
+ * not finish in time is not retried: its requests have waited long enough, and go to the journal.
  */
 import { errorCode } from '../lib/error-code.js';
+import { WriteTimeoutError } from './write-transaction.js';
 import type { ReportToStore } from './write-reports.js';
 
 export interface BatcherOptions {
@@ -125,7 +127,7 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
       await options.store(batch.flatMap((waiting) => waiting.items));
       return batch.map((waiting) => waiting.resolve);
     } catch (error) {
-      if (!isDataError(error) && retries > 0) return settle(batch, retries - 1);
+      if (!isDataError(error) && !(error instanceof WriteTimeoutError) && retries > 0) return settle(batch, retries - 1);
       if (batch.length === 1 || !isDataError(error)) return batch.map((waiting) => () => { waiting.reject(error); });
       const half = Math.ceil(batch.length / 2);
       return [...(await settle(batch.slice(0, half), retries)), ...(await settle(batch.slice(half), retries))];

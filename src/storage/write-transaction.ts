@@ -68,40 +68,82 @@ export function sqlLiteral(text: string): string {
   return text.includes('\\') ? `E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
 }
 
-export function serverWriteTransaction(pool: pg.Pool): WriteTransaction {
+/**
+ * A server's write that did not end within its time: a lock it waits for, a commit waiting for a
+ * synchronous standby that is gone, a server that stopped answering without closing the
+ * connection. Its reports go to the journal; the write itself may still commit, and the journal's
+ * copy is then stored once, as any report delivered twice.
+ */
+export class WriteTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the database did not finish a write within ${timeoutMs} ms`);
+    this.name = 'WriteTimeoutError';
+  }
+}
+
+export interface ServerWriteOptions {
+  /** The longest a transaction may take once it has its connection. */
+  readonly timeoutMs: number;
+  /**
+   * Asks the server to stop what the connection's session is doing. Closing the connection is not
+   * enough: a session waiting for a lock, or in a commit waiting for a synchronous standby, does
+   * not notice, and keeps its place among the server's connections.
+   */
+  readonly cancel: (client: pg.PoolClient) => void;
+}
+
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
+
+export function serverWriteTransaction(pool: pg.Pool, options: ServerWriteOptions): WriteTransaction {
   const setUp = new WeakMap<pg.PoolClient, Set<string>>();
   return async (steps) => {
     const client = await pool.connect();
-    let broken = false;
-    try {
-      const done = setUp.get(client) ?? new Set<string>();
-      if (!done.has(steps.setup)) {
-        await run(client, steps.setup);
-        done.add(steps.setup);
-        setUp.set(client, done);
-      }
-      if ('statement' in steps) {
-        const { name, text, values } = steps.statement;
-        return steps.read(lastRows(await run(client, { name, text, values: [...values] })));
-      }
-      const { script, result } = steps.then(lastRows(await run(client, `BEGIN;\n${steps.first}`)));
-      await run(client, script === null ? 'COMMIT' : `${script};\nCOMMIT`);
-      return result;
-    } catch (error) {
-      // The driver still counts a statement the server forgot as parsed: only a fresh connection
-      // prepares everything again.
-      if (isMissingStatement(error)) broken = true;
-      // A failed statement leaves the transaction aborted, and ROLLBACK ends it (after a lone
-      // statement it only warns that none is open); a connection that cannot even do that is
-      // discarded rather than handed to the next batch.
-      await run(client, 'ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => { resolve(null); }, options.timeoutMs);
+    });
+    const outcome = await Promise.race([transact(client, steps, setUp), late]);
+    clearTimeout(timer);
+    if (outcome === null) {
+      // Dropped, not handed to the next batch: it is still inside this transaction.
+      options.cancel(client);
+      client.release(true);
+      throw new WriteTimeoutError(options.timeoutMs);
     }
+    client.release(!outcome.ok && outcome.broken);
+    if (outcome.ok) return outcome.value;
+    throw outcome.error;
   };
+}
+
+/** Runs the steps on the connection; settles with what happened and never rejects, so a write given up on fails unheard. */
+async function transact<T>(client: pg.PoolClient, steps: TransactionSteps<T>, setUp: WeakMap<pg.PoolClient, Set<string>>): Promise<Outcome<T>> {
+  try {
+    const done = setUp.get(client) ?? new Set<string>();
+    if (!done.has(steps.setup)) {
+      await run(client, steps.setup);
+      done.add(steps.setup);
+      setUp.set(client, done);
+    }
+    if ('statement' in steps) {
+      const { name, text, values } = steps.statement;
+      return { ok: true, value: steps.read(lastRows(await run(client, { name, text, values: [...values] }))) };
+    }
+    const { script, result } = steps.then(lastRows(await run(client, `BEGIN;\n${steps.first}`)));
+    await run(client, script === null ? 'COMMIT' : `${script};\nCOMMIT`);
+    return { ok: true, value: result };
+  } catch (error) {
+    // The driver still counts a statement the server forgot as parsed: only a fresh connection
+    // prepares everything again.
+    let broken = isMissingStatement(error);
+    // A failed statement leaves the transaction aborted, and ROLLBACK ends it (after a lone
+    // statement it only warns that none is open); a connection that cannot even do that is
+    // discarded rather than handed to the next batch.
+    await run(client, 'ROLLBACK').catch(() => {
+      broken = true;
+    });
+    return { ok: false, error, broken };
+  }
 }
 
 /**

@@ -28,6 +28,7 @@ describe('configuration', () => {
       logLevel: 'info',
       bodyLimit: 65536,
       smpp: null,
+      writeTimeoutMs: 5000,
     });
     expect(config.allowedCallers?.entries).toHaveLength(36);
     expect(config.allowedCallers?.includes('62.67.62.101')).toBe(true);
@@ -67,6 +68,9 @@ describe('configuration', () => {
     [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: '/nonexistent/ca.pem' }, 'SMPP_TLS_CA'],
     [{ SMPP_URL: 'smpps://id:pw@host', SMPP_TLS_CA: 'package.json' }, 'SMPP_TLS_CA'],
     [{ DLR_BODY_LIMIT: '12' }, 'DLR_BODY_LIMIT'],
+    // A write to a server held this short would go to the journal under an ordinary load.
+    [{ WRITE_TIMEOUT_MS: '50' }, 'WRITE_TIMEOUT_MS'],
+    [{ WRITE_TIMEOUT_MS: '5s' }, 'WRITE_TIMEOUT_MS'],
     // A 200 promises the report survives a restart: a database in memory would not.
     [{ DATA_DIR: 'memory://' }, 'DATA_DIR'],
     [{ DATA_DIR: 'file:///var/lib/receiver' }, 'DATA_DIR'],

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 export interface TestDatabase {
   readonly database: Database;
   /** Opens another connection pool on the same data (a second receiver); the embedded one is shared. */
-  readonly openAnother: (options?: { poolSize?: number }) => Database;
+  readonly openAnother: (options?: { poolSize?: number; writeTimeoutMs?: number }) => Database;
   readonly drop: () => Promise<void>;
 }
 
@@ -25,7 +25,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const schema = `test_${randomUUID().replaceAll('-', '')}`;
   await adminQuery(`CREATE SCHEMA ${schema}`);
-  const open = (options: { poolSize?: number } = {}) => openDatabase({ databaseUrl: serverUrl, dataDir: '', schema, ...options });
+  const open = (options: { poolSize?: number; writeTimeoutMs?: number } = {}) => openDatabase({ databaseUrl: serverUrl, dataDir: '', schema, ...options });
   const database = open();
   await migrateToLatest(database.db);
   const others: Database[] = [];
