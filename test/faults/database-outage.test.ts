@@ -104,6 +104,54 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     await stopReceiver(receiver);
   }, 120_000);
 
+  it('is bridged by the journal when the database takes writes and never ends them: a synchronous standby that is gone', async () => {
+    const receiver = await startReceiver({ ...receiverEnv(mkdtempSync(join(tmpdir(), 'dlr-standby-gone-'))), WRITE_TIMEOUT_MS: '500' });
+    const before = await storedReports();
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    const requireStandby = async (name: string | null) => {
+      await admin.query(name === null ? 'ALTER SYSTEM RESET synchronous_standby_names' : `ALTER SYSTEM SET synchronous_standby_names = '${name}'`);
+      await admin.query('SELECT pg_reload_conf()');
+    };
+    const sender = startSending(() => receiver.base, 'standby-gone');
+    let standbyRequired = false;
+    try {
+      await waitFor('reports before', async () => sender.tally().acknowledged.length >= 100);
+      // From here every commit waits for a standby that never answers, as when a synchronous
+      // replica is lost: nothing fails, nothing ends.
+      await requireStandby('gone');
+      standbyRequired = true;
+      const beforeStandbyGone = sender.tally().acknowledged.length;
+      await waitFor('reports while no commit ends', async () => sender.tally().acknowledged.length >= beforeStandbyGone + 300);
+      await sleep(4_000);
+      // Each write given up on is cancelled at the server; left alone, each would wait there for good,
+      // one more every half second.
+      // (Waiting for the standby, or for the row locks of a commit that waits for it.)
+      const { rows } = await admin.query<{ waiting: string }>(
+        "SELECT count(*) AS waiting FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()",
+      );
+      expect(Number(rows[0]?.waiting)).toBeLessThanOrEqual(5);
+      expect(receiver.output()).toContain('the database did not finish a write within 500 ms');
+
+      await requireStandby(null);
+      standbyRequired = false;
+      await waitFor('the journal to be stored', journalEmpty(receiver));
+    } finally {
+      await sender.stop();
+      if (standbyRequired) await requireStandby(null);
+      await admin.end();
+    }
+    const tally = sender.tally();
+    const missing = await missingMessages(receiver.base, tally.acknowledged);
+    const stored = await storedReports();
+    console.info(`standby gone: sent ${tally.sent}, acknowledged ${tally.acknowledged.length}, refused ${JSON.stringify(tally.refused)}, stored ${stored.reports - before.reports}, lost ${missing.length}`);
+    expect(tally.refused).toEqual({});
+    expect(missing).toEqual([]);
+    expect(stored.reports - before.reports).toBe(tally.acknowledged.length);
+    expect(stored.distinct).toBe(stored.reports);
+    await stopReceiver(receiver);
+  }, 120_000);
+
   it('survives the receiver being killed in the middle of replaying its journal', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-replay-crash-'));
     const before = await storedReports();
