@@ -20,9 +20,11 @@
  * When a batch fails, a dropped connection is retried once on a fresh one, and a batch that a bad
  * report broke is split in halves until the bad request stands alone: the good reports of the batch
  * are committed, and only the request that cannot be stored is refused. A batch the database did
- * not finish in time is not retried: its requests have waited long enough, and go to the journal.
+ * not finish in time is not retried: its requests have waited long enough. When the database could
+ * not take a batch, the requests waiting behind it fail with it instead of trying it in turn.
  */
 import { errorCode } from '../lib/error-code.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { WriteTimeoutError } from './write-transaction.js';
 import type { ReportToStore } from './write-reports.js';
 
@@ -121,6 +123,11 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
     return queue.splice(0, count);
   };
 
+  const takeAllWaiting = (): Waiting[] => {
+    queued = 0;
+    return queue.splice(0);
+  };
+
   /** Stores the batch; returns how to answer each of its requests, without answering yet. */
   const settle = async (batch: readonly Waiting[], retries: number): Promise<Array<() => void>> => {
     try {
@@ -128,7 +135,10 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
       return batch.map((waiting) => waiting.resolve);
     } catch (error) {
       if (!isDataError(error) && !(error instanceof WriteTimeoutError) && retries > 0) return settle(batch, retries - 1);
-      if (batch.length === 1 || !isDataError(error)) return batch.map((waiting) => () => { waiting.reject(error); });
+      // The requests queued behind a batch the database could not take would each meet the same
+      // database, one batch at a time (a hung one takes its whole time): they fail with it, after it.
+      const failing = isDatabaseUnavailable(error) ? [...batch, ...takeAllWaiting()] : batch;
+      if (batch.length === 1 || !isDataError(error)) return failing.map((waiting) => () => { waiting.reject(error); });
       const half = Math.ceil(batch.length / 2);
       return [...(await settle(batch.slice(0, half), retries)), ...(await settle(batch.slice(half), retries))];
     }

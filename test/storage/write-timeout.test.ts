@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportBatcher } from '../../src/storage/report-batcher.js';
 import { LOCK_SEED, storeReports } from '../../src/storage/write-reports.js';
 import { WriteTimeoutError } from '../../src/storage/write-transaction.js';
 import { createTestApp, deliveredReport, postJson } from '../helpers/app.js';
@@ -81,6 +82,33 @@ describe.runIf(serverUrl !== null)('a write the database does not finish in time
     expect(await storedReports('late-store')).toBe(0);
     await storeReports(database.writeTransaction, [reportToStore('late-store$0')]);
     expect(await storedReports('late-store')).toBe(1);
+  });
+
+  it('fails the requests waiting behind it with it, instead of sending each to the database in turn', async () => {
+    const database = testDb.openAnother({ writeTimeoutMs: 300 });
+    const batches: number[] = [];
+    const batcher = reportBatcher({
+      store: (items) => {
+        batches.push(items.length);
+        return storeReports(database.writeTransaction, items);
+      },
+      slots: 1,
+      minReportsForExtraSlot: 1,
+      // One request per batch: each waiting request would be a batch of its own.
+      maxBatchReports: 1,
+      maxQueuedReports: 100,
+      storesInProcess: false,
+    });
+    const release = await holdMessage('late-queue-0');
+    try {
+      const ids = Array.from({ length: 10 }, (_, index) => `late-queue-${index}$0`);
+      const results = await within(5_000, 'the requests', Promise.allSettled(ids.map((id) => batcher.store([reportToStore(id)]))));
+      expect(results.map((result) => (result.status === 'rejected' ? (result.reason as Error).name : result.status))).toEqual(ids.map(() => 'WriteTimeoutError'));
+      expect(batches).toEqual([1]);
+    } finally {
+      await release();
+    }
+    await batcher.close();
   });
 
   it('answers 200 from the journal, and stores the report once the database finishes writes again', async () => {
