@@ -132,6 +132,20 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       );
       expect(Number(rows[0]?.waiting)).toBeLessThanOrEqual(5);
       expect(receiver.output()).toContain('the database did not finish a write within 500 ms');
+      // A refused request is kept without waiting for the standby: each is answered at once, and the
+      // query API keeps its connections (ten refusals waiting for good took them all).
+      for (let index = 0; index < 12; index++) {
+        const refused = await fetch(`${receiver.base}/dlr`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: `{"resultCode":1001,"refId":"refused-${index}"}`,
+          signal: AbortSignal.timeout(3_000),
+        });
+        expect(refused.status).toBe(400);
+      }
+      expect((await fetch(`${receiver.base}/readyz`)).status).toBe(200);
+      const kept = (await (await fetch(`${receiver.base}/rejected?limit=12`)).json()) as { rejected: Array<{ body: string }> };
+      expect(kept.rejected.map((each) => each.body)).toContain('{"resultCode":1001,"refId":"refused-0"}');
 
       await requireStandby(null);
       standbyRequired = false;
