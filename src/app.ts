@@ -126,6 +126,12 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       ? null
       : smppReceiver({ config: config.smpp, logger: smppLog, handleDeliverSm: receiptIntake({ sink, keepRejected, logger: smppLog }) });
   const upkeep = database.kind === 'embedded' ? embeddedUpkeep({ db: database.db, logger: app.log.child({ name: 'db' }) }) : null;
+  // Before the requests under way are waited for: one the database holds up goes to the journal,
+  // and a replay starting then would hold the stop up in turn.
+  app.addHook('preClose', (done) => {
+    sink.stopReplaying();
+    done();
+  });
   // The bind goes first, so that a receipt in hand is answered before the storage path closes.
   app.addHook('onClose', async () => {
     await smpp?.stop();

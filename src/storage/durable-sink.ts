@@ -31,6 +31,8 @@ export interface DurableSink extends ReportSink {
   readonly journalReports: () => number;
   /** Starts replaying what an earlier run left in the journal. */
   readonly start: () => void;
+  /** Starts no replay from now on, and ends one under way after its chunk: the receiver is stopping. */
+  readonly stopReplaying: () => void;
   /** Settles every request taken, stops replaying, and closes the journal. */
   readonly close: () => Promise<void>;
 }
@@ -49,6 +51,12 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
   let wake: (() => void) | null = null;
   let depthTimer: NodeJS.Timeout | null = null;
   let lastProblem: string | null = null;
+  /**
+   * Set when the receiver begins to stop: no replay starts, and one under way ends after its chunk.
+   * What the journal holds is left to the next start; a replay that went on would hold the stop up
+   * for as long as the database takes to fail it (a hung server: WRITE_TIMEOUT_MS a batch).
+   */
+  let stopping = false;
 
   const toJournal = async (items: readonly ReportToStore[]): Promise<void> => {
     await journal.append(items);
@@ -94,7 +102,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
   };
 
   const startReplay = () => {
-    if (replaying !== null || closed) return;
+    if (replaying !== null || stopping) return;
     replaying = replayAll().finally(() => {
       replaying = null;
     });
@@ -102,7 +110,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
 
   const replayAll = async (): Promise<void> => {
     let stored = 0;
-    while (!closed) {
+    while (!stopping) {
       if (!journal.holdsUnreplayed()) {
         if (await journal.clearIfReplayed()) break;
         continue;
@@ -123,7 +131,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
         await pause(options.retryMs);
       }
     }
-    if (closed) return;
+    if (stopping) return;
     endJournalMode({ replayedReports: stored }, 'the local journal is stored in the database: storing reports directly again');
   };
 
@@ -151,22 +159,32 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
     return { ok: true, reports };
   };
 
+  const stopReplaying = () => {
+    stopping = true;
+    wake?.();
+  };
+
   const closeOnce = async (): Promise<void> => {
+    stopReplaying();
     if (taken > 0) {
       await new Promise<void>((resolve) => {
         allSettled = resolve;
       });
     }
     closed = true;
-    wake?.();
     await replaying;
     if (depthTimer !== null) clearInterval(depthTimer);
     await Promise.all([batcher.close(), replayBatcher.close()]);
     await journal.close();
   };
 
+  /** Waits `ms`, or less once the receiver stops (at once if it has). */
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (stopping) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(() => {
         wake = null;
         resolve();
@@ -187,6 +205,7 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
       noteJournalStart(new Error('reports left in the journal by an earlier run'));
       startReplay();
     },
+    stopReplaying,
     // Every caller waits for the one closing: a second caller must not take the first one's wake-up.
     close: () => (closing ??= closeOnce()),
   };

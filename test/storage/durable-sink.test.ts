@@ -1,6 +1,7 @@
 /**
  * The sink in front of the batcher: shutting down settles every request it took before closing,
- * and a journal that takes nothing does not say reports wait in it.
+ * leaves what it journaled meanwhile to the next start, and a journal that takes nothing does not
+ * say reports wait in it.
  */
 import { mkdtempSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -12,6 +13,7 @@ import { openDatabase } from '../../src/storage/database.js';
 import { durableSink } from '../../src/storage/durable-sink.js';
 import { openJournal } from '../../src/storage/journal.js';
 import { BatcherClosedError, reportBatcher } from '../../src/storage/report-batcher.js';
+import { WriteTimeoutError } from '../../src/storage/write-transaction.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -83,6 +85,52 @@ describe('closing the sink', () => {
       }),
     ]);
     expect(settled).toBe('both closed');
+  });
+
+  it('leaves a request journaled while it closes to the next start, rather than waiting to replay it', async () => {
+    let fail: () => void = () => {};
+    const failing = new Promise<void>((resolve) => {
+      fail = resolve;
+    });
+    const replayed: number[] = [];
+    const folder = join(mkdtempSync(join(tmpdir(), 'dlr-sink-')), 'journal');
+    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
+    const sink = durableSink({
+      // A server that takes writes and does not end them: each is given up on in time.
+      batcher: reportBatcher({
+        ...batcherOptions,
+        store: async () => {
+          await failing;
+          throw new WriteTimeoutError(5_000);
+        },
+      }),
+      replayBatcher: reportBatcher({
+        ...batcherOptions,
+        store: (items) => {
+          replayed.push(items.length);
+          return new Promise(() => {});
+        },
+      }),
+      journal: await openJournal({ folder, maxBytes: 1 << 20 }),
+      logger: pino({ level: 'silent' }),
+      retryMs: 100,
+      depthLogMs: 10_000,
+    });
+    const taken = sink.store([reportToStore('closing-journaled')]);
+    const closing = sink.close();
+    fail();
+    await taken;
+    const settled = await Promise.race([
+      closing.then(() => 'closed'),
+      new Promise((resolve) => {
+        setTimeout(() => { resolve('still closing'); }, 2_000);
+      }),
+    ]);
+    expect(settled).toBe('closed');
+    expect(replayed).toEqual([]);
+    const reopened = await openJournal({ folder, maxBytes: 1 << 20 });
+    expect(reopened.unreplayedReports()).toBe(1);
+    await reopened.close();
   });
 });
 
