@@ -4,10 +4,11 @@
  * intake-only server starts from the same instance, so that it measures the receiver's own HTTP.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, TrustProxy } from '../config/config.js';
 import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 import { errorBody } from './errors.js';
@@ -41,12 +42,36 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     clientErrorHandler: answerUnreadableRequest,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  closeConnectionsOnceIdleWhenStopping(app);
+
   // Intake reads every body itself, raw, so that it can keep a refused request exactly as it came.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, body);
   });
   return app;
+}
+
+/** How often, while the server stops, the connections that have become idle are closed. */
+const STOPPING_IDLE_CHECK_MS = 100;
+
+/**
+ * A stop closes the connections idle when it begins, but one whose request is under way stays
+ * open after its answer (keep-alive), and the server's close waits for it until the client closes
+ * it or the keep-alive timeout (72 s) ends it: long past the stop's grace, which then ends the
+ * process with code 1. While the server stops, each connection is closed as soon as it is idle.
+ */
+function closeConnectionsOnceIdleWhenStopping(app: { server: Server; addHook: FastifyInstance['addHook'] }): void {
+  let timer: NodeJS.Timeout | null = null;
+  app.addHook('preClose', (done) => {
+    timer = setInterval(() => { app.server.closeIdleConnections(); }, STOPPING_IDLE_CHECK_MS);
+    timer.unref();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    if (timer !== null) clearInterval(timer);
+    done();
+  });
 }
 
 /**

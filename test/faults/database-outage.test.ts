@@ -166,6 +166,38 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
     await stopReceiver(receiver);
   }, 120_000);
 
+  it('stops cleanly on SIGTERM while the database takes writes and never ends them, answering what it took', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-standby-stop-'));
+    const env = { ...receiverEnv(dataDir), WRITE_TIMEOUT_MS: '3000' };
+    const receiver = await startReceiver(env);
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    try {
+      await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'gone'");
+      await admin.query('SELECT pg_reload_conf()');
+      const ids = ['standby-stop-1', 'standby-stop-2', 'standby-stop-3'];
+      const answers = Promise.all(ids.map((id) => postReport(receiver.base, id)));
+      await sleep(500);
+      const signalled = Date.now();
+      receiver.child.kill('SIGTERM');
+      // Each report is answered from the journal once its write is given up on, and the stop does
+      // not then wait for a replay that the database would hold up as long again.
+      expect(await answers).toEqual([200, 200, 200]);
+      expect(await receiver.exited, receiver.output()).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      expect(receiver.output()).not.toContain('killed by timeout');
+    } finally {
+      await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
+      await admin.query('SELECT pg_reload_conf()');
+      await admin.end();
+    }
+    // The next start stores what the journal kept.
+    const next = await startReceiver(env);
+    await waitFor('the journal to be stored', journalEmpty(next));
+    expect(await missingMessages(next.base, ['standby-stop-1$1', 'standby-stop-2$1', 'standby-stop-3$1'])).toEqual([]);
+    await stopReceiver(next);
+  }, 60_000);
+
   it('survives the receiver being killed in the middle of replaying its journal', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-replay-crash-'));
     const before = await storedReports();

@@ -4,14 +4,16 @@
  * its work and exits 0 within 10 seconds. Runs on the embedded database and on the server.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase } from '../helpers/database.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
-import { missingMessages, readiness, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
+import { missingMessages, readiness, sleep, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
 
@@ -81,4 +83,32 @@ describe('the receiver process stopping under load', () => {
     console.info(`SIGTERM: sent ${tally.sent}, acknowledged ${tally.acknowledged.length}, refused ${JSON.stringify(tally.refused)}, unanswered of those sent before the signal ${unansweredBeforeSignal}, stopped in ${stoppedMs} ms, lost ${missing.length}`);
     expect(missing).toEqual([]);
   }, 180_000);
+
+  it('on SIGTERM answers a request still arriving, and does not wait for its kept-alive connection to be closed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dlr-sigterm-keepalive-'));
+    const receiver = await startReceiver(receiverEnv(dataDir));
+    const messageId = `keepalive-${randomUUID().slice(0, 8)}`;
+    const body = JSON.stringify({ id: `${messageId}$0`, resultCode: 1001, segments: 1 });
+    const { port } = new URL(receiver.base);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString(); });
+    try {
+      await once(socket, 'connect');
+      // A client that keeps its connection open after the answer, as LINK's may: its request's
+      // body still arriving when the stop begins.
+      socket.write(`POST /dlr HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+      await sleep(300);
+      const signalledAt = Date.now();
+      receiver.child.kill('SIGTERM');
+      await sleep(300);
+      socket.write(body.slice(10));
+      expect(await receiver.exited, receiver.output()).toBe(0);
+      expect(Date.now() - signalledAt).toBeLessThan(5_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      socket.destroy();
+    }
+    expect(await restartAndFindMissing(dataDir, [`${messageId}$0`])).toEqual([]);
+  }, 60_000);
 });
