@@ -1,9 +1,11 @@
 /**
  * Whether a database call failed because the database could not serve it (stopped, restarting,
- * connections cut or refused, out of connections, its own files unreadable, a write not finished in
- * time) rather than because of the statement or its data: the same call may well succeed a moment later.
+ * connections cut or refused, out of connections, its own files unreadable, a write or read not
+ * finished in time) rather than because of the statement or its data: the same call may well
+ * succeed a moment later.
  */
 import { errorCode } from '../lib/error-code.js';
+import { ReadTimeoutError } from './prepared-reads.js';
 import { WriteTimeoutError } from './write-transaction.js';
 
 /** SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention), 58 (system). */
@@ -14,7 +16,7 @@ const SYSTEM_ERROR = /^(E[A-Z]+|EAI_[A-Z]+)$/;
 const DRIVER_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect)/;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof WriteTimeoutError) return true;
+  if (error instanceof WriteTimeoutError || error instanceof ReadTimeoutError) return true;
   const code = errorCode(error);
   if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code) || SYSTEM_ERROR.test(code);
   return error instanceof Error && DRIVER_MESSAGE.test(error.message);

@@ -44,6 +44,8 @@ export interface DatabaseOptions {
   readonly poolSize?: number;
   /** The longest a write transaction on a server may take (see WriteTimeoutError); 5 s unless given. */
   readonly writeTimeoutMs?: number;
+  /** The longest a lookup's read on a server may take (see ReadTimeoutError); 5 s unless given. */
+  readonly readTimeoutMs?: number;
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
   /**
@@ -70,6 +72,12 @@ typeParsers.setTypeParser(pg.types.builtins.INT8, Number);
 const WRITE_POOL_SIZE = 4;
 
 const DEFAULT_WRITE_TIMEOUT_MS = 5_000;
+
+/**
+ * The longest a lookup of the query API may take before it is answered 503: its reads go along
+ * indexes and take milliseconds, and a client has given up long before.
+ */
+const DEFAULT_READ_TIMEOUT_MS = 5_000;
 
 /** How long a cancel of a write given up on may take; past it the server is not answering anyway. */
 const CANCEL_WAIT_MS = 2_000;
@@ -106,29 +114,32 @@ function openServer(url: string, options: DatabaseOptions): Database {
     pool.on('error', connectionLost);
     return pool;
   };
-  const pool = openPool(options.poolSize ?? 10, async (client) => { await client.query(READ_SESSION_SETTINGS); });
-  // Apart from the reads: the write path deallocates the statements it prepared when it prepares
-  // again, and it would take the reads' prepared statements with them. Each write connection's
-  // session is known by its process id, for a cancel (the driver's own id is a pooler's, behind one).
+  // Each connection's session is known by its process id, for a cancel (the driver's own id is a
+  // pooler's, behind one).
   const sessions = new WeakMap<pg.ClientBase, number>();
-  const writePool = openPool(WRITE_POOL_SIZE, async (client) => {
+  const noteSession = async (client: pg.ClientBase) => {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     if (rows[0] !== undefined) sessions.set(client, rows[0].pid);
+  };
+  const pool = openPool(options.poolSize ?? 10, async (client) => {
+    await client.query(READ_SESSION_SETTINGS);
+    await noteSession(client);
   });
+  // Apart from the reads: the write path deallocates the statements it prepared when it prepares
+  // again, and it would take the reads' prepared statements with them.
+  const writePool = openPool(WRITE_POOL_SIZE, noteSession);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const cancel = (client: pg.PoolClient) => {
+    const pid = sessions.get(client);
+    if (pid !== undefined) void cancelSession(db, pid);
+  };
   // Closing twice is closing once (a pool refuses a second end).
   let closing: Promise<void> | undefined;
   return {
     db,
     kind: 'server',
-    writeTransaction: serverWriteTransaction(writePool, {
-      timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
-      cancel: (client) => {
-        const pid = sessions.get(client);
-        if (pid !== undefined) void cancelSession(db, pid);
-      },
-    }),
-    readRows: serverPreparedReads(pool),
+    writeTransaction: serverWriteTransaction(writePool, { timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, cancel }),
+    readRows: serverPreparedReads(pool, { timeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, cancel }),
     ping: (timeoutMs) => ping(db, timeoutMs),
     close: () => {
       closing ??= Promise.all([db.destroy(), writePool.end()]).then(() => undefined);
@@ -199,9 +210,9 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
 }
 
 /**
- * Cancels what a session is doing, through a read connection (a write connection may be stuck
- * too). Whether it worked changes nothing: the write it ends was given up on and its reports are
- * in the journal, and a server that cannot be reached ends the session once its connection is gone.
+ * Cancels what a session is doing, through a read connection (the session's own is stuck). Whether
+ * it worked changes nothing: the work it ends was given up on (a write's reports are in the
+ * journal), and a server that cannot be reached ends the session once its connection is gone.
  */
 async function cancelSession(db: Kysely<Tables>, pid: number): Promise<void> {
   await withinTime(sql`SELECT pg_cancel_backend(${pid})`.execute(db).then(() => true, () => false), CANCEL_WAIT_MS);

@@ -9,6 +9,8 @@ import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
+import type { Outcome, SessionDeadline } from './session-deadline.js';
+import { beforeDeadline, LATE } from './session-deadline.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 
 export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
@@ -31,10 +33,22 @@ function statementName(text: string): string {
 }
 
 /**
+ * A read the server did not answer within its time: a lock it waits for (a `VACUUM FULL`, an
+ * `ALTER TABLE`), a server that stopped answering without closing the connection. Left waiting,
+ * ten such reads held every connection of the query API, and its health check with them.
+ */
+export class ReadTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the database did not answer a read within ${timeoutMs} ms`);
+    this.name = 'ReadTimeoutError';
+  }
+}
+
+/**
  * Reads as named statements of the driver: each connection parses and plans a read once, not on
  * every request. For a lookup by id that was most of PostgreSQL's work.
  */
-export function serverPreparedReads(pool: pg.Pool): ReadRows {
+export function serverPreparedReads(pool: pg.Pool, deadline: SessionDeadline): ReadRows {
   const names = new Map<string, string>();
   return async <R>(query: CompiledQuery<R>) => {
     let name = names.get(query.sql);
@@ -44,15 +58,29 @@ export function serverPreparedReads(pool: pg.Pool): ReadRows {
     }
     const values = [...query.parameters];
     try {
-      return (await pool.query({ name, text: query.sql, values })).rows as R[];
+      return await readWithin<R>(pool, { name, text: query.sql, values }, deadline);
     } catch (error) {
       if (!isStale(error)) throw error;
       // The failed query closed its connection; the others may hold the same stale statement, and
       // each is closed the same way when it next fails. This read goes once more unprepared, which
       // any connection can plan afresh.
-      return (await pool.query({ text: query.sql, values })).rows as R[];
+      return readWithin<R>(pool, { text: query.sql, values }, deadline);
     }
   };
+}
+
+/** One read on a connection of its own; a connection whose read failed is closed, not handed on. */
+async function readWithin<R>(pool: pg.Pool, config: pg.QueryConfig, deadline: SessionDeadline): Promise<R[]> {
+  const client = await pool.connect();
+  const read = client.query(config).then(
+    (result): Outcome<R[]> => ({ ok: true, value: result.rows as R[] }),
+    (error: unknown): Outcome<R[]> => ({ ok: false, error, broken: true }),
+  );
+  const outcome = await beforeDeadline(client, read, deadline);
+  if (outcome === LATE) throw new ReadTimeoutError(deadline.timeoutMs);
+  client.release(!outcome.ok);
+  if (outcome.ok) return outcome.value;
+  throw outcome.error;
 }
 
 /**

@@ -16,6 +16,8 @@ import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
+import type { Outcome, SessionDeadline } from './session-deadline.js';
+import { beforeDeadline, LATE } from './session-deadline.js';
 
 export type Row = Record<string, unknown>;
 
@@ -81,35 +83,12 @@ export class WriteTimeoutError extends Error {
   }
 }
 
-export interface ServerWriteOptions {
-  /** The longest a transaction may take once it has its connection. */
-  readonly timeoutMs: number;
-  /**
-   * Asks the server to stop what the connection's session is doing. Closing the connection is not
-   * enough: a session waiting for a lock, or in a commit waiting for a synchronous standby, does
-   * not notice, and keeps its place among the server's connections.
-   */
-  readonly cancel: (client: pg.PoolClient) => void;
-}
-
-type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
-
-export function serverWriteTransaction(pool: pg.Pool, options: ServerWriteOptions): WriteTransaction {
+export function serverWriteTransaction(pool: pg.Pool, deadline: SessionDeadline): WriteTransaction {
   const setUp = new WeakMap<pg.PoolClient, Set<string>>();
   return async (steps) => {
     const client = await pool.connect();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => { resolve(null); }, options.timeoutMs);
-    });
-    const outcome = await Promise.race([transact(client, steps, setUp), late]);
-    clearTimeout(timer);
-    if (outcome === null) {
-      // Dropped, not handed to the next batch: it is still inside this transaction.
-      options.cancel(client);
-      client.release(true);
-      throw new WriteTimeoutError(options.timeoutMs);
-    }
+    const outcome = await beforeDeadline(client, transact(client, steps, setUp), deadline);
+    if (outcome === LATE) throw new WriteTimeoutError(deadline.timeoutMs);
     client.release(!outcome.ok && outcome.broken);
     if (outcome.ok) return outcome.value;
     throw outcome.error;

@@ -10,8 +10,10 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 
 export interface TestDatabase {
   readonly database: Database;
+  /** The schema of the test's own on the server; null on the embedded database. */
+  readonly schema: string | null;
   /** Opens another connection pool on the same data (a second receiver); the embedded one is shared. */
-  readonly openAnother: (options?: { poolSize?: number; writeTimeoutMs?: number }) => Database;
+  readonly openAnother: (options?: { poolSize?: number; writeTimeoutMs?: number; readTimeoutMs?: number }) => Database;
   readonly drop: () => Promise<void>;
 }
 
@@ -21,16 +23,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (serverUrl === null) {
     const database = openDatabase({ databaseUrl: null, dataDir: 'memory://' });
     await migrateToLatest(database.db);
-    return { database, openAnother: () => database, drop: () => database.close() };
+    return { database, schema: null, openAnother: () => database, drop: () => database.close() };
   }
   const schema = `test_${randomUUID().replaceAll('-', '')}`;
   await adminQuery(`CREATE SCHEMA ${schema}`);
-  const open = (options: { poolSize?: number; writeTimeoutMs?: number } = {}) => openDatabase({ databaseUrl: serverUrl, dataDir: '', schema, ...options });
+  const open = (options: { poolSize?: number; writeTimeoutMs?: number; readTimeoutMs?: number } = {}) => openDatabase({ databaseUrl: serverUrl, dataDir: '', schema, ...options });
   const database = open();
   await migrateToLatest(database.db);
   const others: Database[] = [];
   return {
     database,
+    schema,
     openAnother: (options) => {
       const other = open(options);
       others.push(other);

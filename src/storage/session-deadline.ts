@@ -1,0 +1,38 @@
+/**
+ * A deadline for work on one pooled connection to a PostgreSQL server. Past it the work is given
+ * up on: its session is cancelled at the server and the connection dropped. Dropping the connection
+ * alone is not enough: a session waiting for a lock, or in a commit waiting for a synchronous
+ * standby, does not notice, and keeps its place among the server's connections.
+ */
+import type pg from 'pg';
+
+export interface SessionDeadline {
+  readonly timeoutMs: number;
+  /** Asks the server to stop what the connection's session is doing. */
+  readonly cancel: (client: pg.PoolClient) => void;
+}
+
+/** What work settled with; work given to `beforeDeadline` settles with this and never rejects. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
+
+export const LATE = Symbol('past the deadline');
+
+/**
+ * The work's outcome, or LATE once the deadline has passed; the client has then been released
+ * (dropped). Otherwise the caller releases it. The work never rejects, so that work given up on
+ * fails unheard.
+ */
+export async function beforeDeadline<T>(client: pg.PoolClient, work: Promise<Outcome<T>>, deadline: SessionDeadline): Promise<Outcome<T> | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof LATE>((resolve) => {
+    timer = setTimeout(() => { resolve(LATE); }, deadline.timeoutMs);
+  });
+  const outcome = await Promise.race([work, late]);
+  clearTimeout(timer);
+  if (outcome === LATE) {
+    deadline.cancel(client);
+    // Dropped, not handed to the next user: it is still inside the work.
+    client.release(true);
+  }
+  return outcome;
+}
