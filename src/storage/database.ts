@@ -18,6 +18,7 @@ import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.js';
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
+import { withinTime } from '../lib/within-time.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -79,8 +80,6 @@ const DEFAULT_WRITE_TIMEOUT_MS = 5_000;
  */
 const DEFAULT_READ_TIMEOUT_MS = 5_000;
 
-/** How long a cancel of a write given up on may take; past it the server is not answering anyway. */
-const CANCEL_WAIT_MS = 2_000;
 
 /**
  * Set on each connection of the read pool (the query API, health, migrations, rejected requests).
@@ -131,7 +130,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const cancel = (client: pg.PoolClient) => {
     const pid = sessions.get(client);
-    if (pid !== undefined) void cancelSession(db, pid);
+    if (pid !== undefined) cancelSession(db, pid);
   };
   // Closing twice is closing once (a pool refuses a second end).
   let closing: Promise<void> | undefined;
@@ -210,12 +209,12 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
 }
 
 /**
- * Cancels what a session is doing, through a read connection (the session's own is stuck). Whether
- * it worked changes nothing: the work it ends was given up on (a write's reports are in the
+ * Cancels what a session is doing, through a read connection (the session's own is stuck), and
+ * waits for nothing: the work it ends was given up on already (a write's reports are in the
  * journal), and a server that cannot be reached ends the session once its connection is gone.
  */
-async function cancelSession(db: Kysely<Tables>, pid: number): Promise<void> {
-  await withinTime(sql`SELECT pg_cancel_backend(${pid})`.execute(db).then(() => true, () => false), CANCEL_WAIT_MS);
+function cancelSession(db: Kysely<Tables>, pid: number): void {
+  sql`SELECT pg_cancel_backend(${pid})`.execute(db).catch(() => undefined);
 }
 
 async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
@@ -223,18 +222,5 @@ async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
     () => true,
     () => false,
   );
-  return withinTime(query, timeoutMs);
-}
-
-/** What `answer` settles with, or false once `timeoutMs` has passed. */
-async function withinTime(answer: Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => { resolve(false); }, timeoutMs);
-  });
-  try {
-    return await Promise.race([answer, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withinTime(query, timeoutMs, false);
 }

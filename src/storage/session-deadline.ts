@@ -5,6 +5,7 @@
  * standby, does not notice, and keeps its place among the server's connections.
  */
 import type pg from 'pg';
+import { withinTime } from '../lib/within-time.js';
 
 export interface SessionDeadline {
   readonly timeoutMs: number;
@@ -23,12 +24,7 @@ export const LATE = Symbol('past the deadline');
  * fails unheard.
  */
 export async function beforeDeadline<T>(client: pg.PoolClient, work: Promise<Outcome<T>>, deadline: SessionDeadline): Promise<Outcome<T> | typeof LATE> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof LATE>((resolve) => {
-    timer = setTimeout(() => { resolve(LATE); }, deadline.timeoutMs);
-  });
-  const outcome = await Promise.race([work, late]);
-  clearTimeout(timer);
+  const outcome = await withinTime(work, deadline.timeoutMs, LATE);
   if (outcome === LATE) {
     deadline.cancel(client);
     // Dropped, not handed to the next user: it is still inside the work.
