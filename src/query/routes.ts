@@ -81,7 +81,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       if (!misspelled.ok) return reply.code(400).send(errorBody(400, misspelled.problem));
       const limit = parseLimit(request.query.limit);
       if (!limit.ok) return reply.code(400).send(errorBody(400, limit.problem));
-      const rows = await latestRejectedRequests(database.db, limit.value);
+      const rows = await latestRejectedRequests(database, limit.value);
       return {
         rejected: rows.map((row) => ({
           receivedAt: rfc3339(row.received_at),

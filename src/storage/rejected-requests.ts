@@ -1,6 +1,7 @@
 /** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { Database } from './database.js';
 import type { RejectedRequestRow, Tables } from './tables.js';
 
 /** The raw body is cut at this many bytes. */
@@ -48,8 +49,13 @@ export async function recordRejectedRequest(db: Kysely<Tables>, request: Rejecte
   });
 }
 
-export async function latestRejectedRequests(db: Kysely<Tables>, limit: number): Promise<RejectedRequestRow[]> {
-  return db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).execute();
+/**
+ * The newest refused requests, read as the query API's lookups are (prepared, and on a server
+ * within the read deadline): behind a lock on the table, or on a server that stopped answering, a
+ * read left waiting held a connection of the query API for as long.
+ */
+export async function latestRejectedRequests({ db, readRows }: Pick<Database, 'db' | 'readRows'>, limit: number): Promise<RejectedRequestRow[]> {
+  return readRows(db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).compile());
 }
 
 /** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. */

@@ -50,4 +50,35 @@ describe.runIf(serverUrl !== null)('a lookup the database does not answer in tim
     expect((await app.inject({ method: 'GET', url: '/messages/held-lookup' })).statusCode).toBe(200);
     await app.close();
   });
+
+  it('answers GET /rejected 503 behind a lock on the refused requests, and the query API keeps its connections', async () => {
+    const app = await createTestApp(testDb.openAnother({ readTimeoutMs: 300, poolSize: 3 }));
+    expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":' })).statusCode).toBe(400);
+    const holder = new pg.Client({ connectionString: serverUrl ?? undefined });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${testDb.schema ?? ''}.rejected_requests IN ACCESS EXCLUSIVE MODE`);
+      for (let index = 0; index < 5; index++) {
+        const listing = await app.inject({ method: 'GET', url: '/rejected' });
+        expect(listing.statusCode).toBe(503);
+        expect(listing.json()).toEqual({ error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+      }
+      await waitFor('the waiting sessions to be cancelled', async () => {
+        const waiting = await holder.query<{ waiting: string }>(
+          `SELECT count(*) AS waiting FROM pg_locks WHERE relation = '${testDb.schema ?? ''}.rejected_requests'::regclass AND NOT granted`,
+        );
+        return Number(waiting.rows[0]?.waiting) === 0;
+      }, 3_000);
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/messages/never-sent' })).statusCode).toBe(404);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    const listing = await app.inject({ method: 'GET', url: '/rejected' });
+    expect(listing.statusCode).toBe(200);
+    expect(listing.json<{ rejected: Array<{ reason: string }> }>().rejected).toHaveLength(1);
+    await app.close();
+  });
 });
