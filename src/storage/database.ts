@@ -19,6 +19,8 @@ import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.
 import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 import { withinTime } from '../lib/within-time.js';
+import type { SessionWait } from './session-waits.js';
+import { sessionWaits } from './session-waits.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -31,6 +33,10 @@ export interface Database {
   readonly readRows: ReadRows;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
+  /** What the read pool's busy sessions (the migrations', at start) wait for at a server; none on the embedded database. */
+  readonly readSessionWaits: () => Promise<SessionWait[]>;
+  /** Cancels what the read pool's sessions run at a server, waiting for nothing: a stop during a start the server holds up. */
+  readonly cancelReads: () => void;
   readonly close: () => Promise<void>;
 }
 
@@ -120,9 +126,16 @@ function openServer(url: string, options: DatabaseOptions): Database {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     if (rows[0] !== undefined) sessions.set(client, rows[0].pid);
   };
+  const readSessions = new Set<number>();
   const pool = openPool(options.poolSize ?? 10, async (client) => {
     await client.query(READ_SESSION_SETTINGS);
     await noteSession(client);
+    const pid = sessions.get(client);
+    if (pid !== undefined) readSessions.add(pid);
+  });
+  pool.on('remove', (client) => {
+    const pid = sessions.get(client);
+    if (pid !== undefined) readSessions.delete(pid);
   });
   // Apart from the reads: the write path deallocates the statements it prepared when it prepares
   // again, and it would take the reads' prepared statements with them.
@@ -130,7 +143,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const cancel = (client: pg.PoolClient) => {
     const pid = sessions.get(client);
-    if (pid !== undefined) cancelSession(db, pid);
+    if (pid !== undefined) cancelSessions(db, [pid]);
   };
   // Closing twice is closing once (a pool refuses a second end).
   let closing: Promise<void> | undefined;
@@ -140,6 +153,8 @@ function openServer(url: string, options: DatabaseOptions): Database {
     writeTransaction: serverWriteTransaction(writePool, { timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, cancel }),
     readRows: serverPreparedReads(pool, { timeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, cancel }),
     ping: (timeoutMs) => ping(db, timeoutMs),
+    readSessionWaits: () => sessionWaits(db, [...readSessions]),
+    cancelReads: () => { cancelSessions(db, [...readSessions]); },
     close: () => {
       closing ??= Promise.all([db.destroy(), writePool.end()]).then(() => undefined);
       return closing;
@@ -158,6 +173,9 @@ function openEmbedded(options: DatabaseOptions): Database {
     writeTransaction: embeddedWriteTransaction(pglite),
     readRows: embeddedPreparedReads(pglite),
     ping: (timeoutMs) => ping(db, timeoutMs),
+    // Its one session is in the process: no other session can hold it up.
+    readSessionWaits: () => Promise.resolve([]),
+    cancelReads: () => undefined,
     // A database that never opened has nothing to close; its failure was reported where it was met.
     close: async () => {
       if (await pglite.waitReady.then(() => true, () => false)) await db.destroy();
@@ -209,12 +227,13 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
 }
 
 /**
- * Cancels what a session is doing, through a read connection (the session's own is stuck), and
- * waits for nothing: the work it ends was given up on already (a write's reports are in the
- * journal), and a server that cannot be reached ends the session once its connection is gone.
+ * Cancels what the sessions are doing, through a read connection (a session's own is stuck), not
+ * the one running the cancel, and waits for nothing: the work it ends was given up on already (a
+ * write's reports are in the journal), and a server that cannot be reached ends a session once its
+ * connection is gone.
  */
-function cancelSession(db: Kysely<Tables>, pid: number): void {
-  sql`SELECT pg_cancel_backend(${pid})`.execute(db).catch(() => undefined);
+function cancelSessions(db: Kysely<Tables>, pids: readonly number[]): void {
+  sql`SELECT pg_cancel_backend(pid) FROM unnest(${[...pids]}::int[]) AS pid WHERE pid <> pg_backend_pid()`.execute(db).catch(() => undefined);
 }
 
 async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
