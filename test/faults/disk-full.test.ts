@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../../src/lib/error-code.js';
@@ -17,6 +16,7 @@ import { createTestApp, postJson } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { missingMessages, startReceiver } from '../helpers/receiver-process.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 /** Writes a file until the disk has no room left. */
 function fillDisk(file: string): void {
@@ -35,14 +35,8 @@ describe('a full disk', () => {
     const gone = testDb.openAnother();
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-disk-full-'));
     expect(mountTmpfs(dataDir, '1m')).toBe(true);
-    let lines = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines += chunk.toString();
-        done();
-      },
-    });
-    const app = await createTestApp(gone, { DATA_DIR: dataDir }, pino(loggerOptions('warn', false), sink));
+    const log = capturedLog();
+    const app = await createTestApp(gone, { DATA_DIR: dataDir }, pino(loggerOptions('warn', false), log.stream));
     try {
       // Used once, so that closing it really ends its connections: reports go to the journal.
       expect(await gone.ping()).toBe(true);
@@ -55,7 +49,7 @@ describe('a full disk', () => {
         expect(response.statusCode).toBe(503);
         expect(response.json()).toEqual({ error: 'Service Unavailable', message: 'the report could not be stored; retry later' });
       }
-      const failures = lines.split('\n').filter((line) => line.includes('report not stored'));
+      const failures = log.text().split('\n').filter((line) => line.includes('report not stored'));
       expect(failures).toHaveLength(1);
       expect(failures[0]).toContain('ENOSPC');
 

@@ -2,25 +2,19 @@
  * The database is gone for good and the journal fills up: past its limit the receiver answers 503
  * with a message saying so, and every report it acknowledged before that is in the journal.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/logging.js';
 import { createTestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 describe('a full journal', () => {
   it('answers 503 naming the journal once it holds JOURNAL_MAX_BYTES, having kept every report it acknowledged, and says so in the log once a minute', async () => {
     const testDb = await createTestDatabase();
     const gone = testDb.openAnother();
-    let lines = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines += chunk.toString();
-        done();
-      },
-    });
-    const app = await createTestApp(gone, { JOURNAL_MAX_BYTES: '65536' }, pino(loggerOptions('warn', false), sink));
+    const log = capturedLog();
+    const app = await createTestApp(gone, { JOURNAL_MAX_BYTES: '65536' }, pino(loggerOptions('warn', false), log.stream));
     // Used once, so that closing it really ends its connections.
     expect(await gone.ping()).toBe(true);
     await gone.close();
@@ -45,7 +39,7 @@ describe('a full journal', () => {
       for (let index = 0; index < 5; index++) {
         expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":"more","resultCode":1001}' })).statusCode).toBe(503);
       }
-      const refusals = lines.split('\n').filter((line) => line.includes('report refused with 503'));
+      const refusals = log.text().split('\n').filter((line) => line.includes('report refused with 503'));
       expect(refusals).toHaveLength(1);
       expect(refusals[0]).toContain('the local journal holds its limit of 65536 bytes');
     } finally {

@@ -3,7 +3,6 @@
  * a GET report's query string, or a phone number, whatever the requests did; and a refused caller
  * is logged once per window, not once per request.
  */
-import { Writable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,24 +17,19 @@ import { openDatabase } from '../../src/storage/database.js';
 import { createTestApp } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 const TOKEN = 'tok-3f9a7c1e55';
 const PHONE = '4799887766';
 const SENDER = '4711223344';
-let lines = '';
+const log = capturedLog();
 let testDb: TestDatabase;
 let app: App;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines += chunk.toString();
-      done();
-    },
-  });
   const config = readConfig({ DLR_ALLOWED_IPS: '127.0.0.1', API_TOKEN: TOKEN, DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-logs-')) });
-  app = await buildApp({ config, database: testDb.database, logger: pino(loggerOptions('trace', false), sink) });
+  app = await buildApp({ config, database: testDb.database, logger: pino(loggerOptions('trace', false), log.stream) });
   await app.ready();
 });
 afterAll(async () => {
@@ -62,8 +56,8 @@ describe('the logs', () => {
     }
     await app.inject({ method: 'GET', url: `/messages?refId=${PHONE}`, headers: { authorization: `Bearer ${TOKEN}` } });
 
-    expect(lines).toContain('report refused');
-    for (const secret of [TOKEN, PHONE, SENDER, 'resultCode=oops', 'log-get-1&']) expect(lines).not.toContain(secret);
+    expect(log.text()).toContain('report refused');
+    for (const secret of [TOKEN, PHONE, SENDER, 'resultCode=oops', 'log-get-1&']) expect(log.text()).not.toContain(secret);
   });
 
   it('hold no phone number from a refused body, whatever its parser says about it', async () => {
@@ -81,10 +75,10 @@ describe('the logs', () => {
       { contentType: 'application/x-www-form-urlencoded', payload: `id=log-form-2&resultCode=${PHONE}5` },
     ];
     for (const { contentType, payload } of refusals) {
-      const before = lines.length;
+      const before = log.text().length;
       const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': contentType }, payload });
       expect(response.statusCode).toBe(400);
-      const logged = lines.slice(before);
+      const logged = log.text().slice(before);
       expect(logged).toContain('report refused');
       expect(logged, payload).not.toContain(PHONE);
       expect(logged, payload).not.toContain('s3cr3t');
@@ -92,27 +86,27 @@ describe('the logs', () => {
   });
 
   it('keep the long numbers that are the receiver\'s own, such as the dates in the names of the migrations it applied', () => {
-    const before = lines.length;
+    const before = log.text().length;
     app.log.info({ applied: ['20261122T1200_initial'], journalBytes: 12_345_678 }, 'database ready');
-    expect(lines.slice(before)).toContain('"applied":["20261122T1200_initial"],"journalBytes":12345678');
+    expect(log.text().slice(before)).toContain('"applied":["20261122T1200_initial"],"journalBytes":12345678');
   });
 
   it('give an error its code and message alone, with no phone number, whether the receiver or the framework logs it', () => {
     const failure = Object.assign(new Error(`value too long for ${PHONE}`), { code: '22001' });
-    const before = lines.length;
+    const before = log.text().length;
     app.log.error({ err: errorSummary(failure) }, 'report not stored');
     app.log.warn({ err: failure }, 'response terminated with an error');
-    const logged = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { err: unknown });
+    const logged = log.text().slice(before).trim().split('\n').map((line) => JSON.parse(line) as { err: unknown });
     expect(logged.map((line) => line.err)).toEqual(Array(2).fill({ code: '22001', message: 'value too long for [digits]' }));
-    expect(lines.slice(before)).not.toContain(PHONE);
+    expect(log.text().slice(before)).not.toContain(PHONE);
   });
 
   it('say, when a refused caller relays for another address, that TRUST_PROXY may be what is missing', async () => {
-    const before = lines.length;
+    const before = log.text().length;
     const relayed = await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.50', headers: { 'x-forwarded-for': '62.67.62.101' } });
     expect(relayed.statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.51' })).statusCode).toBe(403);
-    const refusals = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { remoteAddress: string; hint?: string });
+    const refusals = log.text().slice(before).trim().split('\n').map((line) => JSON.parse(line) as { remoteAddress: string; hint?: string });
     expect(refusals).toEqual([
       expect.objectContaining({ remoteAddress: '192.0.2.50', hint: '192.0.2.50 relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY' }),
       expect.not.objectContaining({ hint: expect.anything() as unknown }),
@@ -120,11 +114,11 @@ describe('the logs', () => {
   });
 
   it('ask, once a minute, whether the URL given to LINK is right when a sender posts to a path not served, with no phone number from it', async () => {
-    const before = lines.length;
+    const before = log.text().length;
     for (const path of [`/dlr-${PHONE}`, '/DLR', '/api/dlr']) {
       expect((await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(404);
     }
-    const strays = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
+    const strays = log.text().slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
     expect(strays).toEqual([
       expect.objectContaining({
         msg: expect.stringContaining('is the URL given to LINK right?') as unknown,
@@ -134,24 +128,24 @@ describe('the logs', () => {
   });
 
   it('say, once a minute, that a body was over DLR_BODY_LIMIT', async () => {
-    const before = lines.length;
+    const before = log.text().length;
     const payload = `{"id":"log-big","resultCode":1001,"customParameters":{"destination":"${PHONE}","filler":"${'x'.repeat(70_000)}"}}`;
     for (let index = 0; index < 3; index++) {
       expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload })).statusCode).toBe(413);
     }
-    const warnings = lines.slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
+    const warnings = log.text().slice(before).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; reason: string });
     expect(warnings).toEqual([
       expect.objectContaining({ msg: expect.stringContaining('over DLR_BODY_LIMIT') as unknown, reason: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)' }),
     ]);
-    expect(lines.slice(before)).not.toContain(PHONE);
+    expect(log.text().slice(before)).not.toContain(PHONE);
   });
 
   it('name a refused caller once per window, however many requests it sends', async () => {
-    const before = lines.split('192.0.2.99').length;
+    const before = log.text().split('192.0.2.99').length;
     for (let index = 0; index < 20; index++) {
       expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.99' })).statusCode).toBe(403);
     }
-    expect(lines.split('192.0.2.99').length - before).toBe(1);
+    expect(log.text().split('192.0.2.99').length - before).toBe(1);
   });
 });
 
@@ -159,20 +153,14 @@ describe('the logs, while the database is away', () => {
   it('say once a minute, not once a request, that a refused request could not be kept', async () => {
     // Nothing listens on port 1: a database that does not answer.
     const away = openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', dataDir: '' });
-    let awayLines = '';
-    const output = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        awayLines += chunk.toString();
-        done();
-      },
-    });
-    const awayApp = await createTestApp(away, {}, pino(loggerOptions('info', false), output));
+    const awayLog = capturedLog();
+    const awayApp = await createTestApp(away, {}, pino(loggerOptions('info', false), awayLog.stream));
     try {
       for (let index = 0; index < 5; index++) {
         const refused = await awayApp.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":"unkept"}' });
         expect(refused.statusCode).toBe(400);
       }
-      const failures = awayLines.split('\n').filter((line) => line.includes('could not keep a rejected request'));
+      const failures = awayLog.text().split('\n').filter((line) => line.includes('could not keep a rejected request'));
       expect(failures).toHaveLength(1);
       expect(failures[0]).toContain('ECONNREFUSED');
     } finally {

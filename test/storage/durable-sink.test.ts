@@ -4,7 +4,6 @@
  * say reports wait in it.
  */
 import { mkdtempSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -18,6 +17,7 @@ import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { reportToStore } from '../helpers/reports.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 let testDb: TestDatabase;
 
@@ -141,19 +141,13 @@ describe('a journal that cannot be written while the database is away', () => {
     const journal = await openJournal({ folder: join(mkdtempSync(join(tmpdir(), 'dlr-sink-')), 'journal'), maxBytes: 1 << 20 });
     // Closed, its file takes no more writes, as a full disk takes none.
     await journal.close();
-    let lines = '';
-    const output = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines += chunk.toString();
-        done();
-      },
-    });
+    const log = capturedLog();
     const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
     const sink = durableSink({
       batcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),
       replayBatcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),
       journal,
-      logger: pino({ level: 'info' }, output),
+      logger: pino({ level: 'info' }, log.stream),
       retryMs: 100,
       depthLogMs: 50,
     });
@@ -161,7 +155,7 @@ describe('a journal that cannot be written while the database is away', () => {
       await expect(sink.store([reportToStore('nowhere-to-go')])).rejects.toThrow();
       expect(sink.storingTo()).toBe('database');
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const messages = lines
+      const messages = log.text()
         .trim()
         .split('\n')
         .map((line) => (JSON.parse(line) as { msg: string }).msg);
