@@ -4,7 +4,6 @@
  * without a word, `/readyz` saying `starting` for as long.
  */
 import type { Logger } from 'pino';
-import { errorSummary } from '../lib/error-summary.js';
 import type { Database } from './database.js';
 import { describeWait } from './session-waits.js';
 
@@ -23,15 +22,18 @@ export function watchMigrations(options: MigrationWatchOptions): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tell = async () => {
-    const sessions = await options.database.readSessionWaits().then(
-      (waits) => waits.map((wait) => ({ pid: wait.pid, seconds: wait.seconds, doing: describeWait(wait) })),
-      (error: unknown) => ({ unknown: errorSummary(error).message }),
-    );
+    // None busy, or no answer: the database is away between attempts, which has its own line.
+    const waits = await options.database.readSessionWaits().catch(() => []);
     if (stopped) return;
-    options.logger.warn(
-      { seconds: Math.round((Date.now() - startedAt) / 1000), sessions },
-      'the migrations have not finished: taking no reports until they do',
-    );
+    if (waits.length > 0) {
+      options.logger.warn(
+        {
+          seconds: Math.round((Date.now() - startedAt) / 1000),
+          sessions: waits.map((wait) => ({ pid: wait.pid, seconds: wait.seconds, doing: describeWait(wait) })),
+        },
+        'the migrations have not finished: taking no reports until they do',
+      );
+    }
     timer = setTimeout(() => void tell(), options.everyMs);
   };
   timer = setTimeout(() => void tell(), options.firstAfterMs);
