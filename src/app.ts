@@ -117,7 +117,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     retryMs: config.journalRetryMs,
     depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
-  const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database.db, rejected);
+  const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database, rejected);
   const callers = callerCheck(config.allowedCallers);
   app.setNotFoundHandler(strayRequestHandler({ keepRejected, callers, keepsStrays: config.allowedCallers !== null }));
   const smppLog = app.log.child({ name: 'smpp' });

@@ -5,12 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Tables } from './tables.js';
 import type { WriteTransaction } from './write-transaction.js';
-import { embeddedWriteTransaction, serverWriteTransaction } from './write-transaction.js';
+import { embeddedWriteTransaction, serverWriteTransaction, WriteTimeoutError } from './write-transaction.js';
+import { onSessionWithin } from './session-deadline.js';
 import type { ReadRows } from './prepared-reads.js';
 import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
 import type { OnDiskFailure } from './embedded-durability.js';
@@ -31,6 +33,12 @@ export interface Database {
   readonly writeTransaction: WriteTransaction;
   /** Runs a read the query API makes on every request, parsed and planned once per session (see prepared-reads.ts). */
   readonly readRows: ReadRows;
+  /**
+   * A short transaction on the read pool (keeping a refused request): on a server within the read
+   * deadline, past which its session is cancelled and WriteTimeoutError thrown. Its statements go
+   * unprepared.
+   */
+  readonly shortTransaction: <T>(work: (run: ReadRows) => Promise<T>) => Promise<T>;
   /** Whether the database answers a trivial query within the time. */
   readonly ping: (timeoutMs?: number) => Promise<boolean>;
   /** What the read pool's busy sessions (the migrations', at start) wait for at a server; none on the embedded database. */
@@ -145,13 +153,20 @@ function openServer(url: string, options: DatabaseOptions): Database {
     const pid = sessions.get(client);
     if (pid !== undefined) cancelSessions(db, [pid]);
   };
+  const readDeadline = { timeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, cancel };
   // Closing twice is closing once (a pool refuses a second end).
   let closing: Promise<void> | undefined;
   return {
     db,
     kind: 'server',
     writeTransaction: serverWriteTransaction(writePool, { timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, cancel }),
-    readRows: serverPreparedReads(pool, { timeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, cancel }),
+    readRows: serverPreparedReads(pool, readDeadline),
+    shortTransaction: (work) => onSessionWithin(pool, readDeadline, async (client) => {
+      await client.query('BEGIN');
+      const value = await work(async <R>(query: CompiledQuery<R>) => (await client.query<R & pg.QueryResultRow>(query.sql, [...query.parameters])).rows);
+      await client.query('COMMIT');
+      return value;
+    }, () => new WriteTimeoutError(readDeadline.timeoutMs)),
     ping: (timeoutMs) => ping(db, timeoutMs),
     readSessionWaits: () => sessionWaits(db, [...readSessions]),
     cancelReads: () => { cancelSessions(db, [...readSessions]); },
@@ -172,6 +187,7 @@ function openEmbedded(options: DatabaseOptions): Database {
     kind: 'embedded',
     writeTransaction: embeddedWriteTransaction(pglite),
     readRows: embeddedPreparedReads(pglite),
+    shortTransaction: (work) => pglite.transaction((tx) => work(async <R>(query: CompiledQuery<R>) => (await tx.query<R>(query.sql, [...query.parameters])).rows)),
     ping: (timeoutMs) => ping(db, timeoutMs),
     // Its one session is in the process: no other session can hold it up.
     readSessionWaits: () => Promise.resolve([]),

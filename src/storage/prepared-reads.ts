@@ -9,9 +9,8 @@ import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
-import { withinTime } from '../lib/within-time.js';
-import type { Outcome, SessionDeadline } from './session-deadline.js';
-import { beforeDeadline, LATE } from './session-deadline.js';
+import type { SessionDeadline } from './session-deadline.js';
+import { onSessionWithin } from './session-deadline.js';
 import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 
 export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
@@ -70,31 +69,9 @@ export function serverPreparedReads(pool: pg.Pool, deadline: SessionDeadline): R
   };
 }
 
-/**
- * One read on a connection of its own; a connection whose read failed is closed, not handed on.
- * The deadline counts from the wait for a connection: with the network to the server silent, a new
- * connection waits for the pool's whole connect limit, and every connection may be taken.
- */
-async function readWithin<R>(pool: pg.Pool, config: pg.QueryConfig, deadline: SessionDeadline): Promise<R[]> {
-  const startedAt = performance.now();
-  const connecting = pool.connect();
-  const connected = await withinTime(connecting, deadline.timeoutMs, LATE);
-  if (connected === LATE) {
-    // Handed back whenever it comes.
-    connecting.then((late) => { late.release(); }, () => undefined);
-    throw new ReadTimeoutError(deadline.timeoutMs);
-  }
-  const client = connected;
-  const remainingMs = Math.max(1, deadline.timeoutMs - (performance.now() - startedAt));
-  const read = client.query(config).then(
-    (result): Outcome<R[]> => ({ ok: true, value: result.rows as R[] }),
-    (error: unknown): Outcome<R[]> => ({ ok: false, error, broken: true }),
-  );
-  const outcome = await beforeDeadline(client, read, { ...deadline, timeoutMs: remainingMs });
-  if (outcome === LATE) throw new ReadTimeoutError(deadline.timeoutMs);
-  client.release(!outcome.ok);
-  if (outcome.ok) return outcome.value;
-  throw outcome.error;
+/** One read on a connection of its own, within the deadline (see onSessionWithin). */
+function readWithin<R>(pool: pg.Pool, config: pg.QueryConfig, deadline: SessionDeadline): Promise<R[]> {
+  return onSessionWithin(pool, deadline, async (client) => (await client.query(config)).rows as R[], () => new ReadTimeoutError(deadline.timeoutMs));
 }
 
 /**

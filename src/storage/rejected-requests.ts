@@ -1,8 +1,7 @@
 /** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
-import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from './database.js';
-import type { RejectedRequestRow, Tables } from './tables.js';
+import type { RejectedRequestRow } from './tables.js';
 
 /** The raw body is cut at this many bytes. */
 export const REJECTED_BODY_LIMIT = 4096;
@@ -24,27 +23,30 @@ export interface RejectedRequest {
  * Keeps the request. A refused request is kept for inspection and promised to nobody (its sender
  * was answered 400), so its commit waits neither for the disk nor for a synchronous standby: with
  * the standby gone, every refusal waited for good, and ten of them held every connection of the
- * query API.
+ * query API. Behind a lock on the table, or on a server whose network went silent, it is given up
+ * within the read deadline, for the same reason.
  */
-export async function recordRejectedRequest(db: Kysely<Tables>, request: RejectedRequest): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await sql`SET LOCAL synchronous_commit = off`.execute(tx);
-    const { id } = await tx
-      .insertInto('rejected_requests')
-      .values({
-        received_at: request.receivedAt,
-        remote_address: request.remoteAddress,
-        method: request.method,
-        path: withoutNul(request.path),
-        content_type: request.contentType,
-        // A reason may quote the refused value, NUL characters and all.
-        reason: withoutNul(request.reason),
-        body: bodyText(request.body),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (id % PRUNE_EVERY === 0) {
-      await tx.deleteFrom('rejected_requests').where('id', '<=', id - REJECTED_KEPT).execute();
+export async function recordRejectedRequest({ db, shortTransaction }: Pick<Database, 'db' | 'shortTransaction'>, request: RejectedRequest): Promise<void> {
+  await shortTransaction(async (run) => {
+    await run(sql`SET LOCAL synchronous_commit = off`.compile(db));
+    const [kept] = await run(
+      db
+        .insertInto('rejected_requests')
+        .values({
+          received_at: request.receivedAt,
+          remote_address: request.remoteAddress,
+          method: request.method,
+          path: withoutNul(request.path),
+          content_type: request.contentType,
+          // A reason may quote the refused value, NUL characters and all.
+          reason: withoutNul(request.reason),
+          body: bodyText(request.body),
+        })
+        .returning('id')
+        .compile(),
+    );
+    if (kept !== undefined && kept.id % PRUNE_EVERY === 0) {
+      await run(db.deleteFrom('rejected_requests').where('id', '<=', kept.id - REJECTED_KEPT).compile());
     }
   });
 }

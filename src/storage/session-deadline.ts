@@ -32,3 +32,30 @@ export async function beforeDeadline<T>(client: pg.PoolClient, work: Promise<Out
   }
   return outcome;
 }
+
+/**
+ * Work on one connection of the pool, given up on once the deadline has passed since the wait for
+ * the connection began (with the network to the server silent, a new connection waits for the
+ * pool's whole connect limit, and every connection may be taken): a connection that comes late is
+ * handed back whenever it comes; work past it is cancelled and its connection dropped. Either way
+ * `late()` is thrown. A connection whose work failed is dropped too, not handed on.
+ */
+export async function onSessionWithin<T>(pool: pg.Pool, deadline: SessionDeadline, work: (client: pg.PoolClient) => Promise<T>, late: () => Error): Promise<T> {
+  const startedAt = performance.now();
+  const connecting = pool.connect();
+  const client = await withinTime(connecting, deadline.timeoutMs, LATE);
+  if (client === LATE) {
+    connecting.then((comeLate) => { comeLate.release(); }, () => undefined);
+    throw late();
+  }
+  const settled = work(client).then(
+    (value): Outcome<T> => ({ ok: true, value }),
+    (error: unknown): Outcome<T> => ({ ok: false, error, broken: true }),
+  );
+  const remainingMs = Math.max(1, deadline.timeoutMs - (performance.now() - startedAt));
+  const outcome = await beforeDeadline(client, settled, { ...deadline, timeoutMs: remainingMs });
+  if (outcome === LATE) throw late();
+  client.release(!outcome.ok);
+  if (outcome.ok) return outcome.value;
+  throw outcome.error;
+}

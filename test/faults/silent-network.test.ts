@@ -1,8 +1,9 @@
 /**
  * The network to the PostgreSQL server goes silent: a link or a firewall drops every packet, so the
  * connections stay open and no error ever comes, where a stopped server refuses at once. Reports go
- * on being acknowledged from the journal, lookups and `/readyz` are answered (`503`) rather than
- * left waiting, and once the network speaks again every acknowledged report is stored.
+ * on being acknowledged from the journal, refused ones answered `400`, lookups and `/readyz`
+ * answered (`503`) rather than left waiting, and once the network speaks again every acknowledged
+ * report is stored.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
@@ -46,9 +47,16 @@ async function timed<T>(request: () => Promise<T>): Promise<{ answer: T; ms: num
 const readiness = () => app.inject({ method: 'GET', url: '/readyz' });
 
 describe.runIf(serverUrl !== null)('a network to the database that goes silent', () => {
-  it('acknowledges reports from the journal, answers lookups and /readyz with 503, and stores every report once it speaks again', async () => {
+  it('acknowledges reports from the journal, refuses bad ones at once, answers lookups and /readyz with 503, and stores every report once it speaks again', async () => {
     expect((await postJson(app, deliveredReport({ id: 'before-silence' }))).statusCode).toBe(200);
+    // The query API's connections are open when the network goes silent.
+    expect((await app.inject({ method: 'GET', url: '/messages/before-silence' })).statusCode).toBe(200);
     network.silence();
+
+    // A refused report is answered at once, though keeping it for /rejected cannot be done.
+    const refused = await timed(() => app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":' }));
+    expect(refused.answer.statusCode).toBe(400);
+    expect(refused.ms).toBeLessThan(2_000);
 
     const acknowledged = ['before-silence'];
     for (let index = 0; index < 20; index++) {

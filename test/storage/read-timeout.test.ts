@@ -51,7 +51,7 @@ describe.runIf(serverUrl !== null)('a lookup the database does not answer in tim
     await app.close();
   });
 
-  it('answers GET /rejected 503 behind a lock on the refused requests, and the query API keeps its connections', async () => {
+  it('answers GET /rejected 503 and a refused report 400 behind a lock on the refused requests, and the query API keeps its connections', async () => {
     const app = await createTestApp(testDb.openAnother({ readTimeoutMs: 300, poolSize: 3 }));
     expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":' })).statusCode).toBe(400);
     const holder = new pg.Client({ connectionString: serverUrl ?? undefined });
@@ -63,6 +63,9 @@ describe.runIf(serverUrl !== null)('a lookup the database does not answer in tim
         const listing = await app.inject({ method: 'GET', url: '/rejected' });
         expect(listing.statusCode).toBe(503);
         expect(listing.json()).toEqual({ error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+        // A refused report is answered, given up on keeping within the same time.
+        const refused = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":' });
+        expect(refused.statusCode).toBe(400);
       }
       await waitFor('the waiting sessions to be cancelled', async () => {
         const waiting = await holder.query<{ waiting: string }>(
