@@ -14,7 +14,7 @@ import type { WriteTransaction } from './write-transaction.js';
 import { embeddedWriteTransaction, serverWriteTransaction, WriteTimeoutError } from './write-transaction.js';
 import { onSessionWithin } from './session-deadline.js';
 import type { ReadRows } from './prepared-reads.js';
-import { embeddedPreparedReads, serverPreparedReads } from './prepared-reads.js';
+import { embeddedPreparedReads, ReadTimeoutError, serverPreparedReads } from './prepared-reads.js';
 import type { OnDiskFailure } from './embedded-durability.js';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
 import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.js';
@@ -151,7 +151,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const cancel = (client: pg.PoolClient) => {
     const pid = sessions.get(client);
-    if (pid !== undefined) cancelSessions(db, [pid]);
+    if (pid !== undefined) cancelSessions(pool, [pid]);
   };
   const readDeadline = { timeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, cancel };
   // Closing twice is closing once (a pool refuses a second end).
@@ -167,11 +167,14 @@ function openServer(url: string, options: DatabaseOptions): Database {
       await client.query('COMMIT');
       return value;
     }, () => new WriteTimeoutError(readDeadline.timeoutMs)),
-    ping: (timeoutMs) => ping(db, timeoutMs),
+    ping: (timeoutMs) => serverPing(pool, timeoutMs),
     readSessionWaits: () => sessionWaits(db, [...readSessions]),
-    cancelReads: () => { cancelSessions(db, [...readSessions]); },
+    cancelReads: () => { cancelSessions(pool, [...readSessions]); },
     close: () => {
-      closing ??= Promise.all([db.destroy(), writePool.end()]).then(() => undefined);
+      // Kysely ends the read pool only if it ran a query on it; a receiver that has only pinged
+      // and looked up has not.
+      const endReads = () => (pool.ending ? undefined : pool.end());
+      closing ??= Promise.all([db.destroy().then(endReads), writePool.end()]).then(() => undefined);
       return closing;
     },
   };
@@ -188,7 +191,7 @@ function openEmbedded(options: DatabaseOptions): Database {
     writeTransaction: embeddedWriteTransaction(pglite),
     readRows: embeddedPreparedReads(pglite),
     shortTransaction: (work) => pglite.transaction((tx) => work(async <R>(query: CompiledQuery<R>) => (await tx.query<R>(query.sql, [...query.parameters])).rows)),
-    ping: (timeoutMs) => ping(db, timeoutMs),
+    ping: (timeoutMs) => embeddedPing(db, timeoutMs),
     // Its one session is in the process: no other session can hold it up.
     readSessionWaits: () => Promise.resolve([]),
     cancelReads: () => undefined,
@@ -248,11 +251,33 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
  * write's reports are in the journal), and a server that cannot be reached ends a session once its
  * connection is gone.
  */
-function cancelSessions(db: Kysely<Tables>, pids: readonly number[]): void {
-  sql`SELECT pg_cancel_backend(pid) FROM unnest(${[...pids]}::int[]) AS pid WHERE pid <> pg_backend_pid()`.execute(db).catch(() => undefined);
+function cancelSessions(pool: pg.Pool, pids: readonly number[]): void {
+  onPoolWithin(pool, CANCEL_TIMEOUT_MS, (client) =>
+    client.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid WHERE pid <> pg_backend_pid()', [[...pids]]),
+  ).catch(() => undefined);
 }
 
-async function ping(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
+/** A cancel not answered in this time is dropped: the network to the server may be silent. */
+const CANCEL_TIMEOUT_MS = 2_000;
+
+function serverPing(pool: pg.Pool, timeoutMs = 2_000): Promise<boolean> {
+  return onPoolWithin(pool, timeoutMs, (client) => client.query('SELECT 1')).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Work on a connection of the pool that holds nothing at the server worth cancelling (a ping, a
+ * cancel): past its time its connection is dropped. Left waiting on a connection to a server whose
+ * network went silent, such work held its connection until TCP gave up, minutes after the network
+ * spoke again, and enough of it held every connection of the query API.
+ */
+function onPoolWithin<T>(pool: pg.Pool, timeoutMs: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return onSessionWithin(pool, { timeoutMs, cancel: () => undefined }, work, () => new ReadTimeoutError(timeoutMs));
+}
+
+async function embeddedPing(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
   const query = sql`SELECT 1`.execute(db).then(
     () => true,
     () => false,

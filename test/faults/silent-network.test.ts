@@ -25,7 +25,7 @@ beforeEach(async () => {
   if (serverUrl === null) return;
   testDb = await createTestDatabase();
   network = await startSilentNetwork(serverUrl);
-  database = openDatabase({ databaseUrl: network.url, dataDir: '', schema: testDb.schema ?? undefined, poolSize: 3, writeTimeoutMs: 500, readTimeoutMs: 500 });
+  database = openDatabase({ databaseUrl: network.url, dataDir: '', schema: testDb.schema ?? undefined, poolSize: 2, writeTimeoutMs: 500, readTimeoutMs: 500 });
   app = await createTestApp(database, { JOURNAL_RETRY_MS: '100' });
 });
 afterEach(async () => {
@@ -88,5 +88,22 @@ describe.runIf(serverUrl !== null)('a network to the database that goes silent',
     // And it goes on storing directly.
     expect((await postJson(app, deliveredReport({ id: 'after-silence' }))).statusCode).toBe(200);
     expect((await readiness()).json()).toMatchObject({ storingTo: 'database', journalReports: 0 });
+  }, 120_000);
+
+  it('is ready again soon after the network speaks, though the connections open in the silence stay silent', async () => {
+    expect((await postJson(app, deliveredReport({ id: 'before-long-silence' }))).statusCode).toBe(200);
+    // Both connections of the query API open when the network goes silent.
+    const lookups = await Promise.all([0, 1].map(() => app.inject({ method: 'GET', url: '/messages/before-long-silence' })));
+    expect(lookups.map((lookup) => lookup.statusCode)).toEqual([200, 200]);
+    network.silence();
+    expect((await postJson(app, deliveredReport({ id: 'in-long-silence' }))).statusCode).toBe(200);
+    for (let index = 0; index < 3; index++) expect((await readiness()).statusCode).toBe(503);
+    expect((await app.inject({ method: 'GET', url: '/messages/before-long-silence' })).statusCode).toBe(503);
+
+    // Work left waiting on the old connections would hold the query API's pool until they speak.
+    network.speakToNewConnections();
+    await waitFor('the receiver to be ready', async () => (await readiness()).statusCode === 200, 15_000);
+    await waitFor('the journal to be stored', async () => (await readiness()).json<{ storingTo: string }>().storingTo === 'database', 15_000);
+    expect((await app.inject({ method: 'GET', url: '/messages/in-long-silence' })).statusCode).toBe(200);
   }, 120_000);
 });

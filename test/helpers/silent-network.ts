@@ -11,13 +11,19 @@ export interface SilentNetwork {
   readonly url: string;
   readonly silence: () => void;
   readonly speak: () => void;
+  /**
+   * Speaks for connections made from now on, while those made before stay silent: as after a long
+   * silence, when TCP waits minutes between retransmissions on the old connections.
+   */
+  readonly speakToNewConnections: () => void;
   readonly close: () => Promise<void>;
 }
 
-/** One direction of a connection: forwards, or holds while the network is silent. */
+/** One direction of a connection: forwards, or holds while it is silent. */
 interface Direction {
   readonly to: Socket;
   readonly held: Buffer[];
+  silent: boolean;
 }
 
 export async function startSilentNetwork(serverUrl: string): Promise<SilentNetwork> {
@@ -26,10 +32,10 @@ export async function startSilentNetwork(serverUrl: string): Promise<SilentNetwo
   const directions: Direction[] = [];
   const sockets = new Set<Socket>();
   const relay = (from: Socket, to: Socket) => {
-    const direction: Direction = { to, held: [] };
+    const direction: Direction = { to, held: [], silent };
     directions.push(direction);
     from.on('data', (chunk: Buffer) => {
-      if (silent) direction.held.push(chunk);
+      if (direction.silent) direction.held.push(chunk);
       else to.write(chunk);
     });
     from.on('close', () => to.destroy());
@@ -54,12 +60,17 @@ export async function startSilentNetwork(serverUrl: string): Promise<SilentNetwo
     url: url.toString(),
     silence: () => {
       silent = true;
+      for (const direction of directions) direction.silent = true;
     },
     speak: () => {
       silent = false;
       for (const direction of directions) {
+        direction.silent = false;
         for (const chunk of direction.held.splice(0)) if (!direction.to.destroyed) direction.to.write(chunk);
       }
+    },
+    speakToNewConnections: () => {
+      silent = false;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
