@@ -168,7 +168,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
       return value;
     }, () => new WriteTimeoutError(readDeadline.timeoutMs)),
     ping: (timeoutMs) => serverPing(pool, timeoutMs),
-    readSessionWaits: () => sessionWaits(db, [...readSessions]),
+    readSessionWaits: () => onPoolWithin(pool, SESSION_WAITS_TIMEOUT_MS, (client) => sessionWaits(client, [...readSessions])),
     cancelReads: () => { cancelSessions(pool, [...readSessions]); },
     close: () => {
       // Kysely ends the read pool only if it ran a query on it; a receiver that has only pinged
@@ -257,8 +257,9 @@ function cancelSessions(pool: pg.Pool, pids: readonly number[]): void {
   ).catch(() => undefined);
 }
 
-/** A cancel not answered in this time is dropped: the network to the server may be silent. */
+/** A cancel, or a look at what sessions wait for, not answered in this time is dropped: the network to the server may be silent. */
 const CANCEL_TIMEOUT_MS = 2_000;
+const SESSION_WAITS_TIMEOUT_MS = 2_000;
 
 function serverPing(pool: pg.Pool, timeoutMs = 2_000): Promise<boolean> {
   return onPoolWithin(pool, timeoutMs, (client) => client.query('SELECT 1')).then(

@@ -3,9 +3,7 @@
  * says: for a start whose migrations the server holds up (a lock another session holds, a
  * synchronous standby that does not confirm), which would otherwise wait without a word.
  */
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
-import type { Tables } from './tables.js';
+import type pg from 'pg';
 
 export interface SessionWait {
   readonly pid: number;
@@ -19,17 +17,19 @@ export interface SessionWait {
 }
 
 /** The busy sessions among `pids`, the one asking left out. */
-export async function sessionWaits(db: Kysely<Tables>, pids: readonly number[]): Promise<SessionWait[]> {
+export async function sessionWaits(client: pg.ClientBase, pids: readonly number[]): Promise<SessionWait[]> {
   if (pids.length === 0) return [];
-  const { rows } = await sql<SessionWait>`
-    SELECT pid,
-           wait_event_type AS "waitEventType",
-           wait_event AS "waitEvent",
-           pg_blocking_pids(pid) AS "blockedBy",
-           round(extract(epoch FROM clock_timestamp() - query_start))::int AS seconds
-      FROM pg_stat_activity
-     WHERE pid = ANY(${[...pids]}::int[]) AND pid <> pg_backend_pid() AND state = 'active'
-     ORDER BY pid`.execute(db);
+  const { rows } = await client.query<SessionWait>(
+    `SELECT pid,
+            wait_event_type AS "waitEventType",
+            wait_event AS "waitEvent",
+            pg_blocking_pids(pid) AS "blockedBy",
+            round(extract(epoch FROM clock_timestamp() - query_start))::int AS seconds
+       FROM pg_stat_activity
+      WHERE pid = ANY($1::int[]) AND pid <> pg_backend_pid() AND state = 'active'
+      ORDER BY pid`,
+    [[...pids]],
+  );
   return rows;
 }
 
