@@ -168,7 +168,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
       return value;
     }, () => new WriteTimeoutError(readDeadline.timeoutMs)),
     ping: (timeoutMs) => serverPing(pool, timeoutMs),
-    readSessionWaits: () => onPoolWithin(pool, SESSION_WAITS_TIMEOUT_MS, (client) => sessionWaits(client, [...readSessions])),
+    readSessionWaits: () => onPoolWithin(pool, BRIEF_QUERY_TIMEOUT_MS, (client) => sessionWaits(client, [...readSessions])),
     cancelReads: () => { cancelSessions(pool, [...readSessions]); },
     close: () => {
       // Kysely ends the read pool only if it ran a query on it; a receiver that has only pinged
@@ -252,16 +252,18 @@ function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
  * connection is gone.
  */
 function cancelSessions(pool: pg.Pool, pids: readonly number[]): void {
-  onPoolWithin(pool, CANCEL_TIMEOUT_MS, (client) =>
+  onPoolWithin(pool, BRIEF_QUERY_TIMEOUT_MS, (client) =>
     client.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid WHERE pid <> pg_backend_pid()', [[...pids]]),
   ).catch(() => undefined);
 }
 
-/** A cancel, or a look at what sessions wait for, not answered in this time is dropped: the network to the server may be silent. */
-const CANCEL_TIMEOUT_MS = 2_000;
-const SESSION_WAITS_TIMEOUT_MS = 2_000;
+/**
+ * A health check, a cancel or a look at what sessions wait for, not answered in this time, is given
+ * up on: each takes milliseconds, and the network to the server may be silent.
+ */
+const BRIEF_QUERY_TIMEOUT_MS = 2_000;
 
-function serverPing(pool: pg.Pool, timeoutMs = 2_000): Promise<boolean> {
+function serverPing(pool: pg.Pool, timeoutMs = BRIEF_QUERY_TIMEOUT_MS): Promise<boolean> {
   return onPoolWithin(pool, timeoutMs, (client) => client.query('SELECT 1')).then(
     () => true,
     () => false,
@@ -278,7 +280,7 @@ function onPoolWithin<T>(pool: pg.Pool, timeoutMs: number, work: (client: pg.Poo
   return onSessionWithin(pool, { timeoutMs, cancel: () => undefined }, work, () => new ReadTimeoutError(timeoutMs));
 }
 
-async function embeddedPing(db: Kysely<Tables>, timeoutMs = 2_000): Promise<boolean> {
+async function embeddedPing(db: Kysely<Tables>, timeoutMs = BRIEF_QUERY_TIMEOUT_MS): Promise<boolean> {
   const query = sql`SELECT 1`.execute(db).then(
     () => true,
     () => false,
