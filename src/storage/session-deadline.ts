@@ -34,26 +34,37 @@ export async function beforeDeadline<T>(client: pg.PoolClient, work: Promise<Out
 }
 
 /**
- * Work on one connection of the pool, given up on once the deadline has passed since the wait for
- * the connection began (with the network to the server silent, a new connection waits for the
- * pool's whole connect limit, and every connection may be taken): a connection that comes late is
- * handed back whenever it comes; work past it is cancelled and its connection dropped. Either way
- * `late()` is thrown. A connection whose work failed is dropped too, not handed on.
+ * A connection of the pool, and what is left of the deadline for the work on it; LATE once the
+ * deadline has passed waiting (with the network to the server silent, a new connection waits for
+ * the pool's whole connect limit, and every connection may be taken). A connection that comes late
+ * is handed back whenever it comes.
  */
-export async function onSessionWithin<T>(pool: pg.Pool, deadline: SessionDeadline, work: (client: pg.PoolClient) => Promise<T>, late: () => Error): Promise<T> {
+export async function connectWithin(pool: pg.Pool, deadline: SessionDeadline): Promise<{ client: pg.PoolClient; remaining: SessionDeadline } | typeof LATE> {
   const startedAt = performance.now();
   const connecting = pool.connect();
   const client = await withinTime(connecting, deadline.timeoutMs, LATE);
   if (client === LATE) {
     connecting.then((comeLate) => { comeLate.release(); }, () => undefined);
-    throw late();
+    return LATE;
   }
+  const remainingMs = Math.max(1, deadline.timeoutMs - (performance.now() - startedAt));
+  return { client, remaining: { ...deadline, timeoutMs: remainingMs } };
+}
+
+/**
+ * Work on one connection of the pool, given up on once the deadline has passed since the wait for
+ * the connection began (see connectWithin); work past it is cancelled and its connection dropped.
+ * Either way `late()` is thrown. A connection whose work failed is dropped too, not handed on.
+ */
+export async function onSessionWithin<T>(pool: pg.Pool, deadline: SessionDeadline, work: (client: pg.PoolClient) => Promise<T>, late: () => Error): Promise<T> {
+  const connected = await connectWithin(pool, deadline);
+  if (connected === LATE) throw late();
+  const { client, remaining } = connected;
   const settled = work(client).then(
     (value): Outcome<T> => ({ ok: true, value }),
     (error: unknown): Outcome<T> => ({ ok: false, error, broken: true }),
   );
-  const remainingMs = Math.max(1, deadline.timeoutMs - (performance.now() - startedAt));
-  const outcome = await beforeDeadline(client, settled, { ...deadline, timeoutMs: remainingMs });
+  const outcome = await beforeDeadline(client, settled, remaining);
   if (outcome === LATE) throw late();
   client.release(!outcome.ok);
   if (outcome.ok) return outcome.value;

@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
 import type { Outcome, SessionDeadline } from './session-deadline.js';
-import { beforeDeadline, LATE } from './session-deadline.js';
+import { beforeDeadline, connectWithin, LATE } from './session-deadline.js';
 
 export type Row = Record<string, unknown>;
 
@@ -86,8 +86,12 @@ export class WriteTimeoutError extends Error {
 export function serverWriteTransaction(pool: pg.Pool, deadline: SessionDeadline): WriteTransaction {
   const setUp = new WeakMap<pg.PoolClient, Set<string>>();
   return async (steps) => {
-    const client = await pool.connect();
-    const outcome = await beforeDeadline(client, transact(client, steps, setUp), deadline);
+    // The deadline counts the wait for a connection: with the network silent, a new one waits the
+    // driver's connect limit, and a connection error is tried once more.
+    const connected = await connectWithin(pool, deadline);
+    if (connected === LATE) throw new WriteTimeoutError(deadline.timeoutMs);
+    const { client, remaining } = connected;
+    const outcome = await beforeDeadline(client, transact(client, steps, setUp), remaining);
     if (outcome === LATE) throw new WriteTimeoutError(deadline.timeoutMs);
     client.release(!outcome.ok && outcome.broken);
     if (outcome.ok) return outcome.value;

@@ -90,6 +90,17 @@ describe.runIf(serverUrl !== null)('a network to the database that goes silent',
     expect((await readiness()).json()).toMatchObject({ storingTo: 'database', journalReports: 0 });
   }, 120_000);
 
+  it('acknowledges the first report within the write deadline when the silence comes before any write connection is open', async () => {
+    network.silence();
+    // Its write waits for a connection that cannot open: the wait counts toward the write's 500 ms.
+    const first = await timed(() => postJson(app, deliveredReport({ id: 'first-in-silence' })));
+    expect(first.answer.statusCode).toBe(200);
+    expect(first.ms).toBeLessThan(2_000);
+    network.speak();
+    await waitFor('the journal to be stored', async () => (await readiness()).json<{ storingTo: string }>().storingTo === 'database', 30_000);
+    expect((await app.inject({ method: 'GET', url: '/messages/first-in-silence' })).statusCode).toBe(200);
+  }, 60_000);
+
   it('is ready again soon after the network speaks, though the connections open in the silence stay silent', async () => {
     expect((await postJson(app, deliveredReport({ id: 'before-long-silence' }))).statusCode).toBe(200);
     // Both connections of the query API open when the network goes silent.
