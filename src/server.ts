@@ -14,7 +14,8 @@ import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
-import { watchMigrations } from './storage/migration-watch.js';
+import type { HeldUpMigrations } from './storage/migration-watch.js';
+import { whileMigrating } from './storage/migration-watch.js';
 
 async function main(): Promise<void> {
   const config = readConfigOrExit();
@@ -98,10 +99,6 @@ async function main(): Promise<void> {
 /** Between attempts to reach a database server that is not answering at start. */
 const START_RETRY_MS = 1_000;
 const AWAY_LOG_MS = 30_000;
-/** When a line says what holds the migrations up, and how often after. */
-const MIGRATIONS_FIRST_LINE_MS = 10_000;
-const MIGRATIONS_LINE_MS = 30_000;
-const CANCEL_AGAIN_MS = 200;
 
 /**
  * Migrates, first waiting for a database server that does not answer yet (a receiver started at
@@ -121,18 +118,9 @@ async function migrateWhenReachable(database: Database, dbLog: Logger, stop: Abo
     }
   }
   const logAway = logSparingly(AWAY_LOG_MS);
-  // A migration the server holds up (a lock, a standby) would hold the stop up as long. A commit
-  // cancelled in its wait for a standby ends committed, and the next statement waits in turn: the
-  // cancel is repeated until the migrations end.
-  let cancelling: NodeJS.Timeout | undefined;
-  const cancelOnStop = () => {
-    database.cancelReads();
-    cancelling = setInterval(() => { database.cancelReads(); }, CANCEL_AGAIN_MS);
-  };
-  stop.addEventListener('abort', cancelOnStop, { once: true });
-  const stopWatching = watchMigrations({ database, logger: dbLog, firstAfterMs: MIGRATIONS_FIRST_LINE_MS, everyMs: MIGRATIONS_LINE_MS });
-  try {
-    const applied = await migrateOnceReachable(database.db, {
+  const onHeldUp = (heldUp: HeldUpMigrations) => { dbLog.warn(heldUp, 'the migrations have not finished: taking no reports until they do'); };
+  const applied = await whileMigrating(database, { stop, onHeldUp }, () =>
+    migrateOnceReachable(database.db, {
       retryMs: START_RETRY_MS,
       signal: stop,
       onAway: (error, attempt) => {
@@ -142,14 +130,10 @@ async function migrateWhenReachable(database: Database, dbLog: Logger, stop: Abo
           dbLog.warn({ err: errorSummary(error), attempts: attempt }, 'the database is not answering: waiting for it before taking reports');
         });
       },
-    });
-    // A signal that came while the migrations ran is heeded too: it is not to be lost.
-    return stop.aborted ? null : applied;
-  } finally {
-    stopWatching();
-    stop.removeEventListener('abort', cancelOnStop);
-    clearInterval(cancelling);
-  }
+    }),
+  );
+  // A signal that came while the migrations ran is heeded too: it is not to be lost.
+  return stop.aborted ? null : applied;
 }
 
 await main();

@@ -7,6 +7,8 @@ import { abortedByStopSignal } from '../lib/stop-signals.js';
 import { openDatabase } from './database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
+import type { HeldUpMigrations } from './migration-watch.js';
+import { heldUpLine, whileMigrating } from './migration-watch.js';
 
 const [command = 'up'] = process.argv.slice(2);
 if (command !== 'up' && command !== 'down') {
@@ -25,22 +27,24 @@ if (claimed !== null) {
     process.exit(1);
   }
 }
-// Making a new embedded database runs in a process of its own, which a signal sent to this one
-// alone would leave writing in the data folder: a stop signal abandons it first. A server's
-// migrations stay interruptible at once.
-const stop = claimed === null ? undefined : abortedByStopSignal();
+// A stop signal abandons the making of a new embedded database, which runs in a process of its
+// own that a signal sent to this one alone would leave writing in the data folder. On a server it
+// cancels the migrations' session: ended without it, this process would leave that session waiting
+// at the server for whatever holds it up, in the queue of a lock the receivers' writes also take.
+const stop = abortedByStopSignal();
 const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, stopCreation: stop });
+const onHeldUp = (heldUp: HeldUpMigrations) => process.stderr.write(`${heldUpLine(heldUp)}\n`);
 try {
   if (command === 'down') {
-    const undone = await undoLatestMigration(database.db);
+    const undone = await whileMigrating(database, { stop, onHeldUp }, () => undoLatestMigration(database.db));
     process.stdout.write(undone === null ? 'no migration to undo\n' : `undone: ${undone}\n`);
   } else {
-    const applied = await migrateToLatest(database.db);
+    const applied = await whileMigrating(database, { stop, onHeldUp }, () => migrateToLatest(database.db));
     process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
   }
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${stop?.aborted === true ? 'stopped by a signal: nothing migrated' : message}\n`);
+  process.stderr.write(`${stop.aborted ? 'stopped by a signal: nothing migrated' : message}\n`);
   process.exitCode = 1;
 } finally {
   await database.close();

@@ -5,6 +5,7 @@
  * receiver started while PostgreSQL is down waits for it. Runs against a PostgreSQL server this test
  * starts itself (so stopping it disturbs nobody), in the suite run on the PostgreSQL server.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import type { OwnPostgres } from '../helpers/own-postgres.js';
 import { postgresBinaries, startOwnPostgres } from '../helpers/own-postgres.js';
 import type { RunningReceiver } from '../helpers/receiver-process.js';
 import { freePort, launchReceiver, missingMessages, postReport, readiness, sleep, startReceiver, startSending, waitFor } from '../helpers/receiver-process.js';
+
+const MIGRATE_CLI = join(import.meta.dirname, '../../dist/src/storage/migrate-cli.js');
 
 const binaries = postgresBinaries();
 let own: OwnPostgres | undefined;
@@ -317,6 +320,37 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       expect(receiver.output()).not.toContain('the database is not answering');
       const { rows } = await holder.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
       expect(Number(rows[0]?.waiting)).toBe(0);
+    } finally {
+      await holder.end();
+    }
+  }, 60_000);
+
+  it('holds `npm run migrate` up with a line naming the lock, and a stop signal meanwhile leaves no session waiting at the server', async () => {
+    const MIGRATION_LOCK = '3853314791062309107';
+    const holder = new pg.Client({ connectionString: postgres.url });
+    await holder.connect();
+    const waitingForTheLock = async () => {
+      const { rows } = await holder.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      return Number(rows[0]?.waiting);
+    };
+    try {
+      await holder.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+      const migrate = spawn(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: postgres.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      migrate.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      migrate.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => migrate.once('exit', (code) => { resolve(code); }));
+      await waitFor('the migrations to wait for the lock', async () => (await waitingForTheLock()) > 0);
+      await waitFor('a line saying what holds the migrations up', () => Promise.resolve(output.includes('the migrations have not finished')), 20_000);
+      const { rows: [holderSession] } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(output).toMatch(new RegExp(`^the migrations have not finished after \\d+ s: session \\d+ waits for a lock held by session ${String(holderSession?.pid)} `));
+      migrate.kill('SIGINT');
+      const code = await Promise.race([exited, sleep(5_000).then(() => 'still running')]);
+      migrate.kill('SIGKILL');
+      expect(code, output).toBe(1);
+      expect(output).toMatch(/stopped by a signal: nothing migrated\n$/);
+      // Its session would otherwise wait for the lock after the command has gone.
+      expect(await waitingForTheLock()).toBe(0);
     } finally {
       await holder.end();
     }

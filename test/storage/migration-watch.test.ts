@@ -3,12 +3,11 @@
  * for, in words an operator can act on, and nothing while the database is simply away (that has
  * its own line).
  */
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { watchMigrations } from '../../src/storage/migration-watch.js';
+import type { HeldUpMigrations } from '../../src/storage/migration-watch.js';
+import { cancelMigrationsOnStop, heldUpLine, watchMigrations } from '../../src/storage/migration-watch.js';
 import type { SessionWait } from '../../src/storage/session-waits.js';
 import { describeWait } from '../../src/storage/session-waits.js';
-import { capturedLog } from '../helpers/captured-log.js';
 
 const running: SessionWait = { pid: 4242, waitEventType: null, waitEvent: null, blockedBy: [], seconds: 3 };
 const behindLock: SessionWait = { pid: 4242, waitEventType: 'Lock', waitEvent: 'relation', blockedBy: [77, 78], seconds: 12 };
@@ -29,7 +28,7 @@ describe('what a busy session is said to wait for', () => {
   });
 });
 
-describe('watching the migrations at start', () => {
+describe('watching the migrations', () => {
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -37,41 +36,56 @@ describe('watching the migrations at start', () => {
     vi.useRealTimers();
   });
 
-  const messages = (text: string) => text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; sessions: unknown });
-
   it('says what holds them up once they run long, again at each interval, and stops when told', async () => {
-    const log = capturedLog();
+    const reports: HeldUpMigrations[] = [];
     let waits: SessionWait[] = [behindLock];
-    const stop = watchMigrations({ database: { readSessionWaits: () => Promise.resolve(waits) }, logger: pino(log.stream), firstAfterMs: 10_000, everyMs: 30_000 });
+    const stop = watchMigrations({ database: { readSessionWaits: () => Promise.resolve(waits) }, onHeldUp: (heldUp) => reports.push(heldUp), firstAfterMs: 10_000, everyMs: 30_000 });
     await vi.advanceTimersByTimeAsync(9_999);
-    expect(log.text()).toBe('');
+    expect(reports).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(messages(log.text())).toEqual([
-      expect.objectContaining({
-        msg: 'the migrations have not finished: taking no reports until they do',
-        sessions: [{ pid: 4242, seconds: 12, doing: describeWait(behindLock) }],
-      }),
-    ]);
+    expect(reports).toEqual([{ seconds: 10, sessions: [{ pid: 4242, seconds: 12, doing: describeWait(behindLock) }] }]);
     waits = [waitingForStandby];
     await vi.advanceTimersByTimeAsync(30_000);
-    expect(messages(log.text())).toHaveLength(2);
-    expect(log.text()).toContain('synchronous standby');
+    expect(reports).toHaveLength(2);
+    expect(reports[1]?.sessions[0]?.doing).toContain('synchronous standby');
     stop();
     await vi.advanceTimersByTimeAsync(120_000);
-    expect(messages(log.text())).toHaveLength(2);
+    expect(reports).toHaveLength(2);
   });
 
   it('says nothing while no session is busy or the database does not answer, and speaks once one is held up', async () => {
-    const log = capturedLog();
+    const reports: HeldUpMigrations[] = [];
     let answer: () => Promise<SessionWait[]> = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-    const stop = watchMigrations({ database: { readSessionWaits: () => answer() }, logger: pino(log.stream), firstAfterMs: 10_000, everyMs: 30_000 });
+    const stop = watchMigrations({ database: { readSessionWaits: () => answer() }, onHeldUp: (heldUp) => reports.push(heldUp), firstAfterMs: 10_000, everyMs: 30_000 });
     await vi.advanceTimersByTimeAsync(10_000);
     answer = () => Promise.resolve([]);
     await vi.advanceTimersByTimeAsync(30_000);
-    expect(log.text()).toBe('');
+    expect(reports).toEqual([]);
     answer = () => Promise.resolve([behindLock]);
     await vi.advanceTimersByTimeAsync(30_000);
-    expect(messages(log.text())).toHaveLength(1);
+    expect(reports).toHaveLength(1);
     stop();
+  });
+
+  it('cancels the sessions once a stop signal comes, again every 200 ms, and no more once they have ended', async () => {
+    let cancels = 0;
+    const stopSignal = new AbortController();
+    const done = cancelMigrationsOnStop({ cancelReads: () => { cancels++; } }, stopSignal.signal);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(cancels).toBe(0);
+    stopSignal.abort();
+    expect(cancels).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(cancels).toBe(6);
+    done();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(cancels).toBe(6);
+  });
+});
+
+describe('the held-up line of npm run migrate', () => {
+  it('names each session and what it waits for', () => {
+    const line = heldUpLine({ seconds: 40, sessions: [{ pid: 4242, seconds: 39, doing: describeWait(behindLock) }, { pid: 4243, seconds: 2, doing: 'is running' }] });
+    expect(line).toBe(`the migrations have not finished after 40 s: session 4242 ${describeWait(behindLock)}; session 4243 is running`);
   });
 });
