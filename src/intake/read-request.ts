@@ -70,6 +70,13 @@ function readReports(
   if (request.method === 'GET') {
     return withFormat('query', readKeyValues(request.query, 'utf-8'));
   }
+  // LINK's key/value reports come by GET or POST: a POST with nothing in its body and pairs in its
+  // query string is read as a GET is, whatever its Content-Type says. Refused with 415 or "the body
+  // is empty", it was sent again and again and never stored.
+  if (request.body.length === 0 && request.query !== '') {
+    const reports = readKeyValues(request.query, 'utf-8');
+    return withFormat('query', reports.ok ? reports : problem(`the body is empty, and the query string is not a report: ${reports.problem}`));
+  }
   const encoding = request.contentEncoding?.trim().toLowerCase() ?? '';
   if (encoding !== '' && encoding !== 'identity') {
     return refuse(415, `Content-Encoding "${encoding.slice(0, 40)}" is not taken; send the body uncompressed`);

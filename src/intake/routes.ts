@@ -201,8 +201,9 @@ function refusedRequestKeeper(keep: IntakeOptions['keepRejected']): KeepRefused 
         path: pathOf(request.url),
         contentType: request.headers['content-type'] ?? null,
         reason: refusal.reason,
-        // A GET report's data is its query string: that is what is kept.
-        body: request.method === 'GET' ? Buffer.from(queryOf(request.url)) : refusal.body,
+        // A report without a body (a GET, or a POST sent that way) has its data in the query
+        // string: that is what is kept. A body over the limit is not read, and is kept as none.
+        body: refusal.body.length === 0 && refusal.status !== 413 ? Buffer.from(queryOf(request.url)) : refusal.body,
       });
     } catch (error) {
       logFailure(errorCode(error) ?? 'none', (suppressed) => {

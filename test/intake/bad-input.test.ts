@@ -101,6 +101,13 @@ describe('a request that is not a report', () => {
     expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47' });
   });
 
+  it('answers 400 to a POST with an empty body whose query string is no report, naming both, and keeps its query string', async () => {
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr?source=link&resultCode=1001' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ message: string }>().message).toBe('the body is empty, and the query string is not a report: id is required');
+    expect(await latestRejected()).toMatchObject({ method: 'POST', path: '/dlr', body: 'source=link&resultCode=1001' });
+  });
+
   it('answers 400 to a GET whose % escape is no UTF-8 character, rather than store another id', async () => {
     const response = await receiver.app.inject({ method: 'GET', url: '/dlr?id=get-escape%E0%A4%A&resultCode=1001' });
     expect(response.statusCode).toBe(400);
@@ -171,7 +178,7 @@ describe('a request intake does not read', () => {
   it('answers 413 to a body over 64 KiB and stores nothing', async () => {
     const before = await storedReportCount();
     const payload = JSON.stringify(deliveredReport({ id: 'too-big', customParameters: { filler: 'x'.repeat(70_000) } }));
-    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload });
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr?source=link', headers: { 'content-type': json }, payload });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toEqual({ error: 'Payload Too Large', message: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)' });
     expect(await storedReportCount()).toBe(before);

@@ -321,6 +321,22 @@ describe('key/value reports', () => {
     expect(kept.reports[0]?.payload).toMatchObject({ 'customParameters.note': '📨\uFEFF' });
   });
 
+  it('reads a POST whose pairs come in its query string, with an empty body, as a GET, whatever its Content-Type', async () => {
+    for (const [id, headers] of [['post-query-1', {}], ['post-query-2', { 'content-type': 'application/x-www-form-urlencoded' }], ['post-query-3', { 'content-type': 'application/json' }]] as const) {
+      const response = await receiver.app.inject({ method: 'POST', url: `/dlr/gateQ?id=${id}&resultCode=1001&customParameters.destination=%2B4755555555`, headers });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.body).toBe('ACK-RECEIVED');
+      const message = await getMessage(receiver.app, id);
+      expect(message).toMatchObject({ status: 'delivered', destination: '+4755555555' });
+      expect(message.reports[0]).toMatchObject({ format: 'query', gate: 'gateQ' });
+    }
+    // A body, when there is one, is the report: the query string is not read.
+    const both = await receiver.app.inject({ method: 'POST', url: '/dlr?id=post-query-ignored&resultCode=1001', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'id=post-body-read&resultCode=1005' });
+    expect(both.statusCode).toBe(200);
+    expect(await getMessage(receiver.app, 'post-body-read')).toMatchObject({ status: 'pending' });
+    expect((await receiver.app.inject({ method: 'GET', url: '/messages/post-query-ignored' })).statusCode).toBe(404);
+  });
+
   it('reads a GET query string with custom parameters in dot form', async () => {
     const query = new URLSearchParams({
       id: 'get-1',
