@@ -102,10 +102,16 @@ export function checkInteger(field: string, value: number, min = INT32_MIN, max 
   return ok(value);
 }
 
-export function parseIntegerText(field: string, text: string, min?: number, max?: number): Result<number> {
+/**
+ * Digits, however many: a number too long for the range is out of it, not "not a whole number"
+ * (past 2^53 its value is rounded, and past about 10^308 Infinity, either way beyond any range).
+ */
+export function parseIntegerText(field: string, text: string, min = INT32_MIN, max = INT32_MAX): Result<number> {
   const trimmed = text.trim();
-  if (!/^[+-]?\d{1,12}$/.test(trimmed)) return problem(`${field} must be a whole number, got "${clip(text)}"`);
-  return checkInteger(field, Number(trimmed), min, max);
+  if (!/^[+-]?\d+$/.test(trimmed)) return problem(`${field} must be a whole number, got "${clip(text)}"`);
+  const value = Number(trimmed);
+  if (value < min || value > max) return problem(`${field} must be between ${min} and ${max}, got ${clip(trimmed)}`);
+  return ok(value);
 }
 
 export function parseResultCode(text: string): Result<number> {

@@ -22,9 +22,9 @@ export interface ListQuery {
 /** A limit above the most is served as the most; below 1 or not a number is an error. */
 export function parseLimit(text: string | undefined): Result<number> {
   if (text === undefined || text === '') return ok(DEFAULT_LIMIT);
-  const limit = parseIntegerText('limit', text, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const limit = parseIntegerText('limit', text, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
   if (!limit.ok) return limit;
-  if (limit.value < 1) return problem(`limit must be at least 1 (one above ${MAX_LIMIT} is served as ${MAX_LIMIT}), got ${limit.value}`);
+  if (limit.value < 1) return problem(`limit must be at least 1 (one above ${MAX_LIMIT} is served as ${MAX_LIMIT}), got ${clip(text.trim())}`);
   return ok(Math.min(limit.value, MAX_LIMIT));
 }
 

@@ -40,6 +40,7 @@ describe('a request that is not a report', () => {
     ['resultCode as text in JSON', json, JSON.stringify({ id: 'bad-3', resultCode: '1001' }), 'resultCode must be a number, got a string'],
     ['a fractional resultCode', json, JSON.stringify({ id: 'bad-4', resultCode: 1001.5 }), 'resultCode must be a whole number'],
     ['a resultCode out of range', json, JSON.stringify({ id: 'bad-5', resultCode: 1e12 }), 'resultCode must be between'],
+    ['a resultCode of 20 digits in a form', form, 'id=bad-18&resultCode=99999999999999999999', 'resultCode must be between -2147483648 and 2147483647, got 99999999999999999999'],
     ['an id that is a number', json, JSON.stringify({ id: 17, resultCode: 1001 }), 'id must be a string, got a number'],
     ['segments as text in JSON', json, JSON.stringify({ id: 'bad-6', resultCode: 1001, segments: '2' }), 'segments must be a number'],
     ['a timestamp that is no date', json, JSON.stringify({ id: 'bad-7', resultCode: 1001, timestamp: 'yesterday' }), 'timestamp must be an RFC 3339 date-time'],

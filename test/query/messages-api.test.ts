@@ -109,13 +109,16 @@ describe('GET /messages', () => {
     expect(ids(await list('until=2999-01-01T00:00:00+0100'))).toHaveLength(all.messages.length);
   });
 
-  it('serves a limit above 500 as 500', async () => {
+  it('serves a limit above 500 as 500, however many digits it has', async () => {
     expect(ids(await list('limit=100000'))).toHaveLength(8);
+    expect(ids(await list('limit=99999999999999999999'))).toHaveLength(8);
+    expect(ids(await list(`limit=${'9'.repeat(400)}`))).toHaveLength(8);
   });
 
   it.each([
     ['limit=0', 'limit must be at least 1 (one above 500 is served as 500), got 0'],
     ['limit=-3', 'limit must be at least 1'],
+    ['limit=-99999999999999999999', 'limit must be at least 1 (one above 500 is served as 500), got -99999999999999999999'],
     ['limit=abc', 'limit must be a whole number'],
     ['status=lost', 'status must be one of'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
