@@ -21,6 +21,7 @@ import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { isDatabaseUnavailable } from './storage/database-unavailable.js';
 import { embeddedUpkeep } from './storage/embedded-upkeep.js';
 import { durableSink } from './storage/durable-sink.js';
+import { watchDiskRoom } from './storage/disk-room.js';
 import { journalFolder, openJournal } from './storage/journal.js';
 import { RecentMessages } from './storage/recent-messages.js';
 import { reportBatcher } from './storage/report-batcher.js';
@@ -49,6 +50,9 @@ const JOURNAL_DEPTH_LOG_MS = 10_000;
 const RECENT_MESSAGES = 100_000;
 /** At most one warning this often about lookups answered 503 while the database is away. */
 const UNAVAILABLE_LOG_MS = 10_000;
+/** How often the room on the disks written to is looked at, and a warning of low room repeated. */
+const DISK_ROOM_CHECK_MS = 60_000;
+const DISK_ROOM_WARNING_MS = 10 * 60_000;
 
 /** The receiver, built: it answers `/healthz` and `/readyz` at once, and everything else once opened. */
 export interface Receiver {
@@ -125,6 +129,12 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     config.smpp === null
       ? null
       : smppReceiver({ config: config.smpp, logger: smppLog, handleDeliverSm: receiptIntake({ sink, keepRejected, logger: smppLog }) });
+  const diskRoom = watchDiskRoom({
+    folders: [journalFolder(config.dataDir), ...(database.folder === null ? [] : [database.folder])],
+    logger: app.log.child({ name: 'disk' }),
+    everyMs: DISK_ROOM_CHECK_MS,
+    repeatMs: DISK_ROOM_WARNING_MS,
+  });
   const upkeep = database.kind === 'embedded' ? embeddedUpkeep({ db: database.db, logger: app.log.child({ name: 'db' }) }) : null;
   // Before the requests under way are waited for: one the database holds up goes to the journal,
   // and a replay starting then would hold the stop up in turn.
@@ -135,6 +145,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
   // The bind goes first, so that a receipt in hand is answered before the storage path closes.
   app.addHook('onClose', async () => {
     await smpp?.stop();
+    diskRoom.stop();
     await upkeep?.stop();
     await sink.close();
   });
@@ -161,6 +172,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       opened = true;
       sink.start();
       upkeep?.start();
+      diskRoom.start();
       smpp?.start();
     },
   };

@@ -29,6 +29,8 @@ export type DatabaseKind = 'server' | 'embedded';
 export interface Database {
   readonly db: Kysely<Tables>;
   readonly kind: DatabaseKind;
+  /** The embedded database's folder; null for a server, or an embedded database in memory. */
+  readonly folder: string | null;
   /** The write path's transactions, in one or two round trips (see write-transaction.ts). */
   readonly writeTransaction: WriteTransaction;
   /** Runs a read the query API makes on every request, parsed and planned once per session (see prepared-reads.ts). */
@@ -159,6 +161,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   return {
     db,
     kind: 'server',
+    folder: null,
     writeTransaction: serverWriteTransaction(writePool, { timeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, cancel }),
     readRows: serverPreparedReads(pool, readDeadline),
     shortTransaction: (work) => onSessionWithin(pool, readDeadline, async (client) => {
@@ -181,13 +184,15 @@ function openServer(url: string, options: DatabaseOptions): Database {
 }
 
 function openEmbedded(options: DatabaseOptions): Database {
-  const pglite = options.dataDir.startsWith('memory://')
+  const folder = options.dataDir.startsWith('memory://') ? null : embeddedFolder(options.dataDir);
+  const pglite = folder === null
     ? new PGlite(options.dataDir, { startParams: [...PGlite.defaultStartParams, ...UPKEEP_START_PARAMS] })
-    : openEmbeddedFolder(embeddedFolder(options.dataDir), options);
+    : openEmbeddedFolder(folder, options);
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
     kind: 'embedded',
+    folder,
     writeTransaction: embeddedWriteTransaction(pglite),
     readRows: embeddedPreparedReads(pglite),
     shortTransaction: (work) => pglite.transaction((tx) => work(async <R>(query: CompiledQuery<R>) => (await tx.query<R>(query.sql, [...query.parameters])).rows)),

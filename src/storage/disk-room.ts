@@ -1,0 +1,110 @@
+/**
+ * Warns while a disk the receiver writes to runs low on room: the journal's (`DATA_DIR`), and the
+ * embedded database's. Full, it refuses what it should keep (the embedded database stops the
+ * receiver, the journal answers `503`), and without a word before, the first sign was the refusals.
+ */
+import { stat, statfs } from 'node:fs/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import { errorSummary } from '../lib/error-summary.js';
+
+export interface Room {
+  readonly availableBytes: number;
+  readonly totalBytes: number;
+}
+
+const MIB = 1024 * 1024;
+/** Low below this much room, or below LOW_SHARE of the file system. */
+const LOW_BYTES = 1024 * MIB;
+const LOW_SHARE = 0.05;
+
+/** Below 1 GiB, or below 5 % of the file system: on a large disk, a few hours of a flood of reports. */
+export function isLowOnRoom(room: Room): boolean {
+  return room.availableBytes < LOW_BYTES || room.availableBytes < room.totalBytes * LOW_SHARE;
+}
+
+/** The room left to an unprivileged writer on the file system holding `folder`. */
+export async function roomAt(folder: string): Promise<Room> {
+  const stats = await statfs(folder);
+  return { availableBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+}
+
+export interface DiskRoomWatchOptions {
+  /** The folders written to; one on the same file system as an earlier one is left out. */
+  readonly folders: readonly string[];
+  readonly logger: FastifyBaseLogger;
+  /** How often the room is looked at. */
+  readonly everyMs: number;
+  /** How often the warning is repeated while the room stays low (a whole number of looks). */
+  readonly repeatMs: number;
+  readonly room?: (folder: string) => Promise<Room>;
+}
+
+export interface DiskRoomWatch {
+  /** Looks at once, then every `everyMs`. */
+  readonly start: () => void;
+  readonly stop: () => void;
+}
+
+export function watchDiskRoom(options: DiskRoomWatchOptions): DiskRoomWatch {
+  const room = options.room ?? roomAt;
+  // The warning is repeated every this many looks while the room stays low.
+  const looksPerWarning = Math.max(1, Math.round(options.repeatMs / options.everyMs));
+  // Looks since each low folder's last warning; absent while it has room.
+  const looksSinceWarning = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const look = async (folder: string) => {
+    const found = await room(folder);
+    const looks = looksSinceWarning.get(folder);
+    if (!isLowOnRoom(found)) {
+      if (looks !== undefined) options.logger.info({ folder, availableMiB: mib(found.availableBytes) }, 'the disk has room again');
+      looksSinceWarning.delete(folder);
+      return;
+    }
+    if (looks !== undefined && looks + 1 < looksPerWarning) {
+      looksSinceWarning.set(folder, looks + 1);
+      return;
+    }
+    looksSinceWarning.set(folder, 0);
+    options.logger.warn(
+      { folder, availableMiB: mib(found.availableBytes), percentFree: Math.round((found.availableBytes / found.totalBytes) * 1000) / 10 },
+      'the disk is low on room: free some, or give it more, before it is full and reports are refused',
+    );
+  };
+  let folders: Promise<string[]> | undefined;
+  const lookAll = async () => {
+    folders ??= onSeparateFileSystems(options.folders);
+    for (const folder of await folders) {
+      await look(folder).catch((error: unknown) => {
+        options.logger.debug({ err: errorSummary(error), folder }, 'could not read the room left on the disk');
+      });
+    }
+  };
+  return {
+    start: () => {
+      if (timer !== undefined) return;
+      void lookAll();
+      timer = setInterval(() => void lookAll(), options.everyMs);
+      timer.unref();
+    },
+    stop: () => {
+      clearInterval(timer);
+    },
+  };
+}
+
+function mib(bytes: number): number {
+  return Math.floor(bytes / MIB);
+}
+
+/** The folders, each on a file system none before it is on (their device numbers differ); folders that cannot be read are left in. */
+async function onSeparateFileSystems(folders: readonly string[]): Promise<string[]> {
+  const seen = new Set<number>();
+  const kept: string[] = [];
+  for (const folder of folders) {
+    const device = await stat(folder).then((stats) => stats.dev, () => null);
+    if (device !== null && seen.has(device)) continue;
+    if (device !== null) seen.add(device);
+    kept.push(folder);
+  }
+  return kept;
+}
