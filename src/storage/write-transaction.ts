@@ -86,8 +86,8 @@ export class WriteTimeoutError extends Error {
 export function serverWriteTransaction(pool: pg.Pool, deadline: SessionDeadline): WriteTransaction {
   const setUp = new WeakMap<pg.PoolClient, Set<string>>();
   return async (steps) => {
-    // The deadline counts the wait for a connection: with the network silent, a new one waits the
-    // driver's connect limit, and a connection error is tried once more.
+    // The deadline counts the wait for a connection: with the network silent, a new one would wait
+    // the driver's connect limit, and the batch, failed so, would be tried once more, as long again.
     const connected = await connectWithin(pool, deadline);
     if (connected === LATE) throw new WriteTimeoutError(deadline.timeoutMs);
     const { client, remaining } = connected;
