@@ -71,12 +71,21 @@ export function watchDiskRoom(options: DiskRoomWatchOptions): DiskRoomWatch {
     );
   };
   let folders: Promise<string[]> | undefined;
+  // A look that has not ended (a network file system that stopped answering) is not joined by
+  // another: each would hold one of the few threads Node does its file work on, the journal's too.
+  let looking = false;
   const lookAll = async () => {
-    folders ??= onSeparateFileSystems(options.folders);
-    for (const folder of await folders) {
-      await look(folder).catch((error: unknown) => {
-        options.logger.debug({ err: errorSummary(error), folder }, 'could not read the room left on the disk');
-      });
+    if (looking) return;
+    looking = true;
+    try {
+      folders ??= onSeparateFileSystems(options.folders);
+      for (const folder of await folders) {
+        await look(folder).catch((error: unknown) => {
+          options.logger.debug({ err: errorSummary(error), folder }, 'could not read the room left on the disk');
+        });
+      }
+    } finally {
+      looking = false;
     }
   };
   return {

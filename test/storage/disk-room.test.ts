@@ -67,6 +67,23 @@ describe('watching the room on the disk', () => {
     expect(lines(log.text())).toHaveLength(4);
   });
 
+  it('does not look again while a look has not ended', async () => {
+    const log = capturedLog();
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-room-'));
+    let looks = 0;
+    // A file system that stops answering: the look never ends.
+    const room = () => {
+      looks++;
+      return new Promise<Room>(() => undefined);
+    };
+    const watch = watchDiskRoom({ folders: [folder], logger: pino(log.stream), everyMs: 60_000, repeatMs: 600_000, room });
+    watch.start();
+    await vi.waitFor(() => { expect(looks).toBe(1); });
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(looks).toBe(1);
+    watch.stop();
+  });
+
   it('looks at folders on one file system once, and goes on past a folder it cannot read', async () => {
     const log = capturedLog();
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-room-'));
