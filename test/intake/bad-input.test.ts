@@ -183,7 +183,8 @@ describe('a request intake does not read', () => {
     expect(response.statusCode).toBe(413);
     expect(response.json()).toEqual({ error: 'Payload Too Large', message: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)' });
     expect(await storedReportCount()).toBe(before);
-    // LINK would send it again and again: the operator finds the refusal, without its body.
+    // LINK would send it again and again: the operator finds the refusal, without its body (the
+    // query string, which a report without a body is kept as, is not taken for it).
     expect(await latestRejected()).toMatchObject({ reason: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)', body: '', path: '/dlr', contentType: json });
   });
 
