@@ -14,8 +14,11 @@ export interface RankedReport {
 /** Whether `candidate` decides over `current`. */
 export function decidesOver(candidate: RankedReport, current: RankedReport): boolean {
   if (candidate.final !== current.final) return candidate.final;
-  const byTime = timeOf(candidate) - timeOf(current);
-  if (byTime !== 0) return byTime > 0;
+  // Compared, not subtracted: two reports without a timestamp are a tie, where -Infinity minus
+  // -Infinity is NaN, which made the first one seen decide.
+  const candidateTime = timeOf(candidate);
+  const currentTime = timeOf(current);
+  if (candidateTime !== currentTime) return candidateTime > currentTime;
   return candidate.seq > current.seq;
 }
 

@@ -37,6 +37,13 @@ describe('the deciding report of a part', () => {
       ])?.name,
     ).toBe('timed');
   });
+
+  it('goes to the report received last between reports without a timestamp, whatever order they are read in', () => {
+    const sent = { name: 'sent', final: false, timestamp: null, seq: 1 };
+    const queued = { name: 'queued', final: false, timestamp: null, seq: 2 };
+    expect(decidingReport([sent, queued])?.name).toBe('queued');
+    expect(decidingReport([queued, sent])?.name).toBe('queued');
+  });
 });
 
 describe('the deciding reports of a message', () => {

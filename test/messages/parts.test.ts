@@ -102,6 +102,13 @@ describe('a multipart message', () => {
     expect(message.reports).toHaveLength(2);
   });
 
+  it('lets the report received last decide between reports without a timestamp', async () => {
+    await send([{ id: 'untimed', resultCode: 1005, segments: 1 }, { id: 'untimed', resultCode: 1000, segments: 1 }]);
+    expect(await getMessage(receiver.app, 'untimed')).toMatchObject({ status: 'pending', resultCode: 1000 });
+    await send([{ id: 'untimed', resultCode: 1006, segments: 1 }, { id: 'untimed', resultCode: 1001, segments: 1 }]);
+    expect(await getMessage(receiver.app, 'untimed')).toMatchObject({ status: 'delivered', final: true, resultCode: 1001 });
+  });
+
   it('reports 1007 as delivered but not final', async () => {
     await send([{ id: 'billing-delayed', resultCode: 1007, segments: 1 }]);
     expect(await getMessage(receiver.app, 'billing-delayed')).toMatchObject({ status: 'delivered', final: false });
