@@ -13,6 +13,7 @@ import * as decidersFromReports from './20261202T0600_deciders-from-reports.js';
 import * as fingerprintUuid from './20261202T1100_fingerprint-uuid.js';
 import * as keysInByteOrder from './20261203T0800_keys-in-byte-order.js';
 import * as listingByReceiptTime from './20261204T0900_listing-by-receipt-time.js';
+import * as untimedTiesByArrival from './20261205T0600_untimed-ties-by-arrival.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261202T1100_fingerprint-uuid': fingerprintUuid,
   '20261203T0800_keys-in-byte-order': keysInByteOrder,
   '20261204T0900_listing-by-receipt-time': listingByReceiptTime,
+  '20261205T0600_untimed-ties-by-arrival': untimedTiesByArrival,
 };

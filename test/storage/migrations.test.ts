@@ -68,6 +68,7 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261202T1100_fingerprint-uuid');
@@ -82,6 +83,7 @@ describe('rolling back the migration that drops the parts table', () => {
       '20261202T1100_fingerprint-uuid',
       '20261203T0800_keys-in-byte-order',
       '20261204T0900_listing-by-receipt-time',
+      '20261205T0600_untimed-ties-by-arrival',
     ]);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
@@ -99,6 +101,7 @@ describe('fingerprints as UUIDs', () => {
   it('knows a report stored before the upgrade when LINK sends it again after', async () => {
     const db = testDb.database.db;
     const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await undoLatestMigration(db)).toBe('20261202T1100_fingerprint-uuid');
@@ -108,7 +111,7 @@ describe('fingerprints as UUIDs', () => {
     await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
       VALUES ('not a hash', 'odd$0', 'odd', 0, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}')`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
+    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival']);
     const retry = await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
     expect(retry).toEqual({ stored: 0, duplicates: 1 });
     const other = await store([report('upgrade$0', NOT_DELIVERED, '2026-01-01T10:06:00Z')]);
@@ -121,6 +124,7 @@ describe('fingerprints as UUIDs', () => {
 describe('identifiers compared as bytes', () => {
   it('finds messages stored before the upgrade by id, refId and status, after it and after rolling it back', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     // Ids that byte order and a language's order sort apart: case, accents, punctuation.
@@ -149,7 +153,7 @@ describe('identifiers compared as bytes', () => {
     };
     expect(await found()).toEqual(expected);
 
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival']);
     expect(await found()).toEqual(expected);
     const collations = await sql<{ column: string; collation: string }>`SELECT table_name || '.' || column_name AS column, collation_name AS collation
       FROM information_schema.columns WHERE table_schema = current_schema() AND collation_name IS NOT NULL ORDER BY 1`.execute(db);
@@ -160,16 +164,18 @@ describe('identifiers compared as bytes', () => {
       { column: 'reports.message_id', collation: 'C' },
     ]);
 
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await found()).toEqual(expected);
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival']);
   });
 });
 
 describe('listing by the time the newest report was received', () => {
   it('pages through the messages stored before the upgrade, after it and after rolling it back', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
     for (const id of ids) await storeReports(testDb.database.writeTransaction, [report(id, DELIVERED, '2026-01-01T10:05:00Z', 'ref-paging')]);
@@ -186,7 +192,7 @@ describe('listing by the time the newest report was received', () => {
     const expected = [['page-e', 'page-d'], ['page-c', 'page-b'], ['page-a']];
     expect(await pages()).toEqual(expected);
 
-    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time']);
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival']);
     expect(await pages()).toEqual(expected);
     const indexes = await sql<{ definition: string }>`SELECT indexdef AS definition FROM pg_indexes
       WHERE schemaname = current_schema() AND indexname IN ('messages_listing_idx', 'messages_status_idx', 'messages_ref_id_idx') ORDER BY indexname`.execute(db);
@@ -196,9 +202,47 @@ describe('listing by the time the newest report was received', () => {
       '(status, last_report_at, last_seq)',
     ]);
 
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await pages()).toEqual(expected);
-    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time']);
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival']);
+  });
+});
+
+describe('ties between reports without a timestamp', () => {
+  /** What the listing shows of a message's state, from its stored row. */
+  const STATE_COLUMNS = ['status', 'final', 'total', 'delivered', 'failed', 'unknown', 'pending', 'result_code', 'result_description', 'operator'] as const;
+  const stateOf = (row: Record<(typeof STATE_COLUMNS)[number], unknown>) => Object.fromEntries(STATE_COLUMNS.map((column) => [column, row[column]]));
+
+  it('are put right in the rows of messages stored before the upgrade, as their lookups show them', async () => {
+    const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
+    const store = (item: ReportToStore) => storeReports(testDb.database.writeTransaction, [item]);
+    // Part 0 not delivered, then delivered, neither with a timestamp; part 1 delivered.
+    await store(report('tie$0', NOT_DELIVERED, null, 'ref-ties'));
+    await store(report('tie$0', DELIVERED, null, 'ref-ties'));
+    await store(report('tie$1', DELIVERED, '2026-01-01T10:00:00Z', 'ref-ties'));
+    // The whole message sent, then queued; and a message whose parts 0 and 2 have no report.
+    await store(report('tie-whole', 1000, null, 'ref-ties'));
+    await store(report('tie-whole', QUEUED, null, 'ref-ties'));
+    await store({ ...report('tie-gap$1', NOT_DELIVERED, null, 'ref-ties') });
+    await store({ ...report('tie-gap$1', DELIVERED, null, 'ref-ties') });
+    await store({ ...report('tie-gap$2', QUEUED, '2026-01-01T10:00:00Z', 'ref-ties') });
+    // The rows as receivers before the upgrade wrote them: the first report of each tie decided.
+    await sql`UPDATE messages SET status = 'partially_delivered', final = true, delivered = 1, failed = 1, pending = 0 WHERE message_id = 'tie'`.execute(db);
+    await sql`UPDATE messages SET result_code = 1000, result_description = 'Sent (to operator)' WHERE message_id = 'tie-whole'`.execute(db);
+    await sql`UPDATE messages SET delivered = 0, failed = 1, result_code = ${NOT_DELIVERED}, result_description = 'Not delivered' WHERE message_id = 'tie-gap'`.execute(db);
+
+    expect(await migrateToLatest(db)).toEqual(['20261205T0600_untimed-ties-by-arrival']);
+    const listed = (await listMessages(testDb.database, { refId: 'ref-ties', limit: 10 })).messages.map(({ message }) => message);
+    const looked = await Promise.all(listed.map(async ({ message_id }) => (await findMessage(testDb.database, message_id))?.message));
+    expect(listed.map((row) => row.message_id).sort()).toEqual(['tie', 'tie-gap', 'tie-whole']);
+    expect(listed.map(stateOf)).toEqual(looked.map((row) => (row === undefined ? undefined : stateOf(row))));
+    expect(Object.fromEntries(listed.map((row) => [row.message_id, [row.status, row.result_code, row.delivered, row.failed, row.pending]]))).toEqual({
+      tie: ['delivered', DELIVERED, 2, 0, 0],
+      'tie-whole': ['pending', QUEUED, 0, 0, 2],
+      'tie-gap': ['pending', QUEUED, 1, 0, 2],
+    });
   });
 });
 
