@@ -1,0 +1,162 @@
+/**
+ * A message's state is kept twice: its row, which every write brings up to date from the reports
+ * it adds (the listing reads it), and its reports, from which a lookup by id works the same state
+ * out afresh. Random reports of a few messages, in random arrays sent at once to two receivers on
+ * one database, must leave the two saying the same, each part decided as the contract says, and
+ * each distinct report kept once.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import type { MessageJson } from '../helpers/app.js';
+import { createTestApp, getMessage, postJson } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+let receivers: App[];
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  // On a server the second is a pool of its own, as a second receiver process would have.
+  receivers = [await createTestApp(testDb.database), await createTestApp(testDb.openAnother())];
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((receiver) => receiver.close()));
+  await testDb.drop();
+});
+
+/** Final and not, delivered, failed and unknown, "delivered but not final" and a code the table lacks. */
+const RESULT_CODES = [1000, 1005, 1001, 1006, 1007, 4, 2103, 7777] as const;
+// Few parts and times, and no timestamp as often as one: ties are what the rules must settle.
+const TIMES = [null, null, '2026-11-22T10:00:00Z', '2026-11-22T10:01:00Z'] as const;
+
+interface ReportSpec {
+  readonly message: number;
+  /** null: a report for the whole message. */
+  readonly part: number | null;
+  readonly resultCode: number;
+  readonly timestamp: string | null;
+  readonly segments: number | null;
+  readonly operator: string;
+  readonly destination: string | null;
+}
+
+const reportSpec = fc.record({
+  message: fc.integer({ min: 0, max: 2 }),
+  part: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 4 }),
+  resultCode: fc.constantFrom(...RESULT_CODES),
+  timestamp: fc.constantFrom(...TIMES),
+  segments: fc.option(fc.integer({ min: 1, max: 4 })),
+  operator: fc.constantFrom('no.telenor', 'no.telia'),
+  destination: fc.option(fc.constantFrom('+4799999999', '+4798888888')),
+});
+
+/**
+ * The reports as they are sent: some of them twice (a retry), in arrays of one to four, each array
+ * to one of the two receivers, all arrays at once.
+ */
+const delivery = fc
+  .array(reportSpec, { minLength: 1, maxLength: 10 })
+  .chain((reports) =>
+    fc.record({
+      reports: fc.constant(reports),
+      sent: fc.shuffledSubarray([...reports.keys(), ...reports.keys()], { minLength: reports.length }).chain((order) =>
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 4 }), receiver: fc.integer({ min: 0, max: 1 }) }), {
+          minLength: order.length,
+          maxLength: order.length,
+        }).map((arrays) => ({ order, arrays })),
+      ),
+    }),
+  );
+
+function body(run: number, spec: ReportSpec): Record<string, unknown> {
+  return {
+    id: `state-${run}-${spec.message}${spec.part === null ? '' : `$${spec.part}`}`,
+    refId: `state-run-${run}`,
+    resultCode: spec.resultCode,
+    operator: spec.operator,
+    ...(spec.timestamp === null ? {} : { timestamp: spec.timestamp }),
+    ...(spec.segments === null ? {} : { segments: spec.segments }),
+    customParameters: { source: 'LINK', ...(spec.destination === null ? {} : { destination: spec.destination }) },
+  };
+}
+
+/** Cuts `items` into consecutive arrays of the given sizes (the last takes what is left). */
+function arraysOf<T>(items: readonly T[], arrays: ReadonlyArray<{ size: number; receiver: number }>): Array<{ items: T[]; receiver: number }> {
+  const cut: Array<{ items: T[]; receiver: number }> = [];
+  let start = 0;
+  for (const { size, receiver } of arrays) {
+    if (start >= items.length) break;
+    cut.push({ items: items.slice(start, start + size), receiver });
+    start += size;
+  }
+  return cut;
+}
+
+type StoredReportJson = MessageJson['reports'][number];
+
+/**
+ * The contract's rules, worked out here apart from the receiver's code: per part, the final report
+ * before a non-final one, then the latest timestamp (none is oldest), then the one received last
+ * (`reports` is oldest first); a part without reports of its own takes the whole message's.
+ */
+function partsByTheContract(reports: readonly StoredReportJson[]) {
+  const timeOf = (report: StoredReportJson) => {
+    const { timestamp } = report.payload as { timestamp?: string };
+    return timestamp === undefined ? Number.NEGATIVE_INFINITY : Date.parse(timestamp);
+  };
+  const outranks = (a: StoredReportJson, b: StoredReportJson) =>
+    a.final !== b.final ? a.final : timeOf(a) >= timeOf(b);
+  const deciderAmong = (candidates: readonly StoredReportJson[]) =>
+    candidates.reduce<StoredReportJson | undefined>((best, report) => (best === undefined || outranks(report, best) ? report : best), undefined);
+  const segments = reports.map((report) => (report.payload as { segments?: number }).segments ?? 0);
+  const total = Math.max(1, ...segments, ...reports.map((report) => (report.part ?? -1) + 1));
+  const whole = deciderAmong(reports.filter((report) => report.part === null));
+  const counts = { total, delivered: 0, failed: 0, unknown: 0, pending: 0 };
+  const parts: Array<{ part: number; resultCode: number | null }> = [];
+  for (let part = 0; part < total; part++) {
+    const decider = deciderAmong(reports.filter((report) => report.part === part)) ?? whole;
+    const status = (decider?.status ?? 'pending') as keyof typeof counts;
+    counts[status] += 1;
+    if (decider !== undefined) parts.push({ part, resultCode: decider.resultCode as number | null });
+  }
+  return { segments: counts, parts };
+}
+
+async function listed(app: App, refId: string): Promise<MessageJson[]> {
+  const response = await app.inject({ method: 'GET', url: `/messages?refId=${refId}&limit=500` });
+  expect(response.statusCode).toBe(200);
+  return response.json<{ messages: MessageJson[] }>().messages;
+}
+
+describe('the state a message is listed with', () => {
+  it('is the state its lookup works out from its reports, and the contract gives, whatever the order, the arrays and the receivers they came through', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(delivery, async ({ reports, sent }) => {
+        run += 1;
+        const bodies = sent.order.map((index) => body(run, reports[index] as ReportSpec));
+        const answers = await Promise.all(
+          arraysOf(bodies, sent.arrays).map(async (array) => (await postJson(receivers[array.receiver] as App, array.items)).statusCode),
+        );
+        expect(answers.every((status) => status === 200)).toBe(true);
+
+        const messageIds = [...new Set(sent.order.map((index) => `state-${run}-${(reports[index] as ReportSpec).message}`))].sort();
+        const listing = (await listed(receivers[0] as App, `state-run-${run}`)).sort((a, b) => a.messageId.localeCompare(b.messageId));
+        const lookups = await Promise.all(messageIds.map((id) => getMessage(receivers[1] as App, id)));
+        expect(listing).toEqual(lookups);
+        for (const message of lookups) {
+          const shown = { segments: message.segments, parts: message.parts.map(({ part, resultCode }) => ({ part, resultCode })) };
+          expect(shown, message.messageId).toEqual(partsByTheContract(message.reports));
+        }
+
+        // Each distinct report is kept once, however often and through whichever receiver it came.
+        // Its custom parameters do not make a report another (see fingerprint).
+        const distinct = new Set(bodies.map((each) => JSON.stringify({ ...each, customParameters: null })));
+        expect(lookups.reduce((sum, message) => sum + message.reports.length, 0)).toBe(distinct.size);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
