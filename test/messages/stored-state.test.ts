@@ -99,7 +99,9 @@ type StoredReportJson = MessageJson['reports'][number];
 /**
  * The contract's rules, worked out here apart from the receiver's code: per part, the final report
  * before a non-final one, then the latest timestamp (none is oldest), then the one received last
- * (`reports` is oldest first); a part without reports of its own takes the whole message's.
+ * (`reports` is oldest first); a part without reports of its own takes the whole message's. The
+ * message's status from its parts' counts, its top from the deciding report received last, its
+ * destination the latest given.
  */
 function partsByTheContract(reports: readonly StoredReportJson[]) {
   const timeOf = (report: StoredReportJson) => {
@@ -115,13 +117,33 @@ function partsByTheContract(reports: readonly StoredReportJson[]) {
   const whole = deciderAmong(reports.filter((report) => report.part === null));
   const counts = { total, delivered: 0, failed: 0, unknown: 0, pending: 0 };
   const parts: Array<{ part: number; resultCode: number | null }> = [];
+  let final = true;
+  let latest: StoredReportJson | undefined;
   for (let part = 0; part < total; part++) {
     const decider = deciderAmong(reports.filter((report) => report.part === part)) ?? whole;
     const status = (decider?.status ?? 'pending') as keyof typeof counts;
     counts[status] += 1;
-    if (decider !== undefined) parts.push({ part, resultCode: decider.resultCode as number | null });
+    final &&= decider?.final === true;
+    if (decider === undefined) continue;
+    parts.push({ part, resultCode: decider.resultCode as number | null });
+    if (latest === undefined || reports.indexOf(decider) > reports.indexOf(latest)) latest = decider;
   }
-  return { segments: counts, parts };
+  const destinations = reports.map((report) => (report.payload as { customParameters: { destination?: string } }).customParameters.destination);
+  return {
+    status: statusOf(counts),
+    final,
+    resultCode: latest?.resultCode ?? null,
+    destination: destinations.filter((each) => each !== undefined).at(-1) ?? null,
+    segments: counts,
+    parts,
+  };
+}
+
+function statusOf(counts: { total: number; delivered: number; failed: number; pending: number }): string {
+  if (counts.pending > 0) return 'pending';
+  if (counts.delivered === counts.total) return 'delivered';
+  if (counts.delivered > 0) return 'partially_delivered';
+  return counts.failed > 0 ? 'failed' : 'unknown';
 }
 
 async function listed(app: App, refId: string): Promise<MessageJson[]> {
@@ -147,7 +169,8 @@ describe('the state a message is listed with', () => {
         const lookups = await Promise.all(messageIds.map((id) => getMessage(receivers[1] as App, id)));
         expect(listing).toEqual(lookups);
         for (const message of lookups) {
-          const shown = { segments: message.segments, parts: message.parts.map(({ part, resultCode }) => ({ part, resultCode })) };
+          const { status, final, resultCode, destination, segments } = message;
+          const shown = { status, final, resultCode, destination, segments, parts: message.parts.map(({ part, resultCode: code }) => ({ part, resultCode: code })) };
           expect(shown, message.messageId).toEqual(partsByTheContract(message.reports));
         }
 
