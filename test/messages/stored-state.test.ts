@@ -82,7 +82,7 @@ function body(run: number, spec: ReportSpec): Record<string, unknown> {
   };
 }
 
-/** Cuts `items` into consecutive arrays of the given sizes (the last takes what is left). */
+/** Cuts `items` into consecutive arrays of the given sizes; with a size per item, every item is sent. */
 function arraysOf<T>(items: readonly T[], arrays: ReadonlyArray<{ size: number; receiver: number }>): Array<{ items: T[]; receiver: number }> {
   const cut: Array<{ items: T[]; receiver: number }> = [];
   let start = 0;

@@ -6,7 +6,8 @@
  * after it is still stored once. Identifiers came to compare as bytes: what was stored before is
  * found by the same ids after the upgrade and after its rollback. The listing came to be ordered by
 the time a message's newest report was received: pages read the same across the upgrade and its
-rollback. A search_path that names no schema
+rollback. The rows of messages whose untimed tie went to the first report are put right, as their
+lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table.
  */
 import { hash } from 'node:crypto';
