@@ -8,7 +8,7 @@ describe('a report id', () => {
     ['abc$01', 'abc', 1],
     ['a$b$3', 'a$b', 3],
     ['Dcshuhod0PMAAAFQ+/PbnR3x$254', 'Dcshuhod0PMAAAFQ+/PbnR3x', 254],
-  ])('%s names part %s of message %s', (id, messageId, part) => {
+  ])('%s names message %s, part %s', (id, messageId, part) => {
     expect(parseReportId(id)).toEqual({ ok: true, target: { messageId, part } });
   });
 
