@@ -30,9 +30,11 @@ export function parseReportId(id: string): ReportIdResult {
   if (messageId === '') {
     return { ok: false, problem: `id "${id}" has a part number but no message id before the "$"` };
   }
-  const part = digits.length > 3 ? Number.POSITIVE_INFINITY : Number(digits);
+  // Leading zeros (`abc$007`) do not make a number larger; more than three digits after them do.
+  const significant = digits.replace(/^0+(?=\d)/, '');
+  const part = significant.length > 3 ? Number.POSITIVE_INFINITY : Number(significant);
   if (part > MAX_PART_INDEX) {
-    return { ok: false, problem: `id "${id.slice(0, 64)}" names part ${digits.slice(0, 12)}, above the largest part number ${MAX_PART_INDEX}` };
+    return { ok: false, problem: `id "${id.slice(0, 64)}" names part ${significant.slice(0, 12)}, above the largest part number ${MAX_PART_INDEX}` };
   }
   return { ok: true, target: { messageId, part } };
 }

@@ -6,6 +6,8 @@ describe('a report id', () => {
     ['abc123$0', 'abc123', 0],
     ['abc$2', 'abc', 2],
     ['abc$01', 'abc', 1],
+    ['abc$0007', 'abc', 7],
+    ['abc$0000000000254', 'abc', 254],
     ['a$b$3', 'a$b', 3],
     ['Dcshuhod0PMAAAFQ+/PbnR3x$254', 'Dcshuhod0PMAAAFQ+/PbnR3x', 254],
   ])('%s names message %s, part %s', (id, messageId, part) => {
@@ -20,6 +22,7 @@ describe('a report id', () => {
     ['$0', 'no message id'],
     ['abc$255', 'above the largest part number'],
     ['abc$99999999999', 'above the largest part number'],
+    ['abc$000255', 'names part 255, above the largest part number'],
     ['x'.repeat(10_000), 'longer than 256'],
   ])('refuses %s: %s', (id, problem) => {
     const result = parseReportId(id);

@@ -87,6 +87,13 @@ describe('a multipart message', () => {
     expect((await getMessage(receiver.app, 'by-part$0')).messageId).toBe('by-part');
   });
 
+  it('reads a part number written with leading zeros as its value', async () => {
+    await send([{ id: 'zeros$0007', resultCode: 1001, segments: 8 }]);
+    const message = await getMessage(receiver.app, 'zeros$7');
+    expect(message).toMatchObject({ messageId: 'zeros', segments: { total: 8, delivered: 1, pending: 7 } });
+    expect(message.parts.map((part) => part.part)).toEqual([7]);
+  });
+
   it('stays pending while a part has not reported, and counts parts from the highest part seen', async () => {
     await send([{ id: 'gap$0', resultCode: 1001, segments: 1 }, { id: 'gap$2', resultCode: 1001, segments: 1 }]);
     const message = await getMessage(receiver.app, 'gap');
