@@ -30,11 +30,11 @@ export function parseReportId(id: string): ReportIdResult {
   if (messageId === '') {
     return { ok: false, problem: `id "${id}" has a part number but no message id before the "$"` };
   }
-  // Leading zeros (`abc$007`) do not make a number larger; more than three digits after them do.
-  const significant = digits.replace(/^0+(?=\d)/, '');
-  const part = significant.length > 3 ? Number.POSITIVE_INFINITY : Number(significant);
+  // Digits only: Number reads leading zeros (`abc$007` is 7), and a long run is above the largest.
+  const part = Number(digits);
   if (part > MAX_PART_INDEX) {
-    return { ok: false, problem: `id "${id.slice(0, 64)}" names part ${significant.slice(0, 12)}, above the largest part number ${MAX_PART_INDEX}` };
+    const written = digits.replace(/^0+/, '').slice(0, 12);
+    return { ok: false, problem: `id "${id.slice(0, 64)}" names part ${written}, above the largest part number ${MAX_PART_INDEX}` };
   }
   return { ok: true, target: { messageId, part } };
 }
