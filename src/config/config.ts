@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { errorCode } from '../lib/error-code.js';
 import type { AddressList } from './address-list.js';
-import { isAddressOrRange, parseAddressList } from './address-list.js';
+import { isAddressOrRange, parseAddressList, writingHint } from './address-list.js';
 import { parseEnvFile } from './env-file.js';
 
 export type TrustProxy = false | number | string[];
@@ -220,7 +220,7 @@ function parseTrustProxy(text: string | undefined, fail: Fail): TrustProxy {
   const named = entries.map((entry) => (PROXY_RANGE_NAMES.has(entry.toLowerCase()) ? entry.toLowerCase() : entry));
   const bad = named.find((entry) => !PROXY_RANGE_NAMES.has(entry) && !isAddressOrRange(entry));
   if (bad === undefined) return named;
-  fail('TRUST_PROXY', `"${bad}" is not an address, CIDR range, loopback, linklocal, uniquelocal or hop count`);
+  fail('TRUST_PROXY', `"${bad}" is not an address, CIDR range, loopback, linklocal, uniquelocal or hop count${writingHint(bad)}`);
   return false;
 }
 

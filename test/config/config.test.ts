@@ -48,6 +48,13 @@ describe('configuration', () => {
     [{ DLR_ALLOWED_IPS: '10.0.0.300' }, 'DLR_ALLOWED_IPS'],
     [{ DLR_ALLOWED_IPS: 'linkmobility, example.com' }, 'DLR_ALLOWED_IPS'],
     [{ DLR_ALLOWED_IPS: '10.0.0.0/33' }, 'DLR_ALLOWED_IPS'],
+    // Zero-padded, short, hexadecimal and single-number IPv4 forms: old parsers read 062 as octal.
+    [{ DLR_ALLOWED_IPS: '062.067.062.101' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: '10.1' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: '0x3e.67.62.101' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: '1044594277' }, 'DLR_ALLOWED_IPS'],
+    [{ DLR_ALLOWED_IPS: '010.0.0.0/8' }, 'DLR_ALLOWED_IPS'],
+    [{ TRUST_PROXY: '010.0.0.1' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: 'my-proxy' }, 'TRUST_PROXY'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     // A password's "#" or "/" ends it early, as in any URL, and the driver cannot read the rest.
@@ -154,6 +161,23 @@ describe('configuration', () => {
       reconnectMs: 500,
       enquireLinkMs: 20_000,
     });
+  });
+
+  it('reads IPv4 only as four decimal numbers, and says so when an entry is written otherwise', () => {
+    // Read as octal, 062.067.062.101 would be 50.55.50.101: a stranger allowed and LINK's host refused.
+    expect(problemsOf({ DLR_ALLOWED_IPS: 'linkmobility, 062.067.062.101' })).toEqual([
+      'DLR_ALLOWED_IPS: "062.067.062.101" is not an IPv4/IPv6 address or CIDR range; write IPv4 as four decimal numbers without leading zeros (use addresses, CIDR ranges, "linkmobility" or "*")',
+    ]);
+    expect(problemsOf({ DLR_ALLOWED_IPS: '10.1/16' })).toEqual([
+      'DLR_ALLOWED_IPS: "10.1/16" is not an IPv4/IPv6 address or CIDR range; write IPv4 as four decimal numbers without leading zeros (use addresses, CIDR ranges, "linkmobility" or "*")',
+    ]);
+    expect(problemsOf({ TRUST_PROXY: 'loopback, 010.0.0.1' })).toEqual([
+      'TRUST_PROXY: "010.0.0.1" is not an address, CIDR range, loopback, linklocal, uniquelocal or hop count; write IPv4 as four decimal numbers without leading zeros',
+    ]);
+    const allowed = readConfig({ DLR_ALLOWED_IPS: '62.67.62.101, 10.0.0.0/8, ::ffff:192.0.2.0/120, 2001:db8::/32' }).allowedCallers;
+    for (const address of ['62.67.62.101', '::ffff:62.67.62.101', '10.200.3.4', '192.0.2.77', '2001:db8::5']) expect(allowed?.includes(address)).toBe(true);
+    // A caller is named as a socket names it; a proxy's odd spelling of an allowed address is no match.
+    for (const address of ['1044594277', '062.067.062.101', '10.1', '192.0.3.1']) expect(allowed?.includes(address)).toBe(false);
   });
 
   it('takes loopback, linklocal and uniquelocal in TRUST_PROXY, and refuses true, which would believe any client', () => {

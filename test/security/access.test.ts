@@ -135,6 +135,9 @@ describe('who may deliver reports', () => {
     const app = await appWith({ DLR_ALLOWED_IPS: 'linkmobility', TRUST_PROXY: '1' });
     expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '62.67.62.101' })).statusCode).toBe(200);
     expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '62.67.62.101, 8.8.8.8' })).statusCode).toBe(403);
+    // 62.67.62.101 as one number or in octal is not how a proxy names a caller.
+    expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '1044594277' })).statusCode).toBe(403);
+    expect((await deliver(app, '192.0.2.1', { 'x-forwarded-for': '076.0103.076.0145' })).statusCode).toBe(403);
   });
 
   it('is anyone with *', async () => {
@@ -163,6 +166,9 @@ describe('who may read the query API', () => {
       { forwarded: 'for=198.51.100.7;proto=https' },
       { forwarded: 'for="[2001:db8::17]:4711"' },
       { forwarded: 'for=unknown' },
+      // 127.0.0.1 in inet_aton's old forms: not an address as a proxy writes one, so not this machine.
+      { 'x-forwarded-for': '2130706433' },
+      { 'x-real-ip': '127.1' },
     ];
     for (const env of [{}, { TRUST_PROXY: '10.0.0.5' }]) {
       const app = await appWith(env);
