@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { Migrator, sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
+import { errorCode } from '../lib/error-code.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
 import type { Tables } from './tables.js';
 
@@ -10,18 +11,32 @@ export class MigrationError extends Error {
   constructor(
     readonly migrationName: string | undefined,
     override readonly cause: unknown,
+    schema: string,
   ) {
-    super(`migration ${migrationName ?? '(none)'} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const what = migrationName === undefined ? 'the migrations could not begin' : `migration ${migrationName} failed`;
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}${privilegeHint(cause, schema)}`);
     this.name = 'MigrationError';
   }
 }
 
+/**
+ * Since PostgreSQL 15 only the database's owner may create tables in `public`: a user that is not
+ * (as on most hosted servers) is refused before the first table, in words that do not say what to do.
+ */
+function privilegeHint(cause: unknown, schema: string): string {
+  if (errorCode(cause) !== INSUFFICIENT_PRIVILEGE) return '';
+  return `; the user of DATABASE_URL needs to own schema "${schema}" or be granted CREATE on it (GRANT CREATE ON SCHEMA "${schema}" TO …), or name a schema of its own in search_path (the options of DATABASE_URL)`;
+}
+
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 /** Runs every migration not yet applied; returns the names it applied. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
-  const { error, results = [] } = await (await migratorFor(db)).migrateToLatest();
+  const { migrator, schema } = await migratorFor(db);
+  const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');
-    throw new MigrationError(failed?.migrationName, error);
+    throw new MigrationError(failed?.migrationName, error, schema);
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }
@@ -31,13 +46,14 @@ export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
  * the database again; returns its name, or null when none is applied.
  */
 export async function undoLatestMigration(db: Kysely<Tables>): Promise<string | null> {
-  const { error, results = [] } = await (await migratorFor(db)).migrateDown();
+  const { migrator, schema } = await migratorFor(db);
+  const { error, results = [] } = await migrator.migrateDown();
   const [result] = results;
-  if (error !== undefined) throw new MigrationError(result?.migrationName, error);
+  if (error !== undefined) throw new MigrationError(result?.migrationName, error, schema);
   return result?.migrationName ?? null;
 }
 
-async function migratorFor(db: Kysely<Tables>): Promise<Migrator> {
+async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; schema: string }> {
   // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
   // meant; a database holding several receivers' schemas needs it said.
   const { rows } = await sql<{ schema: string | null; searchPath: string }>`
@@ -50,11 +66,12 @@ async function migratorFor(db: Kysely<Tables>): Promise<Migrator> {
       `no schema of the search_path (${found.searchPath}) exists, or this user may not use it: create it (CREATE SCHEMA), or fix search_path in the options of DATABASE_URL`,
     );
   }
-  return new Migrator({
+  const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableSchema: found.schema,
   });
+  return { migrator, schema: found.schema };
 }
 
 export interface ReachOptions {

@@ -10,7 +10,7 @@ rollback. The rows of messages whose untimed tie went to the first report are pu
 lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table.
  */
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
@@ -20,7 +20,7 @@ import { findMessage, listMessages } from '../../src/storage/read-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase, serverUrl } from '../helpers/database.js';
+import { adminQuery, createTestDatabase, serverUrl } from '../helpers/database.js';
 
 let testDb: TestDatabase;
 
@@ -260,6 +260,33 @@ describe.skipIf(serverUrl === null)('a search_path that names no schema there is
       );
     } finally {
       await database.close();
+    }
+  });
+});
+
+describe.skipIf(serverUrl === null)('a user that may not create tables in its schema', () => {
+  it('stops the migrations saying what the user needs, as on PostgreSQL 15 for a user that does not own the database', async () => {
+    const suffix = randomUUID().replaceAll('-', '');
+    const [role, schema, password] = [`dlr_user_${suffix}`, `dlr_shared_${suffix}`, randomUUID()];
+    await adminQuery(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    await adminQuery(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    const url = new URL(serverUrl ?? '');
+    url.username = role;
+    url.password = password;
+    const database = openDatabase({ databaseUrl: url.href, dataDir: '', schema });
+    try {
+      await expect(migrateToLatest(database.db)).rejects.toThrow(
+        `the migrations could not begin: permission denied for schema ${schema}; the user of DATABASE_URL needs to own schema "${schema}" or be granted CREATE on it ` +
+          `(GRANT CREATE ON SCHEMA "${schema}" TO …), or name a schema of its own in search_path (the options of DATABASE_URL)`,
+      );
+      // Once granted, the same user migrates.
+      await adminQuery(`GRANT CREATE ON SCHEMA ${schema} TO ${role}`);
+      expect(await migrateToLatest(database.db)).toContain('20261122T1200_initial');
+    } finally {
+      await database.close();
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
+      await adminQuery(`DROP ROLE ${role}`);
     }
   });
 });
