@@ -32,13 +32,15 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 
 /** Runs every migration not yet applied; returns the names it applied. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
-  const { migrator, schema } = await migratorFor(db);
-  const { error, results = [] } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    const failed = results.find((result) => result.status === 'Error');
-    throw new MigrationError(failed?.migrationName, error, schema);
-  }
-  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  return onMigrationConnection(db, async (connection) => {
+    const { migrator, schema } = await migratorFor(connection);
+    const { error, results = [] } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results.find((result) => result.status === 'Error');
+      throw new MigrationError(failed?.migrationName, error, schema);
+    }
+    return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  });
 }
 
 /**
@@ -46,11 +48,32 @@ export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
  * the database again; returns its name, or null when none is applied.
  */
 export async function undoLatestMigration(db: Kysely<Tables>): Promise<string | null> {
-  const { migrator, schema } = await migratorFor(db);
-  const { error, results = [] } = await migrator.migrateDown();
-  const [result] = results;
-  if (error !== undefined) throw new MigrationError(result?.migrationName, error, schema);
-  return result?.migrationName ?? null;
+  return onMigrationConnection(db, async (connection) => {
+    const { migrator, schema } = await migratorFor(connection);
+    const { error, results = [] } = await migrator.migrateDown();
+    const [result] = results;
+    if (error !== undefined) throw new MigrationError(result?.migrationName, error, schema);
+    return result?.migrationName ?? null;
+  });
+}
+
+/**
+ * Runs the migrations on one connection without the user's `statement_timeout` and `lock_timeout`,
+ * which hosted servers often set: a migration over a large table, or one waiting for another
+ * receiver's, was cancelled, and a cancelled statement reads as a database away, so the start
+ * tried the same migration again and again, saying the database did not answer. Held up, the
+ * migrations are reported while they wait (see migration-watch.ts); once they have run, the
+ * connection goes back to the pool with the user's timeouts.
+ */
+async function onMigrationConnection<T>(db: Kysely<Tables>, run: (connection: Kysely<Tables>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`SET statement_timeout = 0`.execute(connection);
+    await sql`SET lock_timeout = 0`.execute(connection);
+    const result = await run(connection);
+    await sql`RESET statement_timeout`.execute(connection);
+    await sql`RESET lock_timeout`.execute(connection);
+    return result;
+  });
 }
 
 async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; schema: string }> {

@@ -12,6 +12,7 @@ lookups show them. A search_path that names no schema
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpretReport } from '../../src/meaning/interpret-report.js';
 import { migrateToLatest, undoLatestMigration } from '../../src/storage/migrate.js';
@@ -284,6 +285,41 @@ describe.skipIf(serverUrl === null)('a user that may not create tables in its sc
       await adminQuery(`GRANT CREATE ON SCHEMA ${schema} TO ${role}`);
       expect(await migrateToLatest(database.db)).toContain('20261122T1200_initial');
     } finally {
+      await database.close();
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
+      await adminQuery(`DROP ROLE ${role}`);
+    }
+  });
+});
+
+describe.skipIf(serverUrl === null)('a user whose statements the server times out', () => {
+  it.each(['statement_timeout', 'lock_timeout'])('waits with %s set for the user while another session holds the migrations, instead of failing', async (setting) => {
+    const suffix = randomUUID().replaceAll('-', '');
+    const [role, schema, password] = [`dlr_user_${suffix}`, `dlr_own_${suffix}`, randomUUID()];
+    await adminQuery(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await adminQuery(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
+    const url = new URL(serverUrl ?? '');
+    url.username = role;
+    url.password = password;
+    const open = () => openDatabase({ databaseUrl: url.href, dataDir: '', schema });
+    const first = open();
+    await migrateToLatest(first.db);
+    await first.close();
+    // As a hosted server may set it for its users; each new connection of the user takes it.
+    await adminQuery(`ALTER ROLE ${role} SET ${setting} = '100ms'`);
+    const holder = new pg.Client({ connectionString: serverUrl ?? undefined });
+    await holder.connect();
+    const database = open();
+    try {
+      // A session holding the migrations' own table, as a long migration does, for longer than the timeout.
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${schema}.kysely_migration IN ACCESS EXCLUSIVE MODE`);
+      const migrating = migrateToLatest(database.db);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await holder.query('COMMIT');
+      expect(await migrating).toEqual([]);
+    } finally {
+      await holder.end();
       await database.close();
       await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
       await adminQuery(`DROP ROLE ${role}`);
