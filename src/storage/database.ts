@@ -126,7 +126,9 @@ function openServer(url: string, options: DatabaseOptions): Database {
     // pg-pool listens for errors on idle clients only: a connection cut while checked out would emit
     // an 'error' nobody hears and end the process. The query in flight rejects by itself; this logs.
     pool.on('connect', (client) => client.on('error', connectionLost));
-    pool.on('error', connectionLost);
+    // An idle client's error comes again from its pool, which must have a listener or end the
+    // process: the client's own listener above has told it already.
+    pool.on('error', () => {});
     return pool;
   };
   // Each connection's session is known by its process id, for a cancel (the driver's own id is a
