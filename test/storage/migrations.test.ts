@@ -22,6 +22,7 @@ import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { adminQuery, createTestDatabase, serverUrl } from '../helpers/database.js';
+import { waitFor } from '../helpers/receiver-process.js';
 
 let testDb: TestDatabase;
 
@@ -307,19 +308,26 @@ describe.skipIf(serverUrl === null)('a user whose statements the server times ou
     await first.close();
     // As a hosted server may set it for its users; each new connection of the user takes it.
     await adminQuery(`ALTER ROLE ${role} SET ${setting} = '100ms'`);
-    const holder = new pg.Client({ connectionString: serverUrl ?? undefined });
-    await holder.connect();
+    const [holder, watcher] = [new pg.Client({ connectionString: serverUrl ?? undefined }), new pg.Client({ connectionString: serverUrl ?? undefined })];
+    await Promise.all([holder.connect(), watcher.connect()]);
     const database = open();
     try {
       // A session holding the migrations' own table, as a long migration does, for longer than the timeout.
       await holder.query('BEGIN');
       await holder.query(`LOCK TABLE ${schema}.kysely_migration IN ACCESS EXCLUSIVE MODE`);
       const migrating = migrateToLatest(database.db);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      migrating.catch(() => {});
+      // Asked outside the holder's transaction, which sees the sessions as they were at its start.
+      await waitFor('the migrations to wait for the lock', async () => {
+        const { rows } = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'", [role]);
+        return rows.length > 0;
+      });
+      // Past the timeout the user's sessions have.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       await holder.query('COMMIT');
       expect(await migrating).toEqual([]);
     } finally {
-      await holder.end();
+      await Promise.all([holder.end(), watcher.end()]);
       await database.close();
       await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
       await adminQuery(`DROP ROLE ${role}`);
