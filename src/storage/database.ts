@@ -107,8 +107,12 @@ const DEFAULT_READ_TIMEOUT_MS = 5_000;
  * Times in UTC: PostgreSQL writes a time into JSON in the session's time zone (a server set up in
  * Oslo writes `+01:00`), and the query API passes UTC text on as it is, where any other offset
  * costs a Date (`src/query/time.ts`). The instants are the same in any zone; no read depends on it.
+ *
+ * Dates in ISO: the driver reads a time column's text only as ISO writes it, and a server whose
+ * DateStyle is SQL or German (`05.12.2026 11:00:00 UTC`) made every such time null: the listing's
+ * first and last report times, a rejected request's. JSON is written in ISO whatever the setting.
  */
-export const READ_SESSION_SETTINGS = "SET enable_seqscan = off; SET TIME ZONE 'UTC'";
+export const READ_SESSION_SETTINGS = "SET enable_seqscan = off; SET TIME ZONE 'UTC'; SET DateStyle = ISO";
 
 function openServer(url: string, options: DatabaseOptions): Database {
   const connectionLost = (error: Error) => options.onConnectionError?.(error);

@@ -70,12 +70,17 @@ describe('the times of a stored report, read back', () => {
   });
 });
 
-describe('on a PostgreSQL server whose time zone is not UTC', () => {
-  it.skipIf(serverUrl === null)('the times are still written in UTC', async () => {
-    // A database of its own, set to Kathmandu (+05:45) the way a server set up there would be.
+describe('on a PostgreSQL server set up for another place', () => {
+  // A database of its own for each, set up as a server there might be: Kathmandu's time zone
+  // (+05:45), or dates written the SQL or German way (DateStyle), which the driver cannot read.
+  it.skipIf(serverUrl === null).each([
+    ['TimeZone', 'Asia/Kathmandu'],
+    ['DateStyle', 'SQL, DMY'],
+    ['DateStyle', 'German, DMY'],
+  ])('writes the times in UTC with %s %s', async (setting, value) => {
     const name = `tz_${randomUUID().replaceAll('-', '')}`;
     await adminQuery(`CREATE DATABASE ${name}`);
-    await adminQuery(`ALTER DATABASE ${name} SET TimeZone = 'Asia/Kathmandu'`);
+    await adminQuery(`ALTER DATABASE ${name} SET ${setting} = '${value}'`);
     const url = new URL(serverUrl ?? '');
     url.pathname = `/${name}`;
     const database = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
@@ -91,6 +96,10 @@ describe('on a PostgreSQL server whose time zone is not UTC', () => {
         expect(listed).toEqual(message);
         const receivedAt = Date.parse(String(message.reports[0]?.receivedAt));
         expect(Math.abs(receivedAt - Date.now())).toBeLessThan(60_000);
+        expect(message.lastReportAt).toBe(message.reports[0]?.receivedAt);
+        expect((await postJson(app, { resultCode: 1001 })).statusCode).toBe(400);
+        const [rejected] = (await app.inject({ method: 'GET', url: '/rejected' })).json<{ rejected: Array<{ receivedAt: string }> }>().rejected;
+        expect(Math.abs(Date.parse(String(rejected?.receivedAt)) - Date.now())).toBeLessThan(60_000);
       } finally {
         await app.close();
       }
