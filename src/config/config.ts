@@ -175,8 +175,12 @@ function parsePort(name: string, text: string, fail: Fail): number {
 const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 function parseHost(text: string, fail: Fail): string {
-  if (isIP(text) !== 0 || HOST_NAME.test(text)) return text;
-  fail('HOST', `"${text}" is not an IP address or host name (0.0.0.0 listens on every IPv4 address, :: on every address)`);
+  if (isIP(text) !== 0) return text;
+  // `127.1`, `0` and `010.0.0.1` look like host names, and the system's resolver reads them as
+  // `inet_aton` does: 127.0.0.1, 0.0.0.0 and 8.0.0.1.
+  const hint = writingHint(text);
+  if (hint === '' && HOST_NAME.test(text)) return text;
+  fail('HOST', `"${text}" is not an IP address or host name (0.0.0.0 listens on every IPv4 address, :: on every address)${hint}`);
   return text;
 }
 
@@ -253,12 +257,21 @@ function parseSmpp(text: string | undefined, settings: SmppSettings, fail: Fail)
     fail('SMPP_URL', 'needs a system_id and a host: smpp://system_id:password@host:port');
     return null;
   }
+  // Nothing after host:port is read; the value is not echoed, as it holds the password.
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') {
+    fail('SMPP_URL', 'has a path or query after host:port, which the receiver does not read: the bind type is SMPP_BIND, the timings SMPP_RECONNECT_MS and SMPP_ENQUIRE_LINK_MS');
+    return null;
+  }
   const port = url.port === '' ? 2775 : parsePort('SMPP_URL', url.port, fail);
   const systemId = percentDecoded(url.username);
   const password = percentDecoded(url.password);
   if (systemId === null || password === null) {
-    // The value is not echoed: it holds the password.
     fail('SMPP_URL', `the ${systemId === null ? 'system_id' : 'password'} has a % not followed by two hex digits of UTF-8; write a % itself as %25`);
+    return null;
+  }
+  const unsendable = !isBindText(systemId) ? 'system_id' : !isBindText(password) ? 'password' : null;
+  if (unsendable !== null) {
+    fail('SMPP_URL', `the ${unsendable} holds a character a bind cannot carry: SMPP 3.4 sends it as ASCII, without NUL`);
     return null;
   }
   return {
@@ -273,6 +286,18 @@ function parseSmpp(text: string | undefined, settings: SmppSettings, fail: Fail)
     enquireLinkMs: settings.enquireLinkMs,
     tlsCa: settings.tlsCaFile === undefined ? null : readCaFile(settings.tlsCaFile, fail),
   };
+}
+
+/**
+ * What a bind's C-Octet String carries: ASCII without NUL. The SMPP library writes any other
+ * character as one byte of something else, and a NUL ends the string early.
+ */
+function isBindText(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 0 || code > 0x7f) return false;
+  }
+  return true;
 }
 
 /** A URL's percent-encoded part as text; null when an escape is not one (`%ZZ`, half a UTF-8 character). */

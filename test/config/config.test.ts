@@ -84,6 +84,17 @@ describe('configuration', () => {
     [{ HOST: 'not a host!' }, 'HOST'],
     [{ HOST: '[::1]' }, 'HOST'],
     [{ HOST: 'http://example.com' }, 'HOST'],
+    // The resolver reads these as inet_aton does: 127.0.0.1, 0.0.0.0, 8.0.0.1 and 127.0.0.1.
+    [{ HOST: '127.1' }, 'HOST'],
+    [{ HOST: '0' }, 'HOST'],
+    [{ HOST: '010.0.0.1' }, 'HOST'],
+    [{ HOST: '2130706433' }, 'HOST'],
+    // Nothing after host:port is read: a bind type there would be ignored.
+    [{ SMPP_URL: 'smpp://id:pw@host:2775/?bind=transceiver' }, 'SMPP_URL'],
+    [{ SMPP_URL: 'smpp://id:pw@host/receiver' }, 'SMPP_URL'],
+    // A bind carries ASCII: the library would send these as other bytes, or end the field early.
+    [{ SMPP_URL: 'smpp://id:p%C3%A5ss@host' }, 'SMPP_URL'],
+    [{ SMPP_URL: 'smpp://id%00x:pw@host' }, 'SMPP_URL'],
   ])('refuses %o, naming %s', (env, variable) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -107,6 +118,21 @@ describe('configuration', () => {
     expect(readConfig({ DATA_DIR: '/srv/dlr' }).dataDir).toBe('/srv/dlr');
     expect(readConfig({ DATA_DIR: 'var/dlr:2' }).dataDir).toBe('var/dlr:2');
     expect(problemsOf({ DATA_DIR: 'memory://' })[0]).toMatch(/lose every acknowledged report/);
+  });
+
+  it('says how to write a HOST in one of inet_aton\'s forms', () => {
+    expect(problemsOf({ HOST: '010.0.0.1' })).toEqual([
+      'HOST: "010.0.0.1" is not an IP address or host name (0.0.0.0 listens on every IPv4 address, :: on every address); write IPv4 as four decimal numbers without leading zeros',
+    ]);
+  });
+
+  it('names the part of SMPP_URL that a bind cannot use, without echoing the password', () => {
+    const problems = [...problemsOf({ SMPP_URL: 'smpp://id:s3cret@host:2775/?bind=transceiver' }), ...problemsOf({ SMPP_URL: 'smpp://id:s3cr%C3%A9t@host' })];
+    expect(problems).toEqual([
+      'SMPP_URL: has a path or query after host:port, which the receiver does not read: the bind type is SMPP_BIND, the timings SMPP_RECONNECT_MS and SMPP_ENQUIRE_LINK_MS',
+      'SMPP_URL: the password holds a character a bind cannot carry: SMPP 3.4 sends it as ASCII, without NUL',
+    ]);
+    expect(readConfig({ SMPP_URL: 'smpp://id:pw@host:2775/' }).smpp).toMatchObject({ host: 'host', port: 2775 });
   });
 
   it('takes HOST as an IPv4 or IPv6 address or a host name', () => {
