@@ -133,7 +133,7 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
     const params = { system_id: config.systemId, password: config.password, interface_version: SMPP_VERSION_3_4 };
     request(current, command, params, (answer) => {
       if (answer.command_status !== COMMAND_STATUS.ok) {
-        drop(current, bindRefusal(answer.command_status), true);
+        drop(current, bindRefusal(answer.command_status, config), true);
         return;
       }
       current.bound = true;
@@ -219,11 +219,28 @@ function clearLinkTimers(current: Link): void {
   current.enquireTimer = null;
 }
 
-function bindRefusal(status: number): string {
+function bindRefusal(status: number, config: SmppConfig): string {
   const name = commandStatusName(status);
-  if (status === COMMAND_STATUS.invalidPassword) return `wrong password for the system_id (${name})`;
-  if (status === COMMAND_STATUS.invalidSystemId) return `unknown system_id (${name})`;
-  return `bind refused with ${name}`;
+  const refusal =
+    status === COMMAND_STATUS.invalidPassword ? `wrong password for the system_id (${name})`
+    : status === COMMAND_STATUS.invalidSystemId ? `unknown system_id (${name})`
+    : `bind refused with ${name}`;
+  return refusal + overLongNote(config);
+}
+
+/** SMPP 3.4's longest `system_id` and `password`, in characters before the closing NUL. */
+const BIND_FIELD_MOST = { system_id: 15, password: 8 } as const;
+
+/**
+ * Many gateways take longer credentials than SMPP 3.4 allows, so a long one is sent as it is; when
+ * the bind is refused, the length may be why. The password's length is not told.
+ */
+function overLongNote(config: SmppConfig): string {
+  const long = [
+    ...(config.systemId.length > BIND_FIELD_MOST.system_id ? [`the system_id is longer than ${BIND_FIELD_MOST.system_id} characters`] : []),
+    ...(config.password.length > BIND_FIELD_MOST.password ? [`the password is longer than ${BIND_FIELD_MOST.password} characters`] : []),
+  ];
+  return long.length === 0 ? '' : `; ${long.join(' and ')}, the most SMPP 3.4 allows, which a gateway may refuse`;
 }
 
 /** The fields of a parsed `deliver_sm` that a receipt is read from. */

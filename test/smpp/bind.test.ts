@@ -63,6 +63,14 @@ describe('credentials', () => {
     expect(refusals[0]).toContain('wrong password for the system_id (ESME_RINVPASWD)');
     expect(refusals[0]).toContain('"systemId":"dlr-user"');
     expect(receiver.logs()).not.toContain('not-the-password');
+    expect(refusals[0]).toContain('the password is longer than 8 characters, the most SMPP 3.4 allows, which a gateway may refuse');
+  });
+
+  it('with a wrong password within SMPP 3.4 lengths: does not blame the lengths', async () => {
+    const { receiver } = await gatewayAndReceiver((gw) => ({ SMPP_URL: gw.url(CREDENTIALS.systemId, 'wrong-pw') }));
+    await waitFor('the refused bind', () => Promise.resolve(receiver.logs().includes('the SMPP gateway refused the bind')));
+    const refusal = receiver.logs().split('\n').find((line) => line.includes('the SMPP gateway refused the bind'));
+    expect(refusal).toContain('"problem":"wrong password for the system_id (ESME_RINVPASWD)"');
   });
 
   it('binds as a transceiver when SMPP_BIND says so', async () => {
