@@ -8,7 +8,8 @@
 the time a message's newest report was received: pages read the same across the upgrade and its
 rollback. The rows of messages whose untimed tie went to the first report are put right, as their
 lookups show them. A search_path that names no schema
- * there is says so, instead of failing on kysely's bookkeeping table.
+ * there is says so, instead of failing on kysely's bookkeeping table; so does a database that is
+ * not encoded UTF8.
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -289,6 +290,27 @@ describe.skipIf(serverUrl === null)('a user that may not create tables in its sc
       await database.close();
       await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
       await adminQuery(`DROP ROLE ${role}`);
+    }
+  });
+});
+
+describe.skipIf(serverUrl === null)('a database in an encoding other than UTF8', () => {
+  it('stops the migrations naming the encoding and what to do, before creating a table', async () => {
+    const name = `dlr_latin1_${randomUUID().replaceAll('-', '')}`;
+    await adminQuery(`CREATE DATABASE ${name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    const url = new URL(serverUrl ?? '');
+    url.pathname = `/${name}`;
+    const database = openDatabase({ databaseUrl: url.href, dataDir: '', schema: 'public' });
+    try {
+      // There, a report with an emoji or a € was answered 503 at every retry, and never stored.
+      await expect(migrateToLatest(database.db)).rejects.toThrow(
+        "the database is encoded LATIN1, which cannot hold every character a report may carry; the receiver needs a UTF8 database (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)",
+      );
+      const { rows } = await sql<{ tables: number }>`SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public'`.execute(database.db);
+      expect(rows[0]?.tables).toBe(0);
+    } finally {
+      await database.close();
+      await adminQuery(`DROP DATABASE ${name}`);
     }
   });
 });
