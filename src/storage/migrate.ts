@@ -5,6 +5,7 @@ import { Migrator, sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { errorCode } from '../lib/error-code.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
+import { serverProblem } from './server-requirements.js';
 import type { Tables } from './tables.js';
 
 export class MigrationError extends Error {
@@ -79,11 +80,13 @@ async function onMigrationConnection<T>(db: Kysely<Tables>, run: (connection: Ky
 async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; schema: string }> {
   // Kysely takes its bookkeeping tables in any schema for its own unless told which schema is
   // meant; a database holding several receivers' schemas needs it said.
-  const { rows } = await sql<{ schema: string | null; searchPath: string; encoding: string }>`
-    SELECT current_schema() AS schema, current_setting('search_path') AS "searchPath", current_setting('server_encoding') AS encoding`.execute(db);
+  const { rows } = await sql<{ schema: string | null; searchPath: string; versionNumber: string; version: string; encoding: string }>`
+    SELECT current_schema() AS schema, current_setting('search_path') AS "searchPath", current_setting('server_version_num') AS "versionNumber",
+      current_setting('server_version') AS version, current_setting('server_encoding') AS encoding`.execute(db);
   const [found] = rows;
   if (found === undefined) throw new Error('the database did not say which schema is current');
-  if (found.encoding !== 'UTF8') throw new Error(encodingProblem(found.encoding));
+  const unfit = serverProblem({ versionNumber: Number(found.versionNumber), version: found.version, encoding: found.encoding });
+  if (unfit !== null) throw new Error(unfit);
   if (found.schema === null) {
     // Else kysely fails on its own lock table, which says nothing of the cause.
     throw new Error(
@@ -96,15 +99,6 @@ async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; sc
     migrationTableSchema: found.schema,
   });
   return { migrator, schema: found.schema };
-}
-
-/**
- * A report may carry any character (an emoji in a custom parameter, `€` in an id). A database in
- * another encoding refuses to store the ones it lacks, and a refused write reads as a database
- * that cannot serve: the report was answered 503, and LINK sent it again for good, never stored.
- */
-function encodingProblem(encoding: string): string {
-  return `the database is encoded ${encoding}, which cannot hold every character a report may carry; the receiver needs a UTF8 database (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)`;
 }
 
 export interface ReachOptions {
