@@ -10,7 +10,7 @@ export interface ServerFacts {
 }
 
 /** PostgreSQL 15: the first migration's `UNIQUE NULLS NOT DISTINCT` is new there. */
-export const OLDEST_SERVER = { versionNumber: 150000, name: '15' } as const;
+const OLDEST_SERVER = { versionNumber: 150000, name: '15' } as const;
 
 /** What makes the server unfit, in words that say what to do; null when it fits. */
 export function serverProblem(facts: ServerFacts): string | null {
