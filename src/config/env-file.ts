@@ -15,6 +15,7 @@ type Settings = Record<string, string | undefined>;
 
 const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)\s*=(.*)$/;
 const QUOTES = ['"', "'", '`'];
+const BYTE_ORDER_MARK = '\uFEFF';
 /** A `#` right after the `=` or after another character: a comment to Node, not to Compose. */
 const GLUED_HASH = /(?:^|\S)#/;
 /** `$NAME` or `${…}`: a variable to Compose outside single quotes, text to Node. */
@@ -32,7 +33,11 @@ const DISAGREEMENTS = {
 type Disagreement = keyof typeof DISAGREEMENTS;
 
 /** The file's settings; `setElsewhere` names the variables the real environment sets, whose file value is not read. */
-export function parseEnvFile(text: string, setElsewhere: (name: string) => boolean): Result<Settings> {
+export function parseEnvFile(fileText: string, setElsewhere: (name: string) => boolean): Result<Settings> {
+  // A byte order mark, as editors on Windows write it, is not part of the first name: Node's reader
+  // took `\uFEFFDATABASE_URL` for a name of its own, and the receiver started on the embedded
+  // database. Docker Compose skips it too.
+  const text = fileText.startsWith(BYTE_ORDER_MARK) ? fileText.slice(BYTE_ORDER_MARK.length) : fileText;
   const disagreements = valuesReadDifferently(text).filter(([name]) => !setElsewhere(name));
   if (disagreements.length === 0) return ok(parseEnv(text));
   const problems = (Object.keys(DISAGREEMENTS) as Disagreement[]).flatMap((kind) => {

@@ -214,6 +214,13 @@ describe('configuration', () => {
     }
   });
 
+  it('reads a .env file saved with a byte order mark, its first variable too, as Docker Compose does', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
+    const file = join(folder, '.env');
+    writeFileSync(file, '\uFEFFDATABASE_URL=postgres://dlr@db/dlr\r\nPORT=4100\r\n');
+    expect(readConfig(environmentWithEnvFile({}, file))).toMatchObject({ databaseUrl: 'postgres://dlr@db/dlr', port: 4100 });
+  });
+
   it('reads a .env file, with the real environment winning', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dlr-env-'));
     const file = join(folder, '.env');
