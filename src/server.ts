@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Receiver } from './app.js';
 import { assembleReceiver } from './app.js';
-import { readConfigOrExit } from './config/config.js';
+import { notReadLine, readConfigOrExit } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
@@ -18,9 +18,10 @@ import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit();
+  const { config, notReadInEnvFile } = readConfigOrExit();
 
   const logger = pino(loggerOptions(config.logLevel));
+  if (notReadInEnvFile.length > 0) logger.warn({ names: notReadInEnvFile }, notReadLine(notReadInEnvFile));
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
   const dataFolderClaim = journalFolder(config.dataDir);

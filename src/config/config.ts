@@ -320,12 +320,27 @@ function readCaFile(path: string, fail: Fail): string | null {
   return null;
 }
 
+/** The variables the receiver reads; `.env.example` lists each one, and a test holds the two together. */
+export const SETTING_NAMES: readonly string[] = [
+  'PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'DLR_ALLOWED_IPS', 'TRUST_PROXY', 'DLR_ACK_BODY', 'DLR_BODY_LIMIT',
+  'API_TOKEN', 'JOURNAL_MAX_BYTES', 'JOURNAL_RETRY_MS', 'REQUEST_TIMEOUT_MS', 'WRITE_TIMEOUT_MS', 'LOG_LEVEL',
+  'SMPP_URL', 'SMPP_BIND', 'SMPP_RECONNECT_MS', 'SMPP_ENQUIRE_LINK_MS', 'SMPP_TLS_CA',
+];
+
+/** What `.env` may hold for Docker Compose alone: docker-compose.yml's own variable, Compose's settings. */
+const FOR_COMPOSE = /^(POSTGRES_PASSWORD|COMPOSE_\w+)$/;
+
 /**
- * The environment with a `.env` file's settings under it: a variable set in the real environment
- * wins over the file.
+ * The names a `.env` file sets that nothing reads: a misspelt `DATABSE_URL` left the receiver on
+ * the embedded database without a word.
  */
-export function environmentWithEnvFile(env: Environment, path = '.env'): Environment {
-  if (!existsSync(path)) return env;
+export function namesNotRead(fileSettings: Environment): string[] {
+  return Object.keys(fileSettings).filter((name) => !SETTING_NAMES.includes(name) && !FOR_COMPOSE.test(name));
+}
+
+/** The settings a `.env` file holds; none when there is no such file. */
+export function readEnvFile(env: Environment, path = '.env'): Environment {
+  if (!existsSync(path)) return {};
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -335,19 +350,39 @@ export function environmentWithEnvFile(env: Environment, path = '.env'): Environ
   }
   const settings = parseEnvFile(text, (name) => env[name] !== undefined);
   if (!settings.ok) throw new ConfigError([`${path}: ${settings.problem}`]);
-  return { ...settings.value, ...env };
+  return settings.value;
+}
+
+/**
+ * The environment with a `.env` file's settings under it: a variable set in the real environment
+ * wins over the file.
+ */
+export function environmentWithEnvFile(env: Environment, path = '.env'): Environment {
+  return { ...readEnvFile(env, path), ...env };
+}
+
+export interface StartSettings {
+  readonly config: Config;
+  /** Names `.env` sets that neither the receiver nor Docker Compose reads, most likely misspelt. */
+  readonly notReadInEnvFile: readonly string[];
 }
 
 /**
  * The process's settings, from its environment and `.env`; a bad value stops the process with the
  * message naming each bad variable (exit code 1), not a stack trace.
  */
-export function readConfigOrExit(): Config {
+export function readConfigOrExit(): StartSettings {
   try {
-    return readConfig(environmentWithEnvFile(process.env));
+    const fileSettings = readEnvFile(process.env);
+    return { config: readConfig({ ...fileSettings, ...process.env }), notReadInEnvFile: namesNotRead(fileSettings) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+}
+
+/** Says which names of `.env` nothing reads, and where the names it may hold are listed. */
+export function notReadLine(names: readonly string[]): string {
+  return `.env sets ${names.join(', ')}, which the receiver does not read: check the spelling against .env.example`;
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, environmentWithEnvFile, readConfig } from '../../src/config/config.js';
+import { ConfigError, SETTING_NAMES, environmentWithEnvFile, namesNotRead, readConfig } from '../../src/config/config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -219,6 +219,19 @@ describe('configuration', () => {
     const file = join(folder, '.env');
     writeFileSync(file, '\uFEFFDATABASE_URL=postgres://dlr@db/dlr\r\nPORT=4100\r\n');
     expect(readConfig(environmentWithEnvFile({}, file))).toMatchObject({ databaseUrl: 'postgres://dlr@db/dlr', port: 4100 });
+  });
+
+  it('knows each variable .env.example lists as one it reads, and no other', () => {
+    const example = readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8');
+    const listed = [...example.matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    expect([...new Set(listed)].sort()).toEqual([...SETTING_NAMES].sort());
+  });
+
+  it('names what .env sets that neither the receiver nor Docker Compose reads', () => {
+    expect(namesNotRead({ DATABSE_URL: 'postgres://dlr@db/dlr', PORT: '3000', POSTGRES_PASSWORD: 'pw', COMPOSE_PROJECT_NAME: 'dlr', API_TOKEN: 't', Port: '1' })).toEqual([
+      'DATABSE_URL',
+      'Port',
+    ]);
   });
 
   it('reads a .env file, with the real environment winning', () => {

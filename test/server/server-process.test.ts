@@ -74,6 +74,28 @@ describe('the server process', () => {
     rmSync(workingFolder, { recursive: true });
   });
 
+  it('says which names in .env it does not read, as a misspelt DATABASE_URL, and leaves those Docker Compose reads alone', async () => {
+    const workingFolder = mkdtempSync(join(tmpdir(), 'dlr-cwd-'));
+    writeFileSync(join(workingFolder, '.env'), 'DATABSE_URL=postgres://dlr@db/dlr\nPOSTGRES_PASSWORD=pw\nCOMPOSE_PROJECT_NAME=dlr\nDLR_ACK_BODY=THANKS\n');
+    const receiver = await startReceiver({ ...database.env, DATA_DIR: dataDir }, { cwd: workingFolder });
+    try {
+      const warnings = receiver.output().split('\n').filter((line) => line.includes('which the receiver does not read'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({
+        level: 40,
+        names: ['DATABSE_URL'],
+        msg: '.env sets DATABSE_URL, which the receiver does not read: check the spelling against .env.example',
+      });
+    } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
+    }
+    const migrate = spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', ...database.env, DATA_DIR: dataDir }, cwd: workingFolder, encoding: 'utf8' });
+    expect(migrate.status).toBe(0);
+    expect(migrate.stderr).toBe('.env sets DATABSE_URL, which the receiver does not read: check the spelling against .env.example\n');
+    rmSync(workingFolder, { recursive: true });
+  });
+
   it('takes a report over HTTP, answers only after storing it, keeps it across a restart, and stops cleanly', async () => {
     const first = await start();
     const report = { refId: 'order-17', id: 'process-1$0', resultCode: 1001, segments: 1, timestamp: '2015-11-19T09:37:00Z' };
