@@ -18,10 +18,11 @@ import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 
 async function main(): Promise<void> {
-  const { config, notReadInEnvFile } = readConfigOrExit();
+  const { config, notRead } = readConfigOrExit();
 
   const logger = pino(loggerOptions(config.logLevel));
-  if (notReadInEnvFile.length > 0) logger.warn({ names: notReadInEnvFile }, notReadLine(notReadInEnvFile));
+  const misspelt = notReadLine(notRead);
+  if (misspelt !== null) logger.warn({ names: [...notRead.inEnvFile, ...notRead.inEnvironment] }, misspelt);
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
   const dataFolderClaim = journalFolder(config.dataDir);

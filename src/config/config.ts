@@ -330,12 +330,26 @@ export const SETTING_NAMES: readonly string[] = [
 /** What `.env` may hold for Docker Compose alone: docker-compose.yml's own variable, Compose's settings. */
 const FOR_COMPOSE = /^(POSTGRES_PASSWORD|COMPOSE_\w+)$/;
 
+/** The receiver's own prefixes: a name of the environment that begins so is meant for it. */
+const RECEIVER_PREFIX = /^(DLR|SMPP)_/;
+
+export interface NamesNotRead {
+  /** Any name in `.env` but Docker Compose's. */
+  readonly inEnvFile: readonly string[];
+  /** A name of the environment with the receiver's prefix; the environment holds many others. */
+  readonly inEnvironment: readonly string[];
+}
+
 /**
- * The names a `.env` file sets that nothing reads: a misspelt `DATABSE_URL` left the receiver on
- * the embedded database without a word.
+ * Names set that nothing reads, most likely misspelt: a `DATABSE_URL` in `.env` left the receiver
+ * on the embedded database without a word, and a `DLR_ACK=…` answered LINK with the default `OK`.
  */
-export function namesNotRead(fileSettings: Environment): string[] {
-  return Object.keys(fileSettings).filter((name) => !SETTING_NAMES.includes(name) && !FOR_COMPOSE.test(name));
+export function namesNotRead(fileSettings: Environment, env: Environment): NamesNotRead {
+  const unknown = (name: string) => !SETTING_NAMES.includes(name);
+  return {
+    inEnvFile: Object.keys(fileSettings).filter((name) => unknown(name) && !FOR_COMPOSE.test(name)),
+    inEnvironment: Object.keys(env).filter((name) => unknown(name) && RECEIVER_PREFIX.test(name)),
+  };
 }
 
 /** The settings a `.env` file holds; none when there is no such file. */
@@ -363,8 +377,7 @@ export function environmentWithEnvFile(env: Environment, path = '.env'): Environ
 
 export interface StartSettings {
   readonly config: Config;
-  /** Names `.env` sets that neither the receiver nor Docker Compose reads, most likely misspelt. */
-  readonly notReadInEnvFile: readonly string[];
+  readonly notRead: NamesNotRead;
 }
 
 /**
@@ -374,7 +387,7 @@ export interface StartSettings {
 export function readConfigOrExit(): StartSettings {
   try {
     const fileSettings = readEnvFile(process.env);
-    return { config: readConfig({ ...fileSettings, ...process.env }), notReadInEnvFile: namesNotRead(fileSettings) };
+    return { config: readConfig({ ...fileSettings, ...process.env }), notRead: namesNotRead(fileSettings, process.env) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -382,7 +395,11 @@ export function readConfigOrExit(): StartSettings {
   }
 }
 
-/** Says which names of `.env` nothing reads, and where the names it may hold are listed. */
-export function notReadLine(names: readonly string[]): string {
-  return `.env sets ${names.join(', ')}, which the receiver does not read: check the spelling against .env.example`;
+/** Says which names nothing reads, and where the names the receiver reads are listed; null when none. */
+export function notReadLine({ inEnvFile, inEnvironment }: NamesNotRead): string | null {
+  const where = [
+    ...(inEnvFile.length > 0 ? [`.env sets ${inEnvFile.join(', ')}`] : []),
+    ...(inEnvironment.length > 0 ? [`the environment sets ${inEnvironment.join(', ')}`] : []),
+  ];
+  return where.length === 0 ? null : `${where.join(' and ')}, which the receiver does not read: check the spelling against .env.example`;
 }

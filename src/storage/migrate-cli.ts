@@ -16,8 +16,9 @@ if (command !== 'up' && command !== 'down') {
   process.exit(2);
 }
 
-const { config, notReadInEnvFile } = readConfigOrExit();
-if (notReadInEnvFile.length > 0) process.stderr.write(`${notReadLine(notReadInEnvFile)}\n`);
+const { config, notRead } = readConfigOrExit();
+const misspelt = notReadLine(notRead);
+if (misspelt !== null) process.stderr.write(`${misspelt}\n`);
 // The embedded database may be open in a receiver: two PostgreSQLs on one data folder can damage it.
 const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
 if (claimed !== null) {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, SETTING_NAMES, environmentWithEnvFile, namesNotRead, readConfig } from '../../src/config/config.js';
+import { ConfigError, SETTING_NAMES, environmentWithEnvFile, namesNotRead, notReadLine, readConfig } from '../../src/config/config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -227,11 +227,15 @@ describe('configuration', () => {
     expect([...new Set(listed)].sort()).toEqual([...SETTING_NAMES].sort());
   });
 
-  it('names what .env sets that neither the receiver nor Docker Compose reads', () => {
-    expect(namesNotRead({ DATABSE_URL: 'postgres://dlr@db/dlr', PORT: '3000', POSTGRES_PASSWORD: 'pw', COMPOSE_PROJECT_NAME: 'dlr', API_TOKEN: 't', Port: '1' })).toEqual([
-      'DATABSE_URL',
-      'Port',
-    ]);
+  it('names what .env sets that neither the receiver nor Docker Compose reads, and what the environment sets with its prefixes', () => {
+    const file = { DATABSE_URL: 'postgres://dlr@db/dlr', PORT: '3000', POSTGRES_PASSWORD: 'pw', COMPOSE_PROJECT_NAME: 'dlr', API_TOKEN: 't', Port: '1' };
+    const env = { HOME: '/root', NPM_TOKEN: 'x', DLR_ACK: 'ACKED', SMPP_ULR: 'smpp://a@b', DLR_ACK_BODY: 'ACKED', SMPP_URL: 'smpp://a@b' };
+    const notRead = namesNotRead(file, env);
+    expect(notRead).toEqual({ inEnvFile: ['DATABSE_URL', 'Port'], inEnvironment: ['DLR_ACK', 'SMPP_ULR'] });
+    expect(notReadLine(notRead)).toBe(
+      '.env sets DATABSE_URL, Port and the environment sets DLR_ACK, SMPP_ULR, which the receiver does not read: check the spelling against .env.example',
+    );
+    expect(notReadLine(namesNotRead({ PORT: '3000' }, { DLR_ACK_BODY: 'OK', HOME: '/root' }))).toBeNull();
   });
 
   it('reads a .env file, with the real environment winning', () => {

@@ -74,17 +74,17 @@ describe('the server process', () => {
     rmSync(workingFolder, { recursive: true });
   });
 
-  it('says which names in .env it does not read, as a misspelt DATABASE_URL, and leaves those Docker Compose reads alone', async () => {
+  it('says which names in .env and of its own in the environment it does not read, as a misspelt DATABASE_URL, and leaves those Docker Compose reads alone', async () => {
     const workingFolder = mkdtempSync(join(tmpdir(), 'dlr-cwd-'));
     writeFileSync(join(workingFolder, '.env'), 'DATABSE_URL=postgres://dlr@db/dlr\nPOSTGRES_PASSWORD=pw\nCOMPOSE_PROJECT_NAME=dlr\nDLR_ACK_BODY=THANKS\n');
-    const receiver = await startReceiver({ ...database.env, DATA_DIR: dataDir }, { cwd: workingFolder });
+    const receiver = await startReceiver({ ...database.env, DATA_DIR: dataDir, DLR_ACK: 'THANKS' }, { cwd: workingFolder });
     try {
       const warnings = receiver.output().split('\n').filter((line) => line.includes('which the receiver does not read'));
       expect(warnings).toHaveLength(1);
       expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({
         level: 40,
-        names: ['DATABSE_URL'],
-        msg: '.env sets DATABSE_URL, which the receiver does not read: check the spelling against .env.example',
+        names: ['DATABSE_URL', 'DLR_ACK'],
+        msg: '.env sets DATABSE_URL and the environment sets DLR_ACK, which the receiver does not read: check the spelling against .env.example',
       });
     } finally {
       receiver.child.kill('SIGTERM');
