@@ -72,10 +72,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Reads and checks every setting; throws one ConfigError listing each bad variable. */
 export function readConfig(env: Environment): Config {
   const problems: string[] = [];
-  const value = (name: string): string | undefined => {
+  const value = (name: SettingName): string | undefined => {
     const text = env[name]?.trim();
     return text === undefined || text === '' ? undefined : text;
   };
+  const exactly = (name: SettingName): string | undefined => (env[name] === '' ? undefined : env[name]);
   const fail: Fail = (name, text) => {
     problems.push(`${name}: ${text}`);
   };
@@ -115,7 +116,7 @@ export function readConfig(env: Environment): Config {
     allowedCallers,
     trustProxy: parseTrustProxy(value('TRUST_PROXY'), fail),
     // Exactly as written, spaces included; only an empty value falls back, as for every variable.
-    ackBody: env.DLR_ACK_BODY === undefined || env.DLR_ACK_BODY === '' ? 'OK' : env.DLR_ACK_BODY,
+    ackBody: exactly('DLR_ACK_BODY') ?? 'OK',
     apiToken: value('API_TOKEN') ?? null,
     logLevel,
     bodyLimit,
@@ -321,11 +322,15 @@ function readCaFile(path: string, fail: Fail): string | null {
 }
 
 /** The variables the receiver reads; `.env.example` lists each one, and a test holds the two together. */
-export const SETTING_NAMES: readonly string[] = [
+export const SETTING_NAMES = [
   'PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'DLR_ALLOWED_IPS', 'TRUST_PROXY', 'DLR_ACK_BODY', 'DLR_BODY_LIMIT',
   'API_TOKEN', 'JOURNAL_MAX_BYTES', 'JOURNAL_RETRY_MS', 'REQUEST_TIMEOUT_MS', 'WRITE_TIMEOUT_MS', 'LOG_LEVEL',
   'SMPP_URL', 'SMPP_BIND', 'SMPP_RECONNECT_MS', 'SMPP_ENQUIRE_LINK_MS', 'SMPP_TLS_CA',
-];
+] as const;
+
+/** readConfig reads a setting only by one of these names, so the list holds every name it reads. */
+type SettingName = (typeof SETTING_NAMES)[number];
+const SETTINGS: ReadonlySet<string> = new Set(SETTING_NAMES);
 
 /** What `.env` may hold for Docker Compose alone: docker-compose.yml's own variable, Compose's settings. */
 const FOR_COMPOSE = /^(POSTGRES_PASSWORD|COMPOSE_\w+)$/;
@@ -345,7 +350,7 @@ export interface NamesNotRead {
  * on the embedded database without a word, and a `DLR_ACK=…` answered LINK with the default `OK`.
  */
 export function namesNotRead(fileSettings: Environment, env: Environment): NamesNotRead {
-  const unknown = (name: string) => !SETTING_NAMES.includes(name);
+  const unknown = (name: string) => !SETTINGS.has(name);
   return {
     inEnvFile: Object.keys(fileSettings).filter((name) => unknown(name) && !FOR_COMPOSE.test(name)),
     inEnvironment: Object.keys(env).filter((name) => unknown(name) && RECEIVER_PREFIX.test(name)),
@@ -372,7 +377,11 @@ export function readEnvFile(env: Environment, path = '.env'): Environment {
  * wins over the file.
  */
 export function environmentWithEnvFile(env: Environment, path = '.env'): Environment {
-  return { ...readEnvFile(env, path), ...env };
+  return underEnvironment(readEnvFile(env, path), env);
+}
+
+function underEnvironment(fileSettings: Environment, env: Environment): Environment {
+  return { ...fileSettings, ...env };
 }
 
 export interface StartSettings {
@@ -387,7 +396,7 @@ export interface StartSettings {
 export function readConfigOrExit(): StartSettings {
   try {
     const fileSettings = readEnvFile(process.env);
-    return { config: readConfig({ ...fileSettings, ...process.env }), notRead: namesNotRead(fileSettings, process.env) };
+    return { config: readConfig(underEnvironment(fileSettings, process.env)), notRead: namesNotRead(fileSettings, process.env) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

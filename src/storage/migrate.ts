@@ -70,11 +70,23 @@ async function onMigrationConnection<T>(db: Kysely<Tables>, run: (connection: Ky
   return db.connection().execute(async (connection) => {
     await sql`SET statement_timeout = 0`.execute(connection);
     await sql`SET lock_timeout = 0`.execute(connection);
-    const result = await run(connection);
-    await sql`RESET statement_timeout`.execute(connection);
-    await sql`RESET lock_timeout`.execute(connection);
+    let result: T;
+    try {
+      result = await run(connection);
+    } catch (error) {
+      // Failed too: a start waiting for the database tries again, and the query API reads on this
+      // connection meanwhile. On a connection that is gone the reset fails; the migration's error is told.
+      await resetTimeouts(connection).catch(() => undefined);
+      throw error;
+    }
+    await resetTimeouts(connection);
     return result;
   });
+}
+
+async function resetTimeouts(connection: Kysely<Tables>): Promise<void> {
+  await sql`RESET statement_timeout`.execute(connection);
+  await sql`RESET lock_timeout`.execute(connection);
 }
 
 async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; schema: string }> {
