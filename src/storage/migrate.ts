@@ -81,7 +81,20 @@ async function onMigrationConnection<T>(db: Kysely<Tables>, run: (connection: Ky
     }
     await resetTimeouts(connection);
     return result;
+  }).catch((error: unknown) => {
+    throw passwordNotGiven(error) ?? error;
   });
+}
+
+/**
+ * The driver's words when the server asks for a password (SCRAM, PostgreSQL's default since 14)
+ * and none is given name neither what is missing nor where it goes.
+ */
+const NO_PASSWORD = /^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (non-empty )?string$/;
+
+function passwordNotGiven(error: unknown): Error | null {
+  if (!(error instanceof Error) || !NO_PASSWORD.test(error.message)) return null;
+  return new Error('the database server asks for a password, and none is given: put it in DATABASE_URL (percent-encoded) or in the environment\'s PGPASSWORD', { cause: error });
 }
 
 async function resetTimeouts(connection: Kysely<Tables>): Promise<void> {

@@ -31,14 +31,20 @@ export interface ServerCertificate {
   readonly cert: string;
 }
 
-export async function startOwnPostgres(binaries: string, options: { readonly tls?: ServerCertificate } = {}): Promise<OwnPostgres> {
+export interface OwnPostgresOptions {
+  readonly tls?: ServerCertificate;
+  /** The postgres user's password, then asked of every connection (SCRAM); without it, none is. */
+  readonly password?: string;
+}
+
+export async function startOwnPostgres(binaries: string, options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
   const folder = mkdtempSync(join(tmpdir(), 'dlr-own-pg-'));
   chmodSync(folder, 0o777);
   const data = join(folder, 'data');
   const port = await freePort();
   const asPostgres = (program: string, args: string[]) =>
     execFileSync('runuser', ['-u', 'postgres', '--', join(binaries, program), ...args], { stdio: 'pipe', timeout: 60_000 });
-  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  asPostgres('initdb', ['-D', data, '-U', 'postgres', '--no-sync', ...authentication(folder, options.password)]);
   const settings = [`-p ${port}`, `-k ${folder}`, '-c fsync=off', '-c listen_addresses=127.0.0.1'];
   if (options.tls !== undefined) settings.push(...serverTls(data, options.tls));
   const start = () => {
@@ -61,6 +67,14 @@ export async function startOwnPostgres(binaries: string, options: { readonly tls
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** initdb's arguments for trust, or for a password: initdb reads it from a file, its first line. */
+function authentication(folder: string, password: string | undefined): string[] {
+  if (password === undefined) return ['-A', 'trust'];
+  const file = join(folder, 'password');
+  writeFileSync(file, `${password}\n`, { mode: 0o644 });
+  return ['-A', 'scram-sha-256', `--pwfile=${file}`];
 }
 
 /** Writes the certificate where the server reads it; the key must be the postgres user's alone. */

@@ -1,0 +1,36 @@
+/**
+ * What the receiver's container reads under `docker compose up`: the image's `ENV`, overridden by
+ * the receiver service's `environment` as Docker Compose fills it in from a `.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { Environment } from '../../src/config/config.js';
+
+interface Compose {
+  readonly services: { readonly receiver: { readonly environment: Record<string, string>; readonly ports: readonly string[] } };
+}
+
+export const receiverService = (parse(readFileSync('docker-compose.yml', 'utf8')) as Compose).services.receiver;
+
+/** The run stage's `ENV` lines (`NAME=value`, continued with `\`). */
+export function imageEnvironment(): Record<string, string> {
+  const dockerfile = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
+  const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const lines = runStage.split('\n').filter((line) => line.startsWith('ENV '));
+  const pairs = lines.flatMap((line) => [...line.matchAll(/(\w+)=(\S+)/g)].map(([, name = '', value = '']) => [name, value] as const));
+  return Object.fromEntries(pairs);
+}
+
+/** Docker Compose's interpolation of the one form the file uses, `${NAME:-default}`. */
+function interpolated(value: string, dotEnv: Environment): string {
+  return value.replace(/\$\{(\w+):-([^}]*)\}/g, (_whole, name: string, fallback: string) => {
+    const given = dotEnv[name];
+    return given === undefined || given === '' ? fallback : given;
+  });
+}
+
+/** The container's environment for a `.env` (or shell) holding `dotEnv`. */
+export function containerEnvironment(dotEnv: Environment): Record<string, string> {
+  const passed = Object.entries(receiverService.environment).map(([name, value]) => [name, interpolated(value, dotEnv)] as const);
+  return { ...imageEnvironment(), ...Object.fromEntries(passed) };
+}
