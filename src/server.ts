@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Receiver } from './app.js';
 import { assembleReceiver } from './app.js';
-import { notReadLine, readConfigOrExit } from './config/config.js';
+import { notReadLine, readConfigOrExit, serverNamedWithoutUrlLine } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
@@ -18,11 +18,13 @@ import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 
 async function main(): Promise<void> {
-  const { config, notRead } = readConfigOrExit();
+  const { config, notRead, serverNamedWithoutUrl } = readConfigOrExit();
 
   const logger = pino(loggerOptions(config.logLevel));
   const misspelt = notReadLine(notRead);
   if (misspelt !== null) logger.warn({ names: [...notRead.inEnvFile, ...notRead.inEnvironment] }, misspelt);
+  const serverUnused = serverNamedWithoutUrlLine(serverNamedWithoutUrl, config.dataDir);
+  if (serverUnused !== null) logger.warn({ names: serverNamedWithoutUrl }, serverUnused);
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
   const dataFolderClaim = journalFolder(config.dataDir);

@@ -384,9 +384,30 @@ function underEnvironment(fileSettings: Environment, env: Environment): Environm
   return { ...fileSettings, ...env };
 }
 
+/** libpq's variables that name a server or a database, which the PostgreSQL driver reads too. */
+const LIBPQ_SERVER_NAMES = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE'];
+
+/**
+ * The libpq variables of the environment that name a server the receiver will not use, as
+ * DATABASE_URL is unset: set as for psql, they left the receiver on its embedded database without a
+ * word, which a container without a volume loses.
+ */
+export function serverNamedWithoutUrl(config: Config, env: Environment): readonly string[] {
+  if (config.databaseUrl !== null) return [];
+  return LIBPQ_SERVER_NAMES.filter((name) => (env[name] ?? '') !== '');
+}
+
+/** Says where the reports go instead; null when nothing names a server. */
+export function serverNamedWithoutUrlLine(names: readonly string[], dataDir: string): string | null {
+  if (names.length === 0) return null;
+  return `the environment sets ${names.join(', ')} but not DATABASE_URL: the receiver keeps reports in its embedded database under DATA_DIR (${dataDir}), not on that server; to use the server, set DATABASE_URL (postgres://user@host:port/database)`;
+}
+
 export interface StartSettings {
   readonly config: Config;
   readonly notRead: NamesNotRead;
+  /** See serverNamedWithoutUrl. */
+  readonly serverNamedWithoutUrl: readonly string[];
 }
 
 /**
@@ -396,7 +417,8 @@ export interface StartSettings {
 export function readConfigOrExit(): StartSettings {
   try {
     const fileSettings = readEnvFile(process.env);
-    return { config: readConfig(underEnvironment(fileSettings, process.env)), notRead: namesNotRead(fileSettings, process.env) };
+    const config = readConfig(underEnvironment(fileSettings, process.env));
+    return { config, notRead: namesNotRead(fileSettings, process.env), serverNamedWithoutUrl: serverNamedWithoutUrl(config, process.env) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, SETTING_NAMES, environmentWithEnvFile, namesNotRead, notReadLine, readConfig } from '../../src/config/config.js';
+import {
+  ConfigError, SETTING_NAMES, environmentWithEnvFile, namesNotRead, notReadLine, readConfig, serverNamedWithoutUrl, serverNamedWithoutUrlLine,
+} from '../../src/config/config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -236,6 +238,20 @@ describe('configuration', () => {
       '.env sets DATABSE_URL, Port and the environment sets DLR_ACK, SMPP_ULR, which the receiver does not read: check the spelling against .env.example',
     );
     expect(notReadLine(namesNotRead({ PORT: '3000' }, { DLR_ACK_BODY: 'OK', HOME: '/root' }))).toBeNull();
+  });
+
+  it('names the libpq variables that point at a server when DATABASE_URL is unset, and says where reports go instead', () => {
+    const env = { PGHOST: 'db.internal', PGPORT: '5433', PGDATABASE: 'dlr', PGUSER: 'dlr', PGPASSWORD: 'pw', PGSERVICE: '' };
+    const names = serverNamedWithoutUrl(readConfig(env), env);
+    expect(names).toEqual(['PGHOST', 'PGPORT', 'PGDATABASE']);
+    expect(serverNamedWithoutUrlLine(names, './data')).toBe(
+      'the environment sets PGHOST, PGPORT, PGDATABASE but not DATABASE_URL: the receiver keeps reports in its embedded database under DATA_DIR (./data), not on that server; to use the server, set DATABASE_URL (postgres://user@host:port/database)',
+    );
+    // With DATABASE_URL the driver takes from them what the URL leaves out, as libpq does.
+    const withUrl = { ...env, DATABASE_URL: 'postgres:///dlr' };
+    expect(serverNamedWithoutUrl(readConfig(withUrl), withUrl)).toEqual([]);
+    // A user or password alone names no server.
+    expect(serverNamedWithoutUrlLine(serverNamedWithoutUrl(readConfig({ PGUSER: 'dlr', PGPASSWORD: 'pw' }), { PGUSER: 'dlr', PGPASSWORD: 'pw' }), './data')).toBeNull();
   });
 
   it('reads a .env file, with the real environment winning', () => {

@@ -96,6 +96,27 @@ describe('the server process', () => {
     rmSync(workingFolder, { recursive: true });
   });
 
+  it('says that it keeps reports in its embedded database when the environment names a server as for psql, without DATABASE_URL', async () => {
+    const ownDataDir = mkdtempSync(join(tmpdir(), 'dlr-libpq-'));
+    const env = { DATA_DIR: ownDataDir, PGHOST: 'db.internal', PGDATABASE: 'dlr', PGPASSWORD: 'secret-pw' };
+    const said = 'the environment sets PGHOST, PGDATABASE but not DATABASE_URL: the receiver keeps reports in its embedded database under DATA_DIR';
+    const receiver = await startReceiver(env);
+    try {
+      const warnings = receiver.output().split('\n').filter((line) => line.includes('but not DATABASE_URL'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, names: ['PGHOST', 'PGDATABASE'] });
+      expect(warnings[0]).toContain(said);
+      expect(receiver.output()).not.toContain('secret-pw');
+    } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
+    }
+    const migrate = spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(migrate.status).toBe(0);
+    expect(migrate.stderr).toContain(said);
+    rmSync(ownDataDir, { recursive: true });
+  });
+
   it('takes a report over HTTP, answers only after storing it, keeps it across a restart, and stops cleanly', async () => {
     const first = await start();
     const report = { refId: 'order-17', id: 'process-1$0', resultCode: 1001, segments: 1, timestamp: '2015-11-19T09:37:00Z' };
