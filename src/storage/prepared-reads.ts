@@ -11,7 +11,7 @@ import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
 import type { SessionDeadline } from './session-deadline.js';
 import { onSessionWithin } from './session-deadline.js';
-import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
+import { DUPLICATE_PREPARED_STATEMENT, MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 
 export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
 
@@ -19,16 +19,18 @@ export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
  * A prepared read its session can no longer run: the statement is gone (a pooler's reset, DISCARD
  * ALL, the embedded write path's DEALLOCATE ALL), or a migration run by another receiver changed the
  * columns it answers with, which PostgreSQL refuses as "cached plan must not change result type" for
- * as long as the session keeps the statement.
+ * as long as the session keeps the statement. Or the session has one of that name already, made by
+ * another connection of the receiver: a pooler in transaction mode hands one server session to
+ * several connections, and every such read was answered 500.
  */
-const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STATEMENT, '0A000']);
+const STALE_STATEMENT_CODES: ReadonlySet<string> = new Set([MISSING_PREPARED_STATEMENT, '0A000', DUPLICATE_PREPARED_STATEMENT]);
 
 function isStale(error: unknown): boolean {
   return STALE_STATEMENT_CODES.has(errorCode(error) ?? '');
 }
 
 /** A read's statement name, from its SQL: the same read has the same name on every connection. */
-function statementName(text: string): string {
+export function statementName(text: string): string {
   return `dlr_read_${hash('sha256', text).slice(0, 24)}`;
 }
 

@@ -16,7 +16,7 @@ import type { DecidingFields, FreshReport } from './plan-message-update.js';
 import { DECIDING_COLUMNS, planMessageUpdates } from './plan-message-update.js';
 import type { MessageRow } from './tables.js';
 import type { SecondStep, WriteTransaction } from './write-transaction.js';
-import { MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
+import { DUPLICATE_PREPARED_STATEMENT, MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
 import { errorCode } from '../lib/error-code.js';
 import type { RecentMessages } from './recent-messages.js';
 
@@ -65,8 +65,12 @@ export const WRITE_SESSION_SETTINGS = `SET jit = off;
 /** SQLSTATE of an insert that met a key stored already. */
 const UNIQUE_VIOLATION = '23505';
 
-/** Retried: a serialization failure, a deadlock, a connection that lost its prepared statements. */
-const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT]);
+/**
+ * Retried: a serialization failure, a deadlock, a connection that lost its prepared statements, or
+ * one whose session has them already, made by another connection (behind a pooler in transaction
+ * mode), which went to the journal.
+ */
+const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT, DUPLICATE_PREPARED_STATEMENT]);
 const ATTEMPTS = 3;
 
 /**

@@ -59,6 +59,8 @@ export type WriteTransaction = <T>(steps: TransactionSteps<T>) => Promise<T>;
 
 /** SQLSTATE of EXECUTE naming a statement this connection does not have. */
 export const MISSING_PREPARED_STATEMENT = '26000';
+/** SQLSTATE of a statement prepared under a name the connection's session already has. */
+export const DUPLICATE_PREPARED_STATEMENT = '42P05';
 
 /**
  * A string as an SQL literal, whatever standard_conforming_strings is set to: quotes doubled, and
@@ -116,9 +118,9 @@ async function transact<T>(client: pg.PoolClient, steps: TransactionSteps<T>, se
     await run(client, script === null ? 'COMMIT' : `${script};\nCOMMIT`);
     return { ok: true, value: result };
   } catch (error) {
-    // The driver still counts a statement the server forgot as parsed: only a fresh connection
-    // prepares everything again.
-    let broken = isMissingStatement(error);
+    // The driver still counts a statement the server forgot as parsed, and its session may hold
+    // one of the name it meant to make: only a fresh connection prepares everything again.
+    let broken = isMissingStatement(error) || errorCode(error) === DUPLICATE_PREPARED_STATEMENT;
     // A failed statement leaves the transaction aborted, and ROLLBACK ends it (after a lone
     // statement it only warns that none is open); a connection that cannot even do that is
     // discarded rather than handed to the next batch.

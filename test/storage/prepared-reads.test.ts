@@ -9,11 +9,11 @@ import { sql } from 'kysely';
 import type { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READ_SESSION_SETTINGS } from '../../src/storage/database.js';
-import { readLiteral } from '../../src/storage/prepared-reads.js';
+import { readLiteral, statementName } from '../../src/storage/prepared-reads.js';
 import { findMessage, findMessageQuery, listMessages, listMessagesQuery } from '../../src/storage/read-messages.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
 import { AWKWARD, reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
@@ -33,6 +33,14 @@ describe('reads prepared once per session', () => {
     const reader = testDb.openAnother({ poolSize: 1 });
     expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
     await sql`DEALLOCATE ALL`.execute(reader.db);
+    expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
+    expect((await findMessage(reader, 'read-1$2'))?.message.message_id).toBe('read-1');
+  });
+
+  it.skipIf(serverUrl === null)('find the message when the session holds a statement of that name it did not make, as behind a pooler in transaction mode', async () => {
+    // There, another connection of the receiver made it first on the server session this one is given.
+    const reader = testDb.openAnother({ poolSize: 1 });
+    await sql.raw(`PREPARE ${statementName(findMessageQuery(reader.db, 'read-1').sql)} AS SELECT 1`).execute(reader.db);
     expect((await findMessage(reader, 'read-1'))?.reports).toHaveLength(2);
     expect((await findMessage(reader, 'read-1$2'))?.message.message_id).toBe('read-1');
   });

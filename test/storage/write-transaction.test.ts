@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREPARE_STATEMENTS, WRITE_SESSION_SETTINGS, storeReports } from '../../src/storage/write-reports.js';
 import { sqlLiteral } from '../../src/storage/write-transaction.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, serverUrl } from '../helpers/database.js';
 import { AWKWARD, reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
@@ -83,6 +83,17 @@ describe('the write statements, prepared once per connection', () => {
     await Promise.all(after.map((id) => storeReports(testDb.database.writeTransaction, [reportToStore(id)])));
     const stored = await testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', 'reset-%').orderBy('report_id').execute();
     expect(stored.map((row) => row.report_id)).toEqual([...after, 'reset-before'].sort());
+  });
+
+  it.skipIf(serverUrl === null)('stores when a session holds a write statement of that name it did not make, as behind a pooler in transaction mode', async () => {
+    // A connection set up, whose driver has not made the statement of new messages yet, on a
+    // session that has one of its name.
+    const writer = testDb.openAnother();
+    await writer.writeTransaction({ setup: PREPARE_STATEMENTS, first: 'PREPARE dlr_store_new_messages AS SELECT 1', then: () => ({ script: null, result: null }) });
+    const ids = Array.from({ length: 10 }, (_, index) => `made-before-${index}`);
+    await Promise.all(ids.map((id) => storeReports(writer.writeTransaction, [reportToStore(id)])));
+    const stored = await testDb.database.db.selectFrom('reports').select('report_id').where('report_id', 'like', 'made-before-%').orderBy('report_id').execute();
+    expect(stored.map((row) => row.report_id)).toEqual([...ids].sort());
   });
 
   it('reads messages and their reports by key after the tables grew, with plans made while they were small', async () => {
