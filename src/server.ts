@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     writeTimeoutMs: config.writeTimeoutMs,
     stopCreation: stopStarting,
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
+    onSharedSession: runOnceOnly(() => { dbLog.warn(SHARED_SESSION_LINE); }),
     onEmbeddedCreation: (folder) => { dbLog.info({ folder }, 'no embedded database yet: making one, which takes a few seconds'); },
     onEmbeddedDiskFailure: (error) => {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound and has room');
@@ -98,6 +99,23 @@ async function main(): Promise<void> {
   });
   open();
   logger.info('taking reports');
+}
+
+/** Said once: the receiver's connections keep settings and prepared statements per session. */
+const SHARED_SESSION_LINE =
+  'two of the receiver\'s connections were given one PostgreSQL session: DATABASE_URL leads through a pooler that shares sessions ' +
+  '(PgBouncer\'s pool_mode = transaction or statement), under which what each connection sets and prepares does not hold: ' +
+  'a lookup or write that meets another\'s statements is run again, and a write that still fails waits in the journal; ' +
+  'use session pooling, or connect to PostgreSQL directly';
+
+/** Calls `act` the first time only. */
+function runOnceOnly(act: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    act();
+  };
 }
 
 /** Between attempts to reach a database server that is not answering at start. */

@@ -66,6 +66,11 @@ export interface DatabaseOptions {
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
   /**
+   * Told when two of the receiver's connections to a server are given one session: a pooler that
+   * shares sessions among its clients (PgBouncer's transaction mode) stands before PostgreSQL.
+   */
+  readonly onSharedSession?: () => void;
+  /**
    * Told when the disk fails the embedded database (an fsync refused), just before the process
    * stops; without it the error goes to stderr.
    */
@@ -138,9 +143,24 @@ function openServer(url: string, options: DatabaseOptions): Database {
   // Each connection's session is known by its process id, for a cancel (the driver's own id is a
   // pooler's, behind one).
   const sessions = new WeakMap<pg.ClientBase, number>();
+  // How many live connections of either pool each session has: PostgreSQL gives each connection a
+  // session of its own, so a second one means a pooler between them.
+  const connectionsOfSession = new Map<number, number>();
   const noteSession = async (client: pg.ClientBase) => {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    if (rows[0] !== undefined) sessions.set(client, rows[0].pid);
+    const pid = rows[0]?.pid;
+    if (pid === undefined) return;
+    sessions.set(client, pid);
+    const others = connectionsOfSession.get(pid) ?? 0;
+    connectionsOfSession.set(pid, others + 1);
+    if (others > 0) options.onSharedSession?.();
+  };
+  const forgetSession = (client: pg.ClientBase) => {
+    const pid = sessions.get(client);
+    if (pid === undefined) return;
+    const left = (connectionsOfSession.get(pid) ?? 1) - 1;
+    if (left > 0) connectionsOfSession.set(pid, left);
+    else connectionsOfSession.delete(pid);
   };
   const readSessions = new Set<number>();
   const pool = openPool(options.poolSize ?? 10, async (client) => {
@@ -152,10 +172,12 @@ function openServer(url: string, options: DatabaseOptions): Database {
   pool.on('remove', (client) => {
     const pid = sessions.get(client);
     if (pid !== undefined) readSessions.delete(pid);
+    forgetSession(client);
   });
   // Apart from the reads: the write path deallocates the statements it prepared when it prepares
   // again, and it would take the reads' prepared statements with them.
   const writePool = openPool(WRITE_POOL_SIZE, noteSession);
+  writePool.on('remove', forgetSession);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const cancel = (client: pg.PoolClient) => {
     const pid = sessions.get(client);
