@@ -67,8 +67,8 @@ const UNIQUE_VIOLATION = '23505';
 
 /**
  * Retried: a serialization failure, a deadlock, a connection that lost its prepared statements, or
- * one whose session has them already, made by another connection (behind a pooler in transaction
- * mode), which went to the journal.
+ * one whose session has them already, made there by another of the receiver's connections (behind
+ * a pooler in transaction mode; every such batch went to the journal).
  */
 const RETRYABLE_CODES = new Set(['40001', '40P01', MISSING_PREPARED_STATEMENT, DUPLICATE_PREPARED_STATEMENT]);
 const ATTEMPTS = 3;
