@@ -2,7 +2,7 @@
  * The receiver behind PgBouncer in transaction mode, as hosted servers' "pooled" addresses often
  * are: one server session serves several of the receiver's connections in turn, so what one
  * connection prepared another meets. Lookups must still answer, every acknowledged report must be
- * stored, and the start's log must say what stands in the way. Runs where PgBouncer is installed,
+ * stored, and the log must say once what stands in the way. Runs where PgBouncer is installed,
  * in the suite run on the PostgreSQL server.
  */
 import { execFileSync } from 'node:child_process';
@@ -33,7 +33,7 @@ async function startPgBouncer(): Promise<void> {
       '[databases]',
       `${database} = host=${server.hostname} port=${server.port || '5432'} dbname=${database}`,
       '[pgbouncer]',
-      `listen_addr = 127.0.0.1`,
+      'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
       'unix_socket_dir =',
       'auth_type = trust',
