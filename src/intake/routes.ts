@@ -36,9 +36,18 @@ const EMPTY = Buffer.alloc(0);
 /**
  * A refused caller that relays for someone else (it sent X-Forwarded-For or the like, and
  * TRUST_PROXY did not name it) is most likely the operator's own proxy: the line says what to set.
+ * One that names the client in X-Real-IP or Forwarded alone is not believed even when TRUST_PROXY
+ * names it: only X-Forwarded-For is read.
  */
 function unbelievedProxy(request: FastifyRequest): { hint?: string } {
   if (request.ip !== request.socket.remoteAddress || relayedFrom(request.headers).length === 0) return {};
+  if (request.headers['x-forwarded-for'] === undefined) {
+    return {
+      hint:
+        `${request.ip} relays for another address in X-Real-IP or Forwarded, which are not read: if it is your proxy, have it send X-Forwarded-For ` +
+        '(nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for) and name it in TRUST_PROXY',
+    };
+  }
   return { hint: `${request.ip} relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY` };
 }
 

@@ -106,10 +106,18 @@ describe('the logs', () => {
     const relayed = await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.50', headers: { 'x-forwarded-for': '62.67.62.101' } });
     expect(relayed.statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.51' })).statusCode).toBe(403);
+    // nginx set up with `proxy_set_header X-Real-IP $remote_addr` alone.
+    expect((await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.52', headers: { 'x-real-ip': '62.67.62.101' } })).statusCode).toBe(403);
     const refusals = log.text().slice(before).trim().split('\n').map((line) => JSON.parse(line) as { remoteAddress: string; hint?: string });
     expect(refusals).toEqual([
       expect.objectContaining({ remoteAddress: '192.0.2.50', hint: '192.0.2.50 relays for another address, which is not believed: if it is your proxy, name it in TRUST_PROXY' }),
       expect.not.objectContaining({ hint: expect.anything() as unknown }),
+      expect.objectContaining({
+        remoteAddress: '192.0.2.52',
+        hint:
+          '192.0.2.52 relays for another address in X-Real-IP or Forwarded, which are not read: if it is your proxy, have it send X-Forwarded-For ' +
+          '(nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for) and name it in TRUST_PROXY',
+      }),
     ]);
   });
 
