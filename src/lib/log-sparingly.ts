@@ -6,7 +6,14 @@
  */
 export type SparingLog = (write: (suppressed: number) => void) => void;
 
-export function logSparingly(intervalMs: number, now: () => number = Date.now): SparingLog {
+/**
+ * The interval is measured on the monotonic clock: with the wall clock, a machine whose time was set
+ * back (NTP stepping a clock that ran ahead at boot) kept every warning of a kind already logged
+ * silent for as long as the step.
+ */
+const monotonicNow = (): number => performance.now();
+
+export function logSparingly(intervalMs: number, now: () => number = monotonicNow): SparingLog {
   let lastLoggedAt: number | null = null;
   let suppressed = 0;
   return (write) => {
@@ -25,7 +32,7 @@ export function logSparingly(intervalMs: number, now: () => number = Date.now): 
 export type KeyedSparingLog = (key: string, write: (suppressed: number) => void) => void;
 
 /** logSparingly per key; past `maxKeys` keys it starts afresh, so that strange keys cannot grow it. */
-export function logSparinglyBy(intervalMs: number, maxKeys: number, now: () => number = Date.now): KeyedSparingLog {
+export function logSparinglyBy(intervalMs: number, maxKeys: number, now: () => number = monotonicNow): KeyedSparingLog {
   const logs = new Map<string, SparingLog>();
   return (key, write) => {
     let log = logs.get(key);

@@ -25,7 +25,8 @@ export interface MigrationWatchOptions {
 
 /** Starts watching; the function returned stops it. */
 export function watchMigrations(options: MigrationWatchOptions): () => void {
-  const startedAt = Date.now();
+  // The monotonic clock: a wall clock set back meanwhile would shorten the wait told.
+  const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tell = async () => {
@@ -34,7 +35,7 @@ export function watchMigrations(options: MigrationWatchOptions): () => void {
     if (stopped) return;
     if (waits.length > 0) {
       options.onHeldUp({
-        seconds: Math.round((Date.now() - startedAt) / 1000),
+        seconds: Math.round((performance.now() - startedAt) / 1000),
         sessions: waits.map((wait) => ({ pid: wait.pid, seconds: wait.seconds, doing: describeWait(wait) })),
       });
     }

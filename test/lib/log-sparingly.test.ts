@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { logSparingly, logSparinglyBy } from '../../src/lib/log-sparingly.js';
 
 describe('a warning logged sparingly', () => {
@@ -21,6 +22,23 @@ describe('a warning logged sparingly', () => {
     clock = 60_000;
     warn();
     expect(lines).toEqual([0, 10, 0]);
+  });
+
+  it('is written again once the interval has passed, though the wall clock was set back meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-12-05T12:00:00Z'));
+      const lines: number[] = [];
+      const log = logSparingly(50);
+      log((suppressed) => lines.push(suppressed));
+      // NTP steps back a clock that ran two hours ahead at boot.
+      vi.setSystemTime(new Date('2026-12-05T10:00:00Z'));
+      await sleep(60);
+      log((suppressed) => lines.push(suppressed));
+      expect(lines).toEqual([0, 0]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('per key, is written once per interval for each key, and a new key past the limit starts afresh', () => {
