@@ -28,6 +28,22 @@ export async function roomAt(folder: string): Promise<Room> {
   return { availableBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
 }
 
+/** File systems held in memory, by the type statfs gives: what they hold is gone when the machine restarts. */
+const MEMORY_FILE_SYSTEMS = new Map<number, string>([
+  [0x01021994, 'tmpfs'],
+  [0x858458f6, 'ramfs'],
+]);
+
+/**
+ * The name of the file system held in memory that `folder` is on, or null when it is on another
+ * (a disk): `/tmp` is a tmpfs on many systems, and so is a container's `--tmpfs` mount, and the
+ * reports acknowledged into a journal there would not outlive a restart of the machine.
+ */
+export async function memoryFileSystemAt(folder: string): Promise<string | null> {
+  const { type } = await statfs(folder);
+  return MEMORY_FILE_SYSTEMS.get(type) ?? null;
+}
+
 export interface DiskRoomWatchOptions {
   /** The folders written to; one on the same file system as an earlier one is left out. */
   readonly folders: readonly string[];

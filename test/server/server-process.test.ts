@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
+import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { freePort, launchReceiver, postReport, sleep, startReceiver, waitFor } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
@@ -115,6 +116,30 @@ describe('the server process', () => {
     expect(migrate.status).toBe(0);
     expect(migrate.stderr).toContain(said);
     rmSync(ownDataDir, { recursive: true });
+  });
+
+  it.runIf(mountsTmpfs())('warns at start when DATA_DIR is on a file system held in memory, whose journal a restart of the machine loses', async () => {
+    const inMemory = mkdtempSync(join(tmpdir(), 'dlr-tmpfs-data-'));
+    expect(mountTmpfs(inMemory)).toBe(true);
+    try {
+      const receiver = await startReceiver({ ...database.env, DATA_DIR: inMemory });
+      try {
+        const warnings = receiver.output().split('\n').filter((line) => line.includes('a file system held in memory'));
+        expect(warnings).toHaveLength(1);
+        expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, dataDir: inMemory, fileSystem: 'tmpfs' });
+        expect(warnings[0]).toContain('put DATA_DIR on a disk');
+      } finally {
+        receiver.child.kill('SIGTERM');
+        expect(await receiver.exited).toBe(0);
+      }
+    } finally {
+      unmount(inMemory);
+    }
+    // On a disk, no such line.
+    const onDisk = await startReceiver({ ...database.env, DATA_DIR: dataDir });
+    onDisk.child.kill('SIGTERM');
+    expect(await onDisk.exited).toBe(0);
+    expect(onDisk.output()).not.toContain('a file system held in memory');
   });
 
   it('takes a report over HTTP, answers only after storing it, keeps it across a restart, and stops cleanly', async () => {

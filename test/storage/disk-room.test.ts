@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loggerOptions } from '../../src/logging.js';
 import type { Room } from '../../src/storage/disk-room.js';
-import { isLowOnRoom, watchDiskRoom } from '../../src/storage/disk-room.js';
+import { isLowOnRoom, memoryFileSystemAt, watchDiskRoom } from '../../src/storage/disk-room.js';
 import { createTestApp } from '../helpers/app.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -123,6 +123,20 @@ describe('a receiver on a small disk', () => {
       await app.close();
       unmount(dataDir);
       await testDb.drop();
+    }
+  });
+});
+
+describe('a data folder held in memory', () => {
+  it.runIf(mountsTmpfs())('is told from one on a disk', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dlr-in-memory-'));
+    expect(mountTmpfs(folder)).toBe(true);
+    try {
+      expect(await memoryFileSystemAt(folder)).toBe('tmpfs');
+      // The checkout's own folder, on a disk.
+      expect(await memoryFileSystemAt(import.meta.dirname)).toBeNull();
+    } finally {
+      unmount(folder);
     }
   });
 });
