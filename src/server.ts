@@ -12,7 +12,7 @@ import { abortedByStopSignal } from './lib/stop-signals.js';
 import { loggerOptions } from './logging.js';
 import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
-import { memoryFileSystemAt } from './storage/disk-room.js';
+import { passingFileSystemAt } from './storage/disk-room.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
 import type { HeldUpMigrations } from './storage/migration-watch.js';
@@ -35,11 +35,11 @@ async function main(): Promise<void> {
     logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
     process.exit(1);
   }
-  const memoryFileSystem = await memoryFileSystemAt(config.dataDir).catch(() => null);
-  if (memoryFileSystem !== null) {
+  const passing = await passingFileSystemAt(config.dataDir).catch(() => null);
+  if (passing !== null) {
     logger.warn(
-      { dataDir: config.dataDir, fileSystem: memoryFileSystem },
-      `DATA_DIR is on ${memoryFileSystem}, a file system held in memory: what the receiver keeps there (the journal of acknowledged reports, and the embedded database without DATABASE_URL) is lost when the machine restarts; put DATA_DIR on a disk`,
+      { dataDir: config.dataDir, fileSystem: passing.name },
+      `DATA_DIR is on ${passing.name}, ${passing.what}: what the receiver keeps there (the journal of acknowledged reports, and the embedded database without DATABASE_URL) is lost when ${passing.lostWhen}; ${passing.instead}`,
     );
   }
   const dbLog = logger.child({ name: 'db' });

@@ -28,20 +28,40 @@ export async function roomAt(folder: string): Promise<Room> {
   return { availableBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
 }
 
-/** File systems held in memory, by the type statfs gives: what they hold is gone when the machine restarts. */
-const MEMORY_FILE_SYSTEMS = new Map<number, string>([
-  [0x01021994, 'tmpfs'],
-  [0x858458f6, 'ramfs'],
+/** A file system whose contents do not outlive something the receiver's data must outlive. */
+export interface PassingFileSystem {
+  readonly name: string;
+  /** What it is, as the warning says it. */
+  readonly what: string;
+  /** When what it holds is gone. */
+  readonly lostWhen: string;
+  /** Where to put DATA_DIR instead. */
+  readonly instead: string;
+}
+
+/** By the type statfs gives. */
+const PASSING_FILE_SYSTEMS = new Map<number, PassingFileSystem>([
+  [0x01021994, { name: 'tmpfs', what: 'a file system held in memory', lostWhen: 'the machine restarts', instead: 'put DATA_DIR on a disk' }],
+  [0x858458f6, { name: 'ramfs', what: 'a file system held in memory', lostWhen: 'the machine restarts', instead: 'put DATA_DIR on a disk' }],
+  [
+    0x794c7630,
+    {
+      name: 'overlay',
+      what: "most likely a container's own writable layer (Kubernetes makes no volume of the image's VOLUME)",
+      lostWhen: 'the container is removed',
+      instead: 'mount a volume there',
+    },
+  ],
 ]);
 
 /**
- * The name of the file system held in memory that `folder` is on, or null when it is on another
- * (a disk): `/tmp` is a tmpfs on many systems, and so is a container's `--tmpfs` mount, and the
- * reports acknowledged into a journal there would not outlive a restart of the machine.
+ * The file system `folder` is on when what it holds is lost sooner than a disk's: `/tmp` is a tmpfs
+ * on many systems, and so is a container's `--tmpfs` mount; a container without a volume writes to
+ * its own overlay layer. Reports acknowledged into a journal there would not outlive it.
  */
-export async function memoryFileSystemAt(folder: string): Promise<string | null> {
+export async function passingFileSystemAt(folder: string): Promise<PassingFileSystem | null> {
   const { type } = await statfs(folder);
-  return MEMORY_FILE_SYSTEMS.get(type) ?? null;
+  return PASSING_FILE_SYSTEMS.get(type) ?? null;
 }
 
 export interface DiskRoomWatchOptions {

@@ -3,7 +3,7 @@
  * takes root on Linux; tests that need it are skipped elsewhere.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,6 +19,18 @@ export function mountsTmpfs(): boolean {
 export function mountTmpfs(folder: string, size?: string): boolean {
   const options = size === undefined ? [] : ['-o', `size=${size}`];
   return spawnSync('mount', ['-t', 'tmpfs', ...options, 'tmpfs', folder]).status === 0;
+}
+
+/** Mounts an overlay on `folder`, as a container's writable layer is; true when it is mounted. */
+export function mountOverlay(folder: string): boolean {
+  const layers = mkdtempSync(join(tmpdir(), 'dlr-layers-'));
+  const layer = (name: string) => {
+    const path = join(layers, name);
+    mkdirSync(path);
+    return path;
+  };
+  const options = `lowerdir=${layer('lower')},upperdir=${layer('upper')},workdir=${layer('work')}`;
+  return spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, folder]).status === 0;
 }
 
 export function unmount(folder: string): void {

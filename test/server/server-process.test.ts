@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
-import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
+import { mountOverlay, mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { freePort, launchReceiver, postReport, sleep, startReceiver, waitFor } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
@@ -118,28 +118,35 @@ describe('the server process', () => {
     rmSync(ownDataDir, { recursive: true });
   });
 
-  it.runIf(mountsTmpfs())('warns at start when DATA_DIR is on a file system held in memory, whose journal a restart of the machine loses', async () => {
-    const inMemory = mkdtempSync(join(tmpdir(), 'dlr-tmpfs-data-'));
-    expect(mountTmpfs(inMemory)).toBe(true);
-    try {
-      const receiver = await startReceiver({ ...database.env, DATA_DIR: inMemory });
+  it.runIf(mountsTmpfs())('warns at start when DATA_DIR is on tmpfs or on a container layer\'s overlay, which the machine\'s restart or the container\'s removal loses', async () => {
+    const cases = [
+      { mount: mountTmpfs, fileSystem: 'tmpfs', said: 'a file system held in memory', instead: 'put DATA_DIR on a disk' },
+      { mount: mountOverlay, fileSystem: 'overlay', said: "most likely a container's own writable layer", instead: 'mount a volume there' },
+    ];
+    for (const { mount, fileSystem, said, instead } of cases) {
+      const folder = mkdtempSync(join(tmpdir(), `dlr-${fileSystem}-data-`));
+      expect(mount(folder)).toBe(true);
       try {
-        const warnings = receiver.output().split('\n').filter((line) => line.includes('a file system held in memory'));
-        expect(warnings).toHaveLength(1);
-        expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, dataDir: inMemory, fileSystem: 'tmpfs' });
-        expect(warnings[0]).toContain('put DATA_DIR on a disk');
+        const receiver = await startReceiver({ ...database.env, DATA_DIR: folder });
+        try {
+          const warnings = receiver.output().split('\n').filter((line) => line.includes(`DATA_DIR is on ${fileSystem}`));
+          expect(warnings).toHaveLength(1);
+          expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, dataDir: folder, fileSystem });
+          expect(warnings[0]).toContain(said);
+          expect(warnings[0]).toContain(instead);
+        } finally {
+          receiver.child.kill('SIGTERM');
+          expect(await receiver.exited).toBe(0);
+        }
       } finally {
-        receiver.child.kill('SIGTERM');
-        expect(await receiver.exited).toBe(0);
+        unmount(folder);
       }
-    } finally {
-      unmount(inMemory);
     }
     // On a disk, no such line.
     const onDisk = await startReceiver({ ...database.env, DATA_DIR: dataDir });
     onDisk.child.kill('SIGTERM');
     expect(await onDisk.exited).toBe(0);
-    expect(onDisk.output()).not.toContain('a file system held in memory');
+    expect(onDisk.output()).not.toContain('DATA_DIR is on');
   });
 
   it('takes a report over HTTP, answers only after storing it, keeps it across a restart, and stops cleanly', async () => {

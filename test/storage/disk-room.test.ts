@@ -9,11 +9,11 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loggerOptions } from '../../src/logging.js';
 import type { Room } from '../../src/storage/disk-room.js';
-import { isLowOnRoom, memoryFileSystemAt, watchDiskRoom } from '../../src/storage/disk-room.js';
+import { isLowOnRoom, passingFileSystemAt, watchDiskRoom } from '../../src/storage/disk-room.js';
 import { createTestApp } from '../helpers/app.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
+import { mountOverlay, mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { waitFor } from '../helpers/receiver-process.js';
 
 const GIB = 1024 ** 3;
@@ -127,16 +127,20 @@ describe('a receiver on a small disk', () => {
   });
 });
 
-describe('a data folder held in memory', () => {
-  it.runIf(mountsTmpfs())('is told from one on a disk', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'dlr-in-memory-'));
-    expect(mountTmpfs(folder)).toBe(true);
+describe('a data folder on a file system that does not outlive the machine or the container', () => {
+  it.runIf(mountsTmpfs())('is told from one on a disk: tmpfs, and a container layer\'s overlay', async () => {
+    const inMemory = mkdtempSync(join(tmpdir(), 'dlr-in-memory-'));
+    const layered = mkdtempSync(join(tmpdir(), 'dlr-layered-'));
+    expect(mountTmpfs(inMemory)).toBe(true);
+    expect(mountOverlay(layered)).toBe(true);
     try {
-      expect(await memoryFileSystemAt(folder)).toBe('tmpfs');
+      expect(await passingFileSystemAt(inMemory)).toMatchObject({ name: 'tmpfs', lostWhen: 'the machine restarts' });
+      expect(await passingFileSystemAt(layered)).toMatchObject({ name: 'overlay', lostWhen: 'the container is removed' });
       // The checkout's own folder, on a disk.
-      expect(await memoryFileSystemAt(import.meta.dirname)).toBeNull();
+      expect(await passingFileSystemAt(import.meta.dirname)).toBeNull();
     } finally {
-      unmount(folder);
+      unmount(inMemory);
+      unmount(layered);
     }
   });
 });
