@@ -2,6 +2,7 @@
  * Warns while a disk the receiver writes to runs low on room: the journal's (`DATA_DIR`), and the
  * embedded database's. Full, it refuses what it should keep (the embedded database stops the
  * receiver, the journal answers `503`), and without a word before, the first sign was the refusals.
+ * Also tells a file system whose contents pass sooner than a disk's (see passingFileSystemAt).
  */
 import { stat, statfs } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
