@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Receiver } from './app.js';
 import { assembleReceiver } from './app.js';
-import { notReadLine, readConfigOrExit, serverNamedWithoutUrlLine } from './config/config.js';
+import { readConfigOrExit } from './config/config.js';
 import { listenProblem } from './http/listen-problem.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
@@ -19,13 +19,10 @@ import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 
 async function main(): Promise<void> {
-  const { config, notRead, serverNamedWithoutUrl } = readConfigOrExit();
+  const { config, warnings } = readConfigOrExit();
 
   const logger = pino(loggerOptions(config.logLevel));
-  const misspelt = notReadLine(notRead);
-  if (misspelt !== null) logger.warn({ names: [...notRead.inEnvFile, ...notRead.inEnvironment] }, misspelt);
-  const serverUnused = serverNamedWithoutUrlLine(serverNamedWithoutUrl, config.dataDir);
-  if (serverUnused !== null) logger.warn({ names: serverNamedWithoutUrl }, serverUnused);
+  for (const { names, line } of warnings) logger.warn({ names }, line);
   // Before the database: the embedded one lives in the same DATA_DIR, and a second receiver started
   // on it must stop before it opens the first one's database.
   const dataFolderClaim = journalFolder(config.dataDir);
@@ -51,7 +48,7 @@ async function main(): Promise<void> {
     writeTimeoutMs: config.writeTimeoutMs,
     stopCreation: stopStarting,
     onConnectionError: (error) => { dbLog.warn({ err: errorSummary(error) }, 'database connection lost'); },
-    onSharedSession: runOnceOnly(() => { dbLog.warn(SHARED_SESSION_LINE); }),
+    onSharedSession: () => { dbLog.warn(SHARED_SESSION_LINE); },
     onEmbeddedCreation: (folder) => { dbLog.info({ folder }, 'no embedded database yet: making one, which takes a few seconds'); },
     onEmbeddedDiskFailure: (error) => {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound and has room');
@@ -109,22 +106,12 @@ async function main(): Promise<void> {
   logger.info('taking reports');
 }
 
-/** Said once: the receiver's connections keep settings and prepared statements per session. */
+/** The receiver's connections keep settings and prepared statements per session. */
 const SHARED_SESSION_LINE =
   'two of the receiver\'s connections were given one PostgreSQL session: DATABASE_URL leads through a pooler that shares sessions ' +
   '(PgBouncer\'s pool_mode = transaction or statement), under which what each connection sets and prepares does not hold: ' +
   'a lookup or write that meets another\'s statements is run again, and a write that still fails waits in the journal; ' +
   'use session pooling, or connect to PostgreSQL directly';
-
-/** Calls `act` the first time only. */
-function runOnceOnly(act: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    act();
-  };
-}
 
 /** Between attempts to reach a database server that is not answering at start. */
 const START_RETRY_MS = 1_000;

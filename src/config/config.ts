@@ -403,11 +403,16 @@ export function serverNamedWithoutUrlLine(names: readonly string[], dataDir: str
   return `the environment sets ${names.join(', ')} but not DATABASE_URL: the receiver keeps reports in its embedded database under DATA_DIR (${dataDir}), not on that server; to use the server, set DATABASE_URL (postgres://user@host:port/database)`;
 }
 
+/** A warning the start gives about the settings, with the names it is about. */
+export interface StartWarning {
+  readonly names: readonly string[];
+  readonly line: string;
+}
+
 export interface StartSettings {
   readonly config: Config;
-  readonly notRead: NamesNotRead;
-  /** See serverNamedWithoutUrl. */
-  readonly serverNamedWithoutUrl: readonly string[];
+  /** Names set that nothing reads, and libpq's names of a server without DATABASE_URL. */
+  readonly warnings: readonly StartWarning[];
 }
 
 /**
@@ -418,7 +423,13 @@ export function readConfigOrExit(): StartSettings {
   try {
     const fileSettings = readEnvFile(process.env);
     const config = readConfig(underEnvironment(fileSettings, process.env));
-    return { config, notRead: namesNotRead(fileSettings, process.env), serverNamedWithoutUrl: serverNamedWithoutUrl(config, process.env) };
+    const notRead = namesNotRead(fileSettings, process.env);
+    const serverNames = serverNamedWithoutUrl(config, process.env);
+    const warnings: StartWarning[] = [
+      { names: [...notRead.inEnvFile, ...notRead.inEnvironment], line: notReadLine(notRead) },
+      { names: serverNames, line: serverNamedWithoutUrlLine(serverNames, config.dataDir) },
+    ].flatMap(({ names, line }) => (line === null ? [] : [{ names, line }]));
+    return { config, warnings };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

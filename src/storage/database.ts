@@ -66,8 +66,8 @@ export interface DatabaseOptions {
   /** Told when an idle pooled connection fails, so a dropped connection does not crash the process. */
   readonly onConnectionError?: (error: Error) => void;
   /**
-   * Told when two of the receiver's connections to a server are given one session: a pooler that
-   * shares sessions among its clients (PgBouncer's transaction mode) stands before PostgreSQL.
+   * Told, once, when two of the receiver's connections to a server are given one session: a pooler
+   * that shares sessions among its clients (PgBouncer's transaction mode) stands before PostgreSQL.
    */
   readonly onSharedSession?: () => void;
   /**
@@ -146,6 +146,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   // How many live connections of either pool each session has: PostgreSQL gives each connection a
   // session of its own, so a second one means a pooler between them.
   const connectionsOfSession = new Map<number, number>();
+  let sharedSessionTold = false;
   const noteSession = async (client: pg.ClientBase) => {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const pid = rows[0]?.pid;
@@ -153,7 +154,10 @@ function openServer(url: string, options: DatabaseOptions): Database {
     sessions.set(client, pid);
     const others = connectionsOfSession.get(pid) ?? 0;
     connectionsOfSession.set(pid, others + 1);
-    if (others > 0) options.onSharedSession?.();
+    if (others > 0 && !sharedSessionTold) {
+      sharedSessionTold = true;
+      options.onSharedSession?.();
+    }
   };
   const forgetSession = (client: pg.ClientBase) => {
     const pid = sessions.get(client);

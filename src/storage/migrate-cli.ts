@@ -2,7 +2,7 @@
  * `npm run migrate`: brings the configured database's schema up to date, then exits.
  * `npm run migrate -- down`: undoes the newest migration instead, to go back one release.
  */
-import { notReadLine, readConfigOrExit, serverNamedWithoutUrlLine } from '../config/config.js';
+import { readConfigOrExit } from '../config/config.js';
 import { abortedByStopSignal } from '../lib/stop-signals.js';
 import { openDatabase } from './database.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
@@ -16,10 +16,8 @@ if (command !== 'up' && command !== 'down') {
   process.exit(2);
 }
 
-const { config, notRead, serverNamedWithoutUrl } = readConfigOrExit();
-for (const warning of [notReadLine(notRead), serverNamedWithoutUrlLine(serverNamedWithoutUrl, config.dataDir)]) {
-  if (warning !== null) process.stderr.write(`${warning}\n`);
-}
+const { config, warnings } = readConfigOrExit();
+for (const { line } of warnings) process.stderr.write(`${line}\n`);
 // The embedded database may be open in a receiver: two PostgreSQLs on one data folder can damage it.
 const claimed = config.databaseUrl === null ? journalFolder(config.dataDir) : null;
 if (claimed !== null) {
