@@ -12,6 +12,7 @@ import { abortedByStopSignal } from './lib/stop-signals.js';
 import { loggerOptions } from './logging.js';
 import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
+import { dataFolderAccessLine } from './storage/data-folder-access.js';
 import { passingFileSystemAt } from './storage/disk-room.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   try {
     await claimJournalFolder(dataFolderClaim);
   } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver'));
     process.exit(1);
   }
   const passing = await passingFileSystemAt(config.dataDir).catch(() => null);
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   try {
     receiver = await assembleReceiver({ config, database, logger });
   } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver'));
     return stopAtStart(1);
   }
   // Listening before the database is ready: /healthz answers while the process runs, /readyz says
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
   try {
     applied = await migrateWhenReachable(database, dbLog, stopStarting);
   } catch (error) {
-    dbLog.fatal({ err: errorSummary(error) }, 'could not prepare the database');
+    const line = 'could not prepare the database';
+    dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line) : line);
     return stopAtStart(1);
   }
   if (applied === null) {
@@ -104,6 +106,16 @@ async function main(): Promise<void> {
   });
   open();
   logger.info('taking reports');
+}
+
+/**
+ * A failed start's line, naming the data folder's owner and the receiver's user when the folder is
+ * not the receiver's to write: the error alone says EACCES on one path, or, from the embedded
+ * database, only that it failed to initialise.
+ */
+async function withDataFolderAccess(dataDir: string, line: string): Promise<string> {
+  const access = await dataFolderAccessLine(dataDir);
+  return access === null ? line : `${line}: ${access}`;
 }
 
 /** The receiver's connections keep settings and prepared statements per session. */

@@ -4,7 +4,9 @@
  */
 import { readConfigOrExit } from '../config/config.js';
 import { abortedByStopSignal } from '../lib/stop-signals.js';
+import { dataFolderAccessLine } from './data-folder-access.js';
 import { openDatabase } from './database.js';
+import { FolderInUseError } from './folder-claim.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './journal.js';
 import { migrateToLatest, undoLatestMigration } from './migrate.js';
 import type { HeldUpMigrations } from './migration-watch.js';
@@ -24,7 +26,9 @@ if (claimed !== null) {
   try {
     await claimJournalFolder(claimed);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}: stop it before migrating\n`);
+    const access = await dataFolderAccessLine(config.dataDir);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${access ?? (error instanceof FolderInUseError ? `${message}: stop it before migrating` : message)}\n`);
     process.exit(1);
   }
 }
@@ -44,8 +48,9 @@ try {
     process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
   }
 } catch (error) {
+  const access = database.kind === 'embedded' ? await dataFolderAccessLine(config.dataDir) : null;
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${stop.aborted ? 'stopped by a signal: nothing migrated' : message}\n`);
+  process.stderr.write(`${stop.aborted ? 'stopped by a signal: nothing migrated' : access ?? message}\n`);
   process.exitCode = 1;
 } finally {
   await database.close();

@@ -42,6 +42,8 @@ export interface LaunchOptions {
   readonly cwd?: string;
   /** The largest file the receiver may write, in bytes (RLIMIT_FSIZE): a write past it fails with EFBIG. */
   readonly fileSizeLimit?: number;
+  /** The user and group to run the receiver as, in place of this process's (switching takes root). */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export function launchReceiver(env: Record<string, string>, options: LaunchOptions = {}): Launched {
@@ -50,6 +52,8 @@ export function launchReceiver(env: Record<string, string>, options: LaunchOptio
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     cwd: options.cwd,
+    uid: options.user?.uid,
+    gid: options.user?.gid,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
