@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, type Environment, SETTING_NAMES, readConfig } from '../../src/config/config.js';
 import { selfSignedCertificate } from '../helpers/certificate.js';
-import { containerEnvironment, imageEnvironment, receiverService } from '../helpers/compose.js';
+import { containerEnvironment, imageEnvironment, imageInstructions, receiverService } from '../helpers/compose.js';
 
 /** A configuration as data: the allow lists' lookups, functions made anew by each read, left out. */
 function settingsOf(config: Config): unknown {
@@ -53,5 +53,17 @@ describe('docker-compose.yml', () => {
     const { PORT: imagePort } = imageEnvironment();
     expect(receiverService.ports).toEqual([`\${PORT:-3000}:${imagePort}`]);
     expect(containerEnvironment({ PORT: '8080' })['PORT']).toBe(imagePort);
+  });
+});
+
+describe('the image', () => {
+  it('runs as a user given by number, not root, who owns its DATA_DIR: Kubernetes\' runAsNonRoot refuses a pod whose image names its user', () => {
+    const users = imageInstructions('USER');
+    expect(users).toHaveLength(1);
+    const [, uid, gid] = /^(\d+):(\d+)$/.exec(users[0] ?? '') ?? [];
+    expect(uid).toBeDefined();
+    expect(uid).not.toBe('0');
+    const { DATA_DIR: dataDir } = imageEnvironment();
+    expect(imageInstructions('RUN').some((command) => command.includes(`chown ${uid ?? ''}:${gid ?? ''} ${dataDir ?? ''}`))).toBe(true);
   });
 });

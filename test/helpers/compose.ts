@@ -12,12 +12,20 @@ interface Compose {
 
 export const receiverService = (parse(readFileSync('docker-compose.yml', 'utf8')) as Compose).services.receiver;
 
+/** The Dockerfile's run stage, its lines continued with `\` joined. */
+function runStage(): string {
+  const dockerfile = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
+  return dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+}
+
+/** The run stage's instructions of one kind (`USER`, `RUN`), each without its keyword. */
+export function imageInstructions(keyword: string): string[] {
+  return runStage().split('\n').filter((line) => line.startsWith(`${keyword} `)).map((line) => line.slice(keyword.length + 1).trim());
+}
+
 /** The run stage's `ENV` lines (`NAME=value`, continued with `\`). */
 export function imageEnvironment(): Record<string, string> {
-  const dockerfile = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
-  const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  const lines = runStage.split('\n').filter((line) => line.startsWith('ENV '));
-  const pairs = lines.flatMap((line) => [...line.matchAll(/(\w+)=(\S+)/g)].map(([, name = '', value = '']) => [name, value] as const));
+  const pairs = imageInstructions('ENV').flatMap((line) => [...line.matchAll(/(\w+)=(\S+)/g)].map(([, name = '', value = '']) => [name, value] as const));
   return Object.fromEntries(pairs);
 }
 
