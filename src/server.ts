@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   try {
     await claimJournalFolder(dataFolderClaim);
   } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver'));
+    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver', error));
     process.exit(1);
   }
   const passing = await passingFileSystemAt(config.dataDir).catch(() => null);
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   try {
     receiver = await assembleReceiver({ config, database, logger });
   } catch (error) {
-    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver'));
+    logger.fatal({ err: errorSummary(error) }, await withDataFolderAccess(config.dataDir, 'could not start the receiver', error));
     return stopAtStart(1);
   }
   // Listening before the database is ready: /healthz answers while the process runs, /readyz says
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     applied = await migrateWhenReachable(database, dbLog, stopStarting);
   } catch (error) {
     const line = 'could not prepare the database';
-    dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line) : line);
+    dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line, error, EMBEDDED_OPENING) : line);
     return stopAtStart(1);
   }
   if (applied === null) {
@@ -113,10 +113,12 @@ async function main(): Promise<void> {
  * not the receiver's to write: the error alone says EACCES on one path, or, from the embedded
  * database, only that it failed to initialise.
  */
-async function withDataFolderAccess(dataDir: string, line: string): Promise<string> {
-  const access = await dataFolderAccessLine(dataDir);
+async function withDataFolderAccess(dataDir: string, line: string, error: unknown, options = { embeddedOpening: false }): Promise<string> {
+  const access = await dataFolderAccessLine(dataDir, error, options);
   return access === null ? line : `${line}: ${access}`;
 }
+
+const EMBEDDED_OPENING = { embeddedOpening: true };
 
 /** The receiver's connections keep settings and prepared statements per session. */
 const SHARED_SESSION_LINE =

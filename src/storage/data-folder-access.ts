@@ -112,8 +112,19 @@ export function processUser(): ProcessUser | null {
   return process.getuid === undefined || process.getgid === undefined ? null : { uid: process.getuid(), gid: process.getgid() };
 }
 
-/** The line for the start to give when `dataDir` is not the receiver's to write, else null. */
-export async function dataFolderAccessLine(dataDir: string): Promise<string | null> {
+/** A system call's refusals that a folder the receiver may not write gives. */
+const ACCESS_REFUSALS = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * The line for the start to give when `error` may come of a DATA_DIR that is not the receiver's to
+ * write, and the folder shows it is not; else null. A file operation's error says so by its code.
+ * The embedded database, opening, gives none (`embeddedOpening`), while its SQL errors carry a
+ * SQLSTATE; so does a folder held by another receiver: neither is looked into.
+ */
+export async function dataFolderAccessLine(dataDir: string, error: unknown, options: { readonly embeddedOpening: boolean }): Promise<string | null> {
+  const code = errorCode(error);
+  const mayBeAccess = code === undefined ? options.embeddedOpening : ACCESS_REFUSALS.has(code);
+  if (!mayBeAccess) return null;
   const problem = await findAccessProblem(dataDir).catch(() => null);
   return problem === null ? null : accessProblemLine(dataDir, problem, processUser());
 }

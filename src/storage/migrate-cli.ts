@@ -26,7 +26,7 @@ if (claimed !== null) {
   try {
     await claimJournalFolder(claimed);
   } catch (error) {
-    const access = await dataFolderAccessLine(config.dataDir);
+    const access = await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: false });
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${access ?? (error instanceof FolderInUseError ? `${message}: stop it before migrating` : message)}\n`);
     process.exit(1);
@@ -48,7 +48,7 @@ try {
     process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied: ${applied.join(', ')}\n`);
   }
 } catch (error) {
-  const access = database.kind === 'embedded' ? await dataFolderAccessLine(config.dataDir) : null;
+  const access = database.kind === 'embedded' ? await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: true }) : null;
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${stop.aborted ? 'stopped by a signal: nothing migrated' : access ?? message}\n`);
   process.exitCode = 1;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FolderAccessProblem } from '../../src/storage/data-folder-access.js';
-import { accessProblemLine, findAccessProblem } from '../../src/storage/data-folder-access.js';
+import { accessProblemLine, dataFolderAccessLine, findAccessProblem } from '../../src/storage/data-folder-access.js';
 import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { freePort, launchReceiver, postReport, startReceiver } from '../helpers/receiver-process.js';
 
@@ -130,9 +130,18 @@ describe('a DATA_DIR the receiver may not write', () => {
       mkdirSync(join(dataDir, 'journal'));
       expect(spawnSync('mount', ['-o', 'remount,ro', dataDir]).status).toBe(0);
       expect(await findAccessProblem(dataDir)).toMatchObject({ path: dataDir, readOnly: true });
+      // Only an error that may come of it is explained by it: not another receiver holding the
+      // folder, nor the embedded database's SQL error, which carry their own words.
+      const readOnlyLine = `DATA_DIR ${dataDir} is on a read-only file system (${dataDir}): mount a writable volume there, or set DATA_DIR to a folder on a writable disk`;
+      const fromFile = { embeddedOpening: false };
+      const fromEmbedded = { embeddedOpening: true };
+      expect(await dataFolderAccessLine(dataDir, Object.assign(new Error('read-only file system'), { code: 'EROFS' }), fromFile)).toBe(readOnlyLine);
+      expect(await dataFolderAccessLine(dataDir, new Error('PGlite failed to initialize properly'), fromEmbedded)).toBe(readOnlyLine);
+      expect(await dataFolderAccessLine(dataDir, new Error('the journal folder is in use by process 7'), fromFile)).toBeNull();
+      expect(await dataFolderAccessLine(dataDir, Object.assign(new Error('relation "reports" does not exist'), { code: '42P01' }), fromEmbedded)).toBeNull();
       const migrate = spawnSync(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, encoding: 'utf8' });
       expect(migrate.status).toBe(1);
-      expect(migrate.stderr).toBe(`DATA_DIR ${dataDir} is on a read-only file system (${dataDir}): mount a writable volume there, or set DATA_DIR to a folder on a writable disk\n`);
+      expect(migrate.stderr).toBe(`${readOnlyLine}\n`);
     } finally {
       unmount(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
