@@ -57,6 +57,8 @@ export async function findAccessProblem(dataDir: string): Promise<FolderAccessPr
   return null;
 }
 
+/** A system call's refusals that a folder the receiver may not write gives. */
+const ACCESS_REFUSALS = new Set(['EACCES', 'EPERM', 'EROFS']);
 const READ_WRITE = constants.R_OK | constants.W_OK;
 const READ_WRITE_ENTER = READ_WRITE | constants.X_OK;
 
@@ -71,7 +73,7 @@ async function accessProblem(path: string, wanted: number, stats: Stats): Promis
     return null;
   } catch (error) {
     const code = errorCode(error);
-    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return null;
+    if (code === undefined || !ACCESS_REFUSALS.has(code)) return null;
     return { path, ownerUid: stats.uid, mode: stats.mode & 0o777, readOnly: code === 'EROFS' };
   }
 }
@@ -111,9 +113,6 @@ export function accessProblemLine(dataDir: string, problem: FolderAccessProblem,
 export function processUser(): ProcessUser | null {
   return process.getuid === undefined || process.getgid === undefined ? null : { uid: process.getuid(), gid: process.getgid() };
 }
-
-/** A system call's refusals that a folder the receiver may not write gives. */
-const ACCESS_REFUSALS = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /**
  * The line for the start to give when `error` may come of a DATA_DIR that is not the receiver's to
