@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     applied = await migrateWhenReachable(database, dbLog, stopStarting);
   } catch (error) {
     const line = 'could not prepare the database';
-    dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line, error, EMBEDDED_OPENING) : line);
+    dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line, error, { embeddedOpening: true }) : line);
     return stopAtStart(1);
   }
   if (applied === null) {
@@ -113,12 +113,10 @@ async function main(): Promise<void> {
  * not the receiver's to write: the error alone says EACCES on one path, or, from the embedded
  * database, only that it failed to initialise.
  */
-async function withDataFolderAccess(dataDir: string, line: string, error: unknown, options = { embeddedOpening: false }): Promise<string> {
-  const access = await dataFolderAccessLine(dataDir, error, options);
+async function withDataFolderAccess(dataDir: string, line: string, error: unknown, from = { embeddedOpening: false }): Promise<string> {
+  const access = await dataFolderAccessLine(dataDir, error, from);
   return access === null ? line : `${line}: ${access}`;
 }
-
-const EMBEDDED_OPENING = { embeddedOpening: true };
 
 /** The receiver's connections keep settings and prepared statements per session. */
 const SHARED_SESSION_LINE =

@@ -36,12 +36,11 @@ const MOST_ENTRIES = 100_000;
 
 /** The first path in or above `dataDir` that the receiver cannot read and write, or null. */
 export async function findAccessProblem(dataDir: string): Promise<FolderAccessProblem | null> {
-  const top = await lstat(dataDir).catch(() => null);
-  if (top === null) return missingDataDirProblem(dataDir);
+  // DATA_DIR itself may be a link to the folder; below it the receiver makes none.
+  if ((await stat(dataDir).catch(() => null)) === null) return missingDataDirProblem(dataDir);
   const queue = [dataDir];
   for (let looked = 0; looked < queue.length && looked < MOST_ENTRIES; looked++) {
     const path = queue[looked] ?? dataDir;
-    // DATA_DIR itself may be a link to the folder; below it the receiver makes none.
     const stats = await (looked === 0 ? stat(path) : lstat(path)).catch(() => null);
     if (stats === null || stats.isSymbolicLink()) continue;
     const folder = stats.isDirectory();
@@ -110,7 +109,7 @@ export function accessProblemLine(dataDir: string, problem: FolderAccessProblem,
 }
 
 /** The user this process runs as, where the system has one (not on Windows). */
-export function processUser(): ProcessUser | null {
+function processUser(): ProcessUser | null {
   return process.getuid === undefined || process.getgid === undefined ? null : { uid: process.getuid(), gid: process.getgid() };
 }
 
