@@ -10,8 +10,9 @@ import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
 import { abortedByStopSignal } from './lib/stop-signals.js';
 import { loggerOptions } from './logging.js';
+import { connectionLimitLine, readConnectionLimits } from './storage/connection-limits.js';
 import type { Database } from './storage/database.js';
-import { openDatabase } from './storage/database.js';
+import { openDatabase, SERVER_CONNECTIONS_AT_MOST } from './storage/database.js';
 import { dataFolderAccessLine } from './storage/data-folder-access.js';
 import { passingFileSystemAt } from './storage/disk-room.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     return stopAtStart(0);
   }
   dbLog.info({ database: database.kind, applied }, 'database ready');
+  if (database.kind === 'server') await warnOfConnectionLimit(database, dbLog);
 
   const { app, open } = receiver;
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -116,6 +118,14 @@ async function main(): Promise<void> {
 async function withDataFolderAccess(dataDir: string, line: string, error: unknown, from = { embeddedOpening: false }): Promise<string> {
   const access = await dataFolderAccessLine(dataDir, error, from);
   return access === null ? line : `${line}: ${access}`;
+}
+
+/** Says so when the server lets the receiver open fewer sessions than it may use. */
+async function warnOfConnectionLimit(database: Database, dbLog: Logger): Promise<void> {
+  // Advice only: a server that will not say (a catalogue the user may not read) does not stop the start.
+  const limits = await readConnectionLimits(database.db).catch(() => null);
+  const line = limits === null ? null : connectionLimitLine(limits, SERVER_CONNECTIONS_AT_MOST);
+  if (line !== null) dbLog.warn(line);
 }
 
 /** The receiver's connections keep settings and prepared statements per session. */

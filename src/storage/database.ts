@@ -90,8 +90,14 @@ export function openDatabase(options: DatabaseOptions): Database {
 const typeParsers = new pg.TypeOverrides();
 typeParsers.setTypeParser(pg.types.builtins.INT8, Number);
 
+/** Connections of the query API, health checks, migrations and rejected requests, unless told. */
+const READ_POOL_SIZE = 10;
+
 /** Connections of the write path: its two slots, the journal's replay, and one to spare. */
 const WRITE_POOL_SIZE = 4;
+
+/** The most sessions a receiver opens at a server at once (README: "allow each receiver 14"). */
+export const SERVER_CONNECTIONS_AT_MOST = READ_POOL_SIZE + WRITE_POOL_SIZE;
 
 const DEFAULT_WRITE_TIMEOUT_MS = 5_000;
 
@@ -167,7 +173,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
     else connectionsOfSession.delete(pid);
   };
   const readSessions = new Set<number>();
-  const pool = openPool(options.poolSize ?? 10, async (client) => {
+  const pool = openPool(options.poolSize ?? READ_POOL_SIZE, async (client) => {
     await client.query(READ_SESSION_SETTINGS);
     await noteSession(client);
     const pid = sessions.get(client);
