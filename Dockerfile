@@ -19,8 +19,9 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The image's node user, by number: Kubernetes' runAsNonRoot cannot check a user given by name,
-# and refuses to start the pod.
-RUN mkdir -p /app/data && chown 1000:1000 /app/data
+# and refuses to start the pod. Group 0 may write the data folder too: OpenShift runs an image as
+# a user of its own choosing, in group 0.
+RUN mkdir -p /app/data && chown 1000:0 /app/data && chmod 775 /app/data
 VOLUME ["/app/data"]
 USER 1000:1000
 EXPOSE 3000

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, type Environment, SETTING_NAMES, readConfig } from '../../src/config/config.js';
 import { selfSignedCertificate } from '../helpers/certificate.js';
-import { containerEnvironment, imageEnvironment, imageInstructions, receiverService } from '../helpers/compose.js';
+import { containerEnvironment, imageDataFolder, imageEnvironment, imageInstructions, receiverService } from '../helpers/compose.js';
 
 /** A configuration as data: the allow lists' lookups, functions made anew by each read, left out. */
 function settingsOf(config: Config): unknown {
@@ -63,7 +63,15 @@ describe('the image', () => {
     const [, uid, gid] = /^(\d+):(\d+)$/.exec(users[0] ?? '') ?? [];
     expect(uid).toBeDefined();
     expect(uid).not.toBe('0');
-    const { DATA_DIR: dataDir } = imageEnvironment();
-    expect(imageInstructions('RUN').some((command) => command.includes(`chown ${uid ?? ''}:${gid ?? ''} ${dataDir ?? ''}`))).toBe(true);
+    const folder = imageDataFolder();
+    expect(folder.uid).toBe(Number(uid));
+    expect(folder.mode & 0o700).toBe(0o700);
+    expect(gid).toBeDefined();
+  });
+
+  it('lets group 0 write its DATA_DIR: OpenShift runs an image as a user of its own choosing, in group 0', () => {
+    const folder = imageDataFolder();
+    expect(folder.gid).toBe(0);
+    expect(folder.mode & 0o070).toBe(0o070);
   });
 });

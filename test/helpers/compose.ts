@@ -23,6 +23,16 @@ export function imageInstructions(keyword: string): string[] {
   return runStage().split('\n').filter((line) => line.startsWith(`${keyword} `)).map((line) => line.slice(keyword.length + 1).trim());
 }
 
+/** The image's data folder as its run stage makes it: `chown uid:gid` and `chmod mode` of `DATA_DIR`. */
+export function imageDataFolder(): { readonly uid: number; readonly gid: number; readonly mode: number } {
+  const dataDir = imageEnvironment()['DATA_DIR'] ?? '';
+  const commands = imageInstructions('RUN').join(' && ');
+  const [, uid, gid] = new RegExp(`chown (\\d+):(\\d+) ${dataDir}(?: |$)`).exec(commands) ?? [];
+  const [, mode] = new RegExp(`chmod ([0-7]{3,4}) ${dataDir}(?: |$)`).exec(commands) ?? [];
+  if (uid === undefined || gid === undefined || mode === undefined) throw new Error(`the Dockerfile's run stage does not chown and chmod ${dataDir}`);
+  return { uid: Number(uid), gid: Number(gid), mode: parseInt(mode, 8) };
+}
+
 /** The run stage's `ENV` lines (`NAME=value`, continued with `\`). */
 export function imageEnvironment(): Record<string, string> {
   const pairs = imageInstructions('ENV').flatMap((line) => [...line.matchAll(/(\w+)=(\S+)/g)].map(([, name = '', value = '']) => [name, value] as const));

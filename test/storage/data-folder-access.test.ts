@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FolderAccessProblem } from '../../src/storage/data-folder-access.js';
 import { accessProblemLine, dataFolderAccessLine, findAccessProblem } from '../../src/storage/data-folder-access.js';
+import { imageDataFolder } from '../helpers/compose.js';
 import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { freePort, launchReceiver, postReport, startReceiver } from '../helpers/receiver-process.js';
 
@@ -20,6 +21,8 @@ const MIGRATE_CLI = join(import.meta.dirname, '../../dist/src/storage/migrate-cl
 const asRoot = process.getuid?.() === 0;
 /** `nobody` on most systems; any uid will do, as long as it is not root's. */
 const OTHER_USER = { uid: 65534, gid: 65534 };
+/** As OpenShift picks one for a project: a high uid no /etc/passwd names, in group 0. */
+const OPENSHIFT_USER = { uid: 1000680000, gid: 0 };
 
 /** A folder of the test's own that another user may pass through, as /srv or /var/lib is. */
 function openParent(): string {
@@ -146,6 +149,22 @@ describe('a DATA_DIR the receiver may not write', () => {
     } finally {
       unmount(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(asRoot)('is the receiver\'s to write in a folder made as the image makes it, for a user OpenShift chooses in group 0, with no entry in /etc/passwd', async () => {
+    const dataDir = join(openParent(), 'data');
+    mkdirSync(dataDir);
+    const folder = imageDataFolder();
+    chownSync(dataDir, folder.uid, folder.gid);
+    chmodSync(dataDir, folder.mode);
+    const receiver = await startReceiver({ DATA_DIR: dataDir }, { user: OPENSHIFT_USER });
+    try {
+      expect(await postReport(receiver.base, 'kept-for-openshift')).toBe(200);
+      expect((await fetch(`${receiver.base}/messages/kept-for-openshift`)).status).toBe(200);
+    } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
     }
   });
 
