@@ -351,10 +351,25 @@ export interface NamesNotRead {
  */
 export function namesNotRead(fileSettings: Environment, env: Environment): NamesNotRead {
   const unknown = (name: string) => !SETTINGS.has(name);
+  const serviceLink = serviceLinkNames(Object.keys(env));
   return {
     inEnvFile: Object.keys(fileSettings).filter((name) => unknown(name) && !FOR_COMPOSE.test(name)),
-    inEnvironment: Object.keys(env).filter((name) => unknown(name) && RECEIVER_PREFIX.test(name)),
+    inEnvironment: Object.keys(env).filter((name) => unknown(name) && RECEIVER_PREFIX.test(name) && !serviceLink(name)),
   };
+}
+
+const SERVICE_HOST = '_SERVICE_HOST';
+
+/**
+ * Kubernetes gives every pod the address of each Service of its namespace: for a Service named
+ * `dlr-receiver`, `DLR_RECEIVER_SERVICE_HOST`, `DLR_RECEIVER_SERVICE_PORT…` and `DLR_RECEIVER_PORT…`.
+ * They carry the receiver's prefix but are no one's misspelling, and the start named them all. A
+ * Service's names are known by its `…_SERVICE_HOST`, which Kubernetes always sets with them.
+ */
+function serviceLinkNames(names: readonly string[]): (name: string) => boolean {
+  const services = names.filter((name) => name.endsWith(SERVICE_HOST)).map((name) => name.slice(0, -SERVICE_HOST.length));
+  return (name) =>
+    services.some((service) => name === `${service}${SERVICE_HOST}` || name.startsWith(`${service}_SERVICE_PORT`) || name === `${service}_PORT` || name.startsWith(`${service}_PORT_`));
 }
 
 /** The settings a `.env` file holds; none when there is no such file. */

@@ -240,6 +240,29 @@ describe('configuration', () => {
     expect(notReadLine(namesNotRead({ PORT: '3000' }, { DLR_ACK_BODY: 'OK', HOME: '/root' }))).toBeNull();
   });
 
+  it('leaves alone the names Kubernetes gives a pod for each Service of its namespace, as for one named dlr-receiver, and names a misspelling beside them', () => {
+    const env = {
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      DLR_RECEIVER_SERVICE_HOST: '10.96.12.7',
+      DLR_RECEIVER_SERVICE_PORT: '80',
+      DLR_RECEIVER_SERVICE_PORT_HTTP: '80',
+      DLR_RECEIVER_PORT: 'tcp://10.96.12.7:80',
+      DLR_RECEIVER_PORT_80_TCP: 'tcp://10.96.12.7:80',
+      DLR_RECEIVER_PORT_80_TCP_PROTO: 'tcp',
+      DLR_RECEIVER_PORT_80_TCP_PORT: '80',
+      DLR_RECEIVER_PORT_80_TCP_ADDR: '10.96.12.7',
+      SMPP_SERVICE_HOST: '10.96.3.4',
+      SMPP_SERVICE_PORT: '2775',
+      SMPP_PORT: 'tcp://10.96.3.4:2775',
+      SMPP_PORT_2775_TCP: 'tcp://10.96.3.4:2775',
+      DLR_ACK: 'ACKED',
+      DLR_RECEIVER_TOKEN: 't',
+    };
+    expect(namesNotRead({}, env).inEnvironment).toEqual(['DLR_ACK', 'DLR_RECEIVER_TOKEN']);
+    // Without a Service's host, a DLR_…_PORT is a name the receiver does not read, as before.
+    expect(namesNotRead({}, { DLR_PORT: '8080' }).inEnvironment).toEqual(['DLR_PORT']);
+  });
+
   it('names the libpq variables that point at a server when DATABASE_URL is unset, and says where reports go instead', () => {
     const env = { PGHOST: 'db.internal', PGPORT: '5433', PGDATABASE: 'dlr', PGUSER: 'dlr', PGPASSWORD: 'pw', PGSERVICE: '' };
     const names = serverNamedWithoutUrl(readConfig(env), env);
