@@ -32,8 +32,8 @@ interface Limit {
 
 /** A warning when the server lets the user open fewer sessions than the receiver may use; null when it does not. */
 export function connectionLimitLine(limits: ConnectionLimits, receiverMayUse: number): string | null {
-  const tightest = limitsOn(limits).reduce<Limit | null>((lowest, limit) => (lowest === null || limit.sessions < lowest.sessions ? limit : lowest), null);
-  if (tightest === null || tightest.sessions >= receiverMayUse) return null;
+  const [tightest] = limitsOn(limits).sort((one, other) => one.sessions - other.sessions);
+  if (tightest === undefined || tightest.sessions >= receiverMayUse) return null;
   return (
     `the database server lets user "${limits.user}" open at most ${tightest.sessions} sessions (${tightest.what}), ` +
     `fewer than the ${receiverMayUse} the receiver may use at once, and other clients of that user share them: ` +
