@@ -106,9 +106,9 @@ describe.skipIf(serverUrl === null)('a server that limits the receiver\'s user',
     url.searchParams.set('options', `-c search_path=${schema}`);
     const receiver = await startReceiver({ DATABASE_URL: url.href, DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-limited-')) });
     try {
-      expect(receiver.output()).toContain(
-        `the database server lets user \\"${role}\\" open at most 3 sessions (the role's CONNECTION LIMIT), fewer than the 14 the receiver may use at once`,
-      );
+      // Said before the receiver takes reports; its output may reach the test after /readyz's answer.
+      const warning = `the database server lets user \\"${role}\\" open at most 3 sessions (the role's CONNECTION LIMIT), fewer than the 14 the receiver may use at once`;
+      await waitFor('the warning of the role\'s limit', () => Promise.resolve(receiver.output().includes(warning)), 5_000);
       const sender = startSending(() => receiver.base, 'limited', 32);
       await sleep(3_000);
       const tally = await sender.stop();
