@@ -17,6 +17,7 @@ import { dataFolderAccessLine } from './storage/data-folder-access.js';
 import { passingFileSystemAt } from './storage/disk-room.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
+import { readOnlyServerLine, readServerWrites } from './storage/server-writes.js';
 import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     return stopAtStart(0);
   }
   dbLog.info({ database: database.kind, applied }, 'database ready');
-  if (database.kind === 'server') await warnOfConnectionLimit(database, dbLog);
+  if (database.kind === 'server') await warnOfWhatTheServerAllows(database, dbLog);
 
   const { app, open } = receiver;
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -120,12 +121,21 @@ async function withDataFolderAccess(dataDir: string, line: string, error: unknow
   return access === null ? line : `${line}: ${access}`;
 }
 
-/** Says so when the server lets the receiver open fewer sessions than it may use. */
-async function warnOfConnectionLimit(database: Database, dbLog: Logger): Promise<void> {
-  // Advice only: a server that will not say (a catalogue the user may not read) does not stop the start.
-  const limits = await readConnectionLimits(database.db).catch(() => null);
-  const line = limits === null ? null : connectionLimitLine(limits, SERVER_CONNECTIONS_AT_MOST);
-  if (line !== null) dbLog.warn(line);
+/**
+ * Says so when the server lets the receiver open fewer sessions than it may use, or takes no
+ * writes. Advice only: a server that will not say (a catalogue the user may not read) does not
+ * stop the start, nor does a standby, which a failover may promote while the journal holds the reports.
+ */
+async function warnOfWhatTheServerAllows(database: Database, dbLog: Logger): Promise<void> {
+  const [limits, writes] = await Promise.all([
+    readConnectionLimits(database.db).catch(() => null),
+    readServerWrites(database.db).catch(() => null),
+  ]);
+  const lines = [
+    limits === null ? null : connectionLimitLine(limits, SERVER_CONNECTIONS_AT_MOST),
+    writes === null ? null : readOnlyServerLine(writes),
+  ];
+  for (const line of lines) if (line !== null) dbLog.warn(line);
 }
 
 /** The receiver's connections keep settings and prepared statements per session. */

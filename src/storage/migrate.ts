@@ -15,7 +15,7 @@ export class MigrationError extends Error {
     schema: string,
   ) {
     const what = migrationName === undefined ? 'the migrations could not begin' : `migration ${migrationName} failed`;
-    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}${privilegeHint(cause, schema)}`);
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}${privilegeHint(cause, schema)}${readOnlyHint(cause)}`);
     this.name = 'MigrationError';
   }
 }
@@ -30,6 +30,14 @@ function privilegeHint(cause: unknown, schema: string): string {
 }
 
 const INSUFFICIENT_PRIVILEGE = '42501';
+
+/** A standby, or sessions made read-only, refuse the first table in words that do not name either. */
+function readOnlyHint(cause: unknown): string {
+  if (errorCode(cause) !== READ_ONLY_SQL_TRANSACTION) return '';
+  return '; the server takes no writes: DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only (default_transaction_read_only); point it at the primary';
+}
+
+const READ_ONLY_SQL_TRANSACTION = '25006';
 
 /** Runs every migration not yet applied; returns the names it applied. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {

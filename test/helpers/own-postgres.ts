@@ -35,6 +35,8 @@ export interface OwnPostgresOptions {
   readonly tls?: ServerCertificate;
   /** The postgres user's password, then asked of every connection (SCRAM); without it, none is. */
   readonly password?: string;
+  /** A server (trusting, as by default) to make this one a standby of: a copy that follows it, taking no writes. */
+  readonly standbyOf?: OwnPostgres;
 }
 
 export async function startOwnPostgres(binaries: string, options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
@@ -44,7 +46,13 @@ export async function startOwnPostgres(binaries: string, options: OwnPostgresOpt
   const port = await freePort();
   const asPostgres = (program: string, args: string[]) =>
     execFileSync('runuser', ['-u', 'postgres', '--', join(binaries, program), ...args], { stdio: 'pipe', timeout: 60_000 });
-  asPostgres('initdb', ['-D', data, '-U', 'postgres', '--no-sync', ...authentication(folder, options.password)]);
+  if (options.standbyOf === undefined) {
+    asPostgres('initdb', ['-D', data, '-U', 'postgres', '--no-sync', ...authentication(folder, options.password)]);
+  } else {
+    // -R: the copy starts as a standby of the server it was taken from.
+    const primary = new URL(options.standbyOf.url);
+    asPostgres('pg_basebackup', ['-h', primary.hostname, '-p', primary.port, '-U', 'postgres', '-D', data, '-R']);
+  }
   const settings = [`-p ${port}`, `-k ${folder}`, '-c fsync=off', '-c listen_addresses=127.0.0.1'];
   if (options.tls !== undefined) settings.push(...serverTls(data, options.tls));
   const start = () => {
