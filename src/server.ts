@@ -17,9 +17,9 @@ import { dataFolderAccessLine } from './storage/data-folder-access.js';
 import { passingFileSystemAt } from './storage/disk-room.js';
 import { claimJournalFolder, journalFolder, releaseJournalFolder } from './storage/journal.js';
 import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
-import { readOnlyServerLine, readServerWrites } from './storage/server-writes.js';
 import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
+import { readOnlyServerLine, readServerWrites } from './storage/server-writes.js';
 
 async function main(): Promise<void> {
   const { config, warnings } = readConfigOrExit();
