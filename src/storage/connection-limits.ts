@@ -1,9 +1,10 @@
 /**
  * The most sessions a PostgreSQL server lets the receiver's user open at once, against the most
  * the receiver may ask for. Under a lower limit (a role's or a database's `CONNECTION LIMIT`, a small
- * hosted plan's `max_connections`) the receiver keeps working, but each connection the server
- * refuses costs a lookup (`503`) or sends reports to the local journal: said once at start, the
- * cause is found before the load finds it.
+ * hosted plan's `max_connections`) the receiver keeps working on the sessions it holds (see
+ * session-limit.ts), but lookups wait their turn, and with no session free in time a lookup is
+ * answered `503` and reports go to the local journal: said once at start, the cause is found
+ * before the load finds it.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -37,7 +38,8 @@ export function connectionLimitLine(limits: ConnectionLimits, receiverMayUse: nu
   return (
     `the database server lets user "${limits.user}" open at most ${tightest.sessions} sessions (${tightest.what}), ` +
     `fewer than the ${receiverMayUse} the receiver may use at once, and other clients of that user share them: ` +
-    `past the limit, lookups are answered 503 and reports wait in the local journal; ${tightest.raise}`
+    `past the limit, lookups and reports take turns on the sessions the receiver holds, and with none free in time ` +
+    `a lookup is answered 503 and a report waits in the local journal; ${tightest.raise}`
   );
 }
 

@@ -6,6 +6,8 @@
  */
 import type pg from 'pg';
 import { withinTime } from '../lib/within-time.js';
+import type { WithNoSessionHeld } from './session-limit.js';
+import { connectUnderSessionLimit } from './session-limit.js';
 
 export interface SessionDeadline {
   readonly timeoutMs: number;
@@ -36,12 +38,17 @@ export async function beforeDeadline<T>(client: pg.PoolClient, work: Promise<Out
 /**
  * A connection of the pool, and what is left of the deadline for the work on it; LATE once the
  * deadline has passed waiting (with the network to the server silent, a new connection waits for
- * the pool's whole connect limit, and every connection may be taken). A connection that comes late
- * is handed back whenever it comes.
+ * the pool's whole connect limit, and every connection may be taken; a server out of sessions for
+ * the receiver is waited out, see session-limit.ts). A connection that comes late is handed back
+ * whenever it comes.
  */
-export async function connectWithin(pool: pg.Pool, deadline: SessionDeadline): Promise<{ client: pg.PoolClient; remaining: SessionDeadline } | typeof LATE> {
+export async function connectWithin(
+  pool: pg.Pool,
+  deadline: SessionDeadline,
+  withNoSessionHeld: WithNoSessionHeld = 'ask again',
+): Promise<{ client: pg.PoolClient; remaining: SessionDeadline } | typeof LATE> {
   const startedAt = performance.now();
-  const connecting = pool.connect();
+  const connecting = connectUnderSessionLimit(pool, startedAt + deadline.timeoutMs, withNoSessionHeld);
   const client = await withinTime(connecting, deadline.timeoutMs, LATE);
   if (client === LATE) {
     connecting.then((comeLate) => { comeLate.release(); }, () => undefined);

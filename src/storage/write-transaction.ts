@@ -90,7 +90,9 @@ export function serverWriteTransaction(pool: pg.Pool, deadline: SessionDeadline)
   return async (steps) => {
     // The deadline counts the wait for a connection: with the network silent, a new one would wait
     // the driver's connect limit, and the batch, failed so, would be tried once more, as long again.
-    const connected = await connectWithin(pool, deadline);
+    // A server out of sessions for the receiver, with none held to wait for, sends the batch to the
+    // journal at once.
+    const connected = await connectWithin(pool, deadline, 'give up');
     if (connected === LATE) throw new WriteTimeoutError(deadline.timeoutMs);
     const { client, remaining } = connected;
     const outcome = await beforeDeadline(client, transact(client, steps, setUp), remaining);
