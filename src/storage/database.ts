@@ -23,6 +23,7 @@ import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 import { withinTime } from '../lib/within-time.js';
 import type { SessionWait } from './session-waits.js';
 import { sessionWaits } from './session-waits.js';
+import { shareSessions } from './session-limit.js';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -188,6 +189,7 @@ function openServer(url: string, options: DatabaseOptions): Database {
   // again, and it would take the reads' prepared statements with them.
   const writePool = openPool(WRITE_POOL_SIZE, noteSession);
   writePool.on('remove', forgetSession);
+  shareSessions(pool, writePool);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const cancel = (client: pg.PoolClient) => {
     const pid = sessions.get(client);

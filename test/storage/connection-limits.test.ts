@@ -13,10 +13,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ConnectionLimits } from '../../src/storage/connection-limits.js';
 import { connectionLimitLine, readConnectionLimits } from '../../src/storage/connection-limits.js';
 import { openDatabase, SERVER_CONNECTIONS_AT_MOST } from '../../src/storage/database.js';
-import { connectUnderSessionLimit, POOL_SIZE_BACK_AFTER_MS, SESSION_RETRY_PAUSE_MS } from '../../src/storage/session-limit.js';
+import { connectUnderSessionLimit, POOL_SIZE_BACK_AFTER_MS, SESSION_RETRY_PAUSE_MS, shareSessions } from '../../src/storage/session-limit.js';
 import { errorCode } from '../../src/lib/error-code.js';
 import { adminQuery, serverUrl } from '../helpers/database.js';
-import { postReport, readiness, startReceiver, startSending, sleep, waitFor } from '../helpers/receiver-process.js';
+import { postReport, startReceiver, startSending, sleep, waitFor } from '../helpers/receiver-process.js';
 
 const UNLIMITED: ConnectionLimits = {
   user: 'dlr', database: 'sms', superuser: false, roleLimit: -1, databaseLimit: -1, maxConnections: 100, reservedFromUser: 3,
@@ -133,13 +133,36 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
       const startedAt = performance.now();
       expect(await postReport(receiver.base, 'limited-report')).toBe(200);
       expect(performance.now() - startedAt).toBeLessThan(5_000);
-      expect(await readiness(receiver.base)).toMatchObject({ storingTo: 'journal', journalReports: 1 });
 
       await Promise.all(others.map((other) => other.end()));
       await waitFor('the journal\'s report in the database', async () => (await limited.storedMessages()) === 1);
       expect((await fetch(`${receiver.base}/messages/limited-report`)).status).toBe(200);
     } finally {
       await Promise.all(others.map((other) => other.end().catch(() => undefined)));
+      receiver.child.kill('SIGTERM');
+      await receiver.exited;
+      await limited.drop();
+    }
+  }, 60_000);
+
+  it('shares a single session between lookups and writes, each pool giving it back idle when the other is refused', async () => {
+    const limited = await limitedRole(1);
+    const receiver = await startReceiver({ DATABASE_URL: limited.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-limited-')) });
+    try {
+      // The lookups' pool holds the one session after the start, and keeps it while lookups come.
+      expect(await postReport(receiver.base, 'single-session')).toBe(200);
+      const answers = new Set<number>();
+      await waitFor('the report stored and found', async () => {
+        const [lookup, check] = await Promise.all([
+          fetch(`${receiver.base}/messages/single-session`).then((response) => response.status),
+          fetch(`${receiver.base}/readyz`).then((response) => response.status),
+        ]);
+        answers.add(lookup).add(check);
+        return lookup === 200;
+      }, 20_000);
+      expect(answers.has(503)).toBe(false);
+      expect(await limited.storedMessages()).toBe(1);
+    } finally {
       receiver.child.kill('SIGTERM');
       await receiver.exited;
       await limited.drop();
@@ -171,6 +194,7 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     // A wait for a connection past the pool's size fails in 2 s, rather than never.
     const pool = new pg.Pool({ connectionString: limited.url, max: 10, connectionTimeoutMillis: 2_000 });
+    shareSessions(pool);
     const others = await takeEverySessionLeft(limited.url, 1);
     try {
       // Three at once, with one session left for them: they take turns on it.
@@ -200,6 +224,7 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
   it('gives a write up at once where it holds no session, for the journal to take its reports', async () => {
     const limited = await limitedRole(1);
     const pool = new pg.Pool({ connectionString: limited.url, max: 4 });
+    shareSessions(pool);
     const others = await takeEverySessionLeft(limited.url);
     try {
       const startedAt = performance.now();
