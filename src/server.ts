@@ -20,6 +20,7 @@ import { migrateOnceReachable, migrateToLatest } from './storage/migrate.js';
 import type { HeldUpMigrations } from './storage/migration-watch.js';
 import { whileMigrating } from './storage/migration-watch.js';
 import { readOnlyServerLine, readServerWrites } from './storage/server-writes.js';
+import { refusedForTooManySessions } from './storage/session-limit.js';
 
 async function main(): Promise<void> {
   const { config, warnings } = readConfigOrExit();
@@ -176,13 +177,20 @@ async function migrateWhenReachable(database: Database, dbLog: Logger, stop: Abo
         // Cancelled by the stop, not away.
         if (stop.aborted) return;
         logAway(() => {
-          dbLog.warn({ err: errorSummary(error), attempts: attempt }, 'the database is not answering: waiting for it before taking reports');
+          dbLog.warn({ err: errorSummary(error), attempts: attempt }, awayLine(error));
         });
       },
     }),
   );
   // A signal that came while the migrations ran is heeded too: it is not to be lost.
   return stop.aborted ? null : applied;
+}
+
+/** Why the start waits for a database server: it refuses the receiver a session, or does not answer. */
+function awayLine(error: unknown): string {
+  return refusedForTooManySessions(error)
+    ? 'the database server has no session left for the receiver\'s user (too many connections): waiting for one before taking reports'
+    : 'the database is not answering: waiting for it before taking reports';
 }
 
 await main();

@@ -17,6 +17,11 @@ import { errorCode } from '../lib/error-code.js';
 /** SQLSTATE too_many_connections: for the role, for the database, or for the server. */
 const TOO_MANY_CONNECTIONS = '53300';
 
+/** Whether the server refused a session for too many: the role's, the database's, or its own. */
+export function refusedForTooManySessions(error: unknown): boolean {
+  return errorCode(error) === TOO_MANY_CONNECTIONS;
+}
+
 /** The wait before a pool that holds no session asks the server for one again. */
 export const SESSION_RETRY_PAUSE_MS = 100;
 
@@ -65,7 +70,7 @@ export async function connectUnderSessionLimit(pool: pg.Pool, untilMs: number, w
     try {
       return await pool.connect();
     } catch (error) {
-      if (errorCode(error) !== TOO_MANY_CONNECTIONS) throw error;
+      if (!refusedForTooManySessions(error)) throw error;
       lowerPoolSize(pool, state, Math.max(1, state.held));
       if (state.held === 0) giveBackOneIdle(state.partners);
       if (state.held === 0 && withNoneHeld === 'give up') throw error;

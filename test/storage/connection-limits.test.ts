@@ -16,7 +16,7 @@ import { openDatabase, SERVER_CONNECTIONS_AT_MOST } from '../../src/storage/data
 import { connectUnderSessionLimit, POOL_SIZE_BACK_AFTER_MS, SESSION_RETRY_PAUSE_MS, shareSessions } from '../../src/storage/session-limit.js';
 import { errorCode } from '../../src/lib/error-code.js';
 import { adminQuery, serverUrl } from '../helpers/database.js';
-import { postReport, startReceiver, startSending, sleep, waitFor } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, postReport, startReceiver, startSending, sleep, waitFor } from '../helpers/receiver-process.js';
 
 const UNLIMITED: ConnectionLimits = {
   user: 'dlr', database: 'sms', superuser: false, roleLimit: -1, databaseLimit: -1, maxConnections: 100, reservedFromUser: 3,
@@ -163,6 +163,26 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
       expect(answers.has(503)).toBe(false);
       expect(await limited.storedMessages()).toBe(1);
     } finally {
+      receiver.child.kill('SIGTERM');
+      await receiver.exited;
+      await limited.drop();
+    }
+  }, 60_000);
+
+  it('waits at start while the server has no session left for its user, saying so, and starts once one comes free', async () => {
+    const limited = await limitedRole(2);
+    const others = await takeEverySessionLeft(limited.url);
+    const receiver = launchReceiver({ DATABASE_URL: limited.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-limited-')), HOST: '127.0.0.1', PORT: String(await freePort()) });
+    try {
+      expect(others).toHaveLength(2);
+      await waitFor('the line saying why the start waits', () => Promise.resolve(
+        receiver.output().includes("the database server has no session left for the receiver's user (too many connections): waiting for one before taking reports"),
+      ), 10_000);
+      expect(receiver.output()).not.toContain('the database is not answering');
+      await Promise.all(others.map((other) => other.end()));
+      await waitFor('the receiver taking reports', () => Promise.resolve(receiver.output().includes('"msg":"taking reports"')), 15_000);
+    } finally {
+      await Promise.all(others.map((other) => other.end().catch(() => undefined)));
       receiver.child.kill('SIGTERM');
       await receiver.exited;
       await limited.drop();
