@@ -16,6 +16,7 @@ import { openDatabase, SERVER_CONNECTIONS_AT_MOST } from '../../src/storage/data
 import { connectUnderSessionLimit, POOL_SIZE_BACK_AFTER_MS, SESSION_RETRY_PAUSE_MS, shareSessions } from '../../src/storage/session-limit.js';
 import { errorCode } from '../../src/lib/error-code.js';
 import { adminQuery, serverUrl } from '../helpers/database.js';
+import type { Launched } from '../helpers/receiver-process.js';
 import { freePort, launchReceiver, postReport, startReceiver, startSending, sleep, waitFor } from '../helpers/receiver-process.js';
 
 const UNLIMITED: ConnectionLimits = {
@@ -110,9 +111,7 @@ describe.skipIf(serverUrl === null)('a server that limits the receiver\'s user',
       // Those that found no session wait in the journal, and reach the database once sessions free up.
       await waitFor('every acknowledged report in the database', async () => (await limited.storedMessages()) === tally.acknowledged.length);
     } finally {
-      receiver.child.kill('SIGTERM');
-      await receiver.exited;
-      await limited.drop();
+      await tearDown(limited, receiver);
     }
   }, 60_000);
 });
@@ -138,10 +137,7 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
       await waitFor('the journal\'s report in the database', async () => (await limited.storedMessages()) === 1);
       expect((await fetch(`${receiver.base}/messages/limited-report`)).status).toBe(200);
     } finally {
-      await Promise.all(others.map((other) => other.end().catch(() => undefined)));
-      receiver.child.kill('SIGTERM');
-      await receiver.exited;
-      await limited.drop();
+      await tearDown(limited, receiver, others);
     }
   }, 60_000);
 
@@ -163,9 +159,7 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
       expect(answers.has(503)).toBe(false);
       expect(await limited.storedMessages()).toBe(1);
     } finally {
-      receiver.child.kill('SIGTERM');
-      await receiver.exited;
-      await limited.drop();
+      await tearDown(limited, receiver);
     }
   }, 60_000);
 
@@ -182,10 +176,7 @@ describe.skipIf(serverUrl === null)('a server out of sessions for the receiver\'
       await Promise.all(others.map((other) => other.end()));
       await waitFor('the receiver taking reports', () => Promise.resolve(receiver.output().includes('"msg":"taking reports"')), 15_000);
     } finally {
-      await Promise.all(others.map((other) => other.end().catch(() => undefined)));
-      receiver.child.kill('SIGTERM');
-      await receiver.exited;
-      await limited.drop();
+      await tearDown(limited, receiver, others);
     }
   }, 60_000);
 
@@ -295,6 +286,14 @@ async function limitedRole(sessions: number): Promise<LimitedRole> {
       await adminQuery(`DROP ROLE ${role}`);
     },
   };
+}
+
+/** Ends the other client's sessions, stops the receiver, and drops the role with its schema. */
+async function tearDown(limited: LimitedRole, receiver: Launched, others: readonly pg.Client[] = []): Promise<void> {
+  await Promise.all(others.map((other) => other.end().catch(() => undefined)));
+  receiver.child.kill('SIGTERM');
+  await receiver.exited;
+  await limited.drop();
 }
 
 /** Connections as another client of the same user, opened until the server refuses one (or `most` are open). */
