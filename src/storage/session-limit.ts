@@ -72,11 +72,14 @@ export async function connectUnderSessionLimit(pool: pg.Pool, untilMs: number, w
     } catch (error) {
       if (!refusedForTooManySessions(error)) throw error;
       lowerPoolSize(pool, state, Math.max(1, state.held));
-      if (state.held === 0) giveBackOneIdle(state.partners);
-      if (state.held === 0 && withNoneHeld === 'give up') throw error;
-      const pauseMs = state.held === 0 ? SESSION_RETRY_PAUSE_MS : 0;
-      if (performance.now() + pauseMs >= untilMs) throw error;
-      if (pauseMs > 0) await sleep(pauseMs);
+      if (state.held > 0) {
+        // The next request waits for one of the pool's own sessions.
+        if (performance.now() >= untilMs) throw error;
+        continue;
+      }
+      giveBackOneIdle(state.partners);
+      if (withNoneHeld === 'give up' || performance.now() + SESSION_RETRY_PAUSE_MS >= untilMs) throw error;
+      await sleep(SESSION_RETRY_PAUSE_MS);
     }
   }
 }
