@@ -4,10 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parse as parseConnectionString } from 'pg-connection-string';
-import { errorCode } from '../lib/error-code.js';
 import type { AddressList } from './address-list.js';
 import { isAddressOrRange, parseAddressList, writingHint } from './address-list.js';
+import { databaseUrlProblem, parametersNotActedOn, parametersNotActedOnLine } from './database-url.js';
 import { parseEnvFile } from './env-file.js';
 
 export type TrustProxy = false | number | string[];
@@ -83,7 +82,8 @@ export function readConfig(env: Environment): Config {
 
   const port = parsePort('PORT', value('PORT') ?? '3000', fail);
   const databaseUrl = value('DATABASE_URL') ?? null;
-  if (databaseUrl !== null) checkDatabaseUrl(databaseUrl, fail);
+  const urlProblem = databaseUrl === null ? null : databaseUrlProblem(databaseUrl);
+  if (urlProblem !== null) fail('DATABASE_URL', urlProblem);
 
   const allowedText = value('DLR_ALLOWED_IPS') ?? 'linkmobility';
   let allowedCallers: AddressList | null = null;
@@ -137,33 +137,6 @@ export function readConfig(env: Environment): Config {
 
 /** Records a problem with a variable; the caller goes on with a placeholder, and the start fails. */
 type Fail = (name: string, text: string) => void;
-
-/** libpq's modes and the driver's own `no-verify`; the driver takes any other word as TLS on. */
-const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
-
-/** Read as the driver will read it at connect time, so that a URL it cannot use stops the start here. */
-function checkDatabaseUrl(url: string, fail: Fail): void {
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    fail('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-    return;
-  }
-  let sslmode: unknown;
-  try {
-    sslmode = parseConnectionString(url).sslmode;
-  } catch (error) {
-    // Besides the URL, the driver reads the files sslrootcert, sslcert and sslkey name, and
-    // checks TLS settings that contradict each other.
-    if (errorCode(error) === 'ERR_INVALID_URL') {
-      fail('DATABASE_URL', 'is not a URL the PostgreSQL driver can read; percent-encode special characters in the user name and password (# as %23, / as %2F, @ as %40)');
-    } else {
-      fail('DATABASE_URL', `the PostgreSQL driver cannot use it: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    return;
-  }
-  if (typeof sslmode === 'string' && !SSL_MODES.includes(sslmode)) {
-    fail('DATABASE_URL', `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`);
-  }
-}
 
 function parsePort(name: string, text: string, fail: Fail): number {
   const port = Number(text);
@@ -426,7 +399,10 @@ export interface StartWarning {
 
 export interface StartSettings {
   readonly config: Config;
-  /** Names set that nothing reads, and libpq's names of a server without DATABASE_URL. */
+  /**
+   * Names set that nothing reads, libpq's names of a server without DATABASE_URL, and the URL's
+   * parameters the driver does not act on.
+   */
   readonly warnings: readonly StartWarning[];
 }
 
@@ -440,9 +416,11 @@ export function readConfigOrExit(): StartSettings {
     const config = readConfig(underEnvironment(fileSettings, process.env));
     const notRead = namesNotRead(fileSettings, process.env);
     const serverNames = serverNamedWithoutUrl(config, process.env);
+    const urlParameters = config.databaseUrl === null ? [] : parametersNotActedOn(config.databaseUrl);
     const warnings: StartWarning[] = [
       { names: [...notRead.inEnvFile, ...notRead.inEnvironment], line: notReadLine(notRead) },
       { names: serverNames, line: serverNamedWithoutUrlLine(serverNames, config.dataDir) },
+      { names: urlParameters, line: parametersNotActedOnLine(urlParameters) },
     ].flatMap(({ names, line }) => (line === null ? [] : [{ names, line }]));
     return { config, warnings };
   } catch (error) {

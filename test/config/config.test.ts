@@ -65,6 +65,10 @@ describe('configuration', () => {
     // The driver would read an unknown sslmode as TLS on and say only that the server has none.
     [{ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify_full' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://dlr@db/dlr?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem' }, 'DATABASE_URL'],
+    // libpq's high-availability URLs: the driver connects to one host (the first was refused as badly
+    // encoded, the second waited for a host named "db1,db2").
+    [{ DATABASE_URL: 'postgres://dlr@db1:5432,db2:5432/dlr?target_session_attrs=read-write' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://dlr@db1,db2/dlr' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
     [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],

@@ -97,6 +97,30 @@ describe('the server process', () => {
     rmSync(workingFolder, { recursive: true });
   });
 
+  it('stops at start naming the hosts of a DATABASE_URL written for a high-availability cluster, without its password', async () => {
+    const launched = launch({ DATABASE_URL: 'postgres://dlr:secret-pw@db1.internal:5432,db2.internal:5432/dlr?target_session_attrs=read-write' });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('DATABASE_URL: names 2 hosts (db1.internal:5432, db2.internal:5432), and the PostgreSQL driver connects to one: name the primary');
+    expect(launched.output()).not.toContain('secret-pw');
+  });
+
+  it.runIf(serverUrl !== null)('says at start which of libpq\'s parameters in DATABASE_URL the driver leaves aside, and takes reports', async () => {
+    const url = new URL(database.env.DATABASE_URL ?? '');
+    url.searchParams.set('target_session_attrs', 'read-write');
+    url.searchParams.set('connect_timeout', '10');
+    const receiver = await startReceiver({ ...database.env, DATABASE_URL: url.toString(), DATA_DIR: dataDir });
+    try {
+      const warnings = receiver.output().split('\n').filter((line) => line.includes('which the PostgreSQL driver does not act on'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, names: ['target_session_attrs', 'connect_timeout'] });
+      expect(warnings[0]).toContain('connect_timeout: the receiver gives each connection 5 seconds');
+      expect(await postReport(receiver.base, 'libpq-parameters')).toBe(200);
+    } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
+    }
+  });
+
   it('says that it keeps reports in its embedded database when the environment names a server as for psql, without DATABASE_URL', async () => {
     const ownDataDir = mkdtempSync(join(tmpdir(), 'dlr-libpq-'));
     const env = { DATA_DIR: ownDataDir, PGHOST: 'db.internal', PGDATABASE: 'dlr', PGPASSWORD: 'secret-pw' };
