@@ -20,6 +20,7 @@ import type { RejectedRequest } from './storage/rejected-requests.js';
 import { recordRejectedRequest } from './storage/rejected-requests.js';
 import { isDatabaseUnavailable } from './storage/database-unavailable.js';
 import { embeddedUpkeep } from './storage/embedded-upkeep.js';
+import { retention } from './storage/retention.js';
 import { durableSink } from './storage/durable-sink.js';
 import { watchDiskRoom } from './storage/disk-room.js';
 import { journalFolder, openJournal } from './storage/journal.js';
@@ -136,6 +137,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     repeatMs: DISK_ROOM_WARNING_MS,
   });
   const upkeep = database.kind === 'embedded' ? embeddedUpkeep({ db: database.db, logger: app.log.child({ name: 'db' }) }) : null;
+  const oldMessages = config.retentionDays === null ? null : retention({ database, days: config.retentionDays, logger: app.log.child({ name: 'retention' }) });
   // Before the requests under way are waited for: one the database holds up goes to the journal,
   // and a replay starting then would hold the stop up in turn.
   app.addHook('preClose', (done) => {
@@ -146,6 +148,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
   app.addHook('onClose', async () => {
     await smpp?.stop();
     diskRoom.stop();
+    await oldMessages?.stop();
     await upkeep?.stop();
     await sink.close();
   });
@@ -172,6 +175,7 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       opened = true;
       sink.start();
       upkeep?.start();
+      oldMessages?.start();
       diskRoom.start();
       smpp?.start();
     },

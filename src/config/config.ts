@@ -55,6 +55,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** The longest a write to a PostgreSQL server may take before its reports go to the journal instead. */
   readonly writeTimeoutMs: number;
+  /** Days a message is kept after its newest report; null keeps every message. */
+  readonly retentionDays: number | null;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -107,6 +109,8 @@ export function readConfig(env: Environment): Config {
   const requestTimeoutMs = parseWhole('REQUEST_TIMEOUT_MS', value('REQUEST_TIMEOUT_MS') ?? '30000', { min: 100, max: 600_000 }, fail);
   const journalRetryMs = parseWhole('JOURNAL_RETRY_MS', value('JOURNAL_RETRY_MS') ?? '1000', { min: 10, max: 600_000 }, fail);
   const writeTimeoutMs = parseWhole('WRITE_TIMEOUT_MS', value('WRITE_TIMEOUT_MS') ?? '5000', { min: 100, max: 600_000 }, fail);
+  const retentionText = value('RETENTION_DAYS');
+  const retentionDays = retentionText === undefined ? null : parseWhole('RETENTION_DAYS', retentionText, { min: 1, max: 36_500 }, fail);
 
   const config: Config = {
     host: parseHost(value('HOST') ?? '0.0.0.0', fail),
@@ -130,6 +134,7 @@ export function readConfig(env: Environment): Config {
     journalRetryMs,
     requestTimeoutMs,
     writeTimeoutMs,
+    retentionDays,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -297,7 +302,7 @@ function readCaFile(path: string, fail: Fail): string | null {
 /** The variables the receiver reads; `.env.example` lists each one, and a test holds the two together. */
 export const SETTING_NAMES = [
   'PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'DLR_ALLOWED_IPS', 'TRUST_PROXY', 'DLR_ACK_BODY', 'DLR_BODY_LIMIT',
-  'API_TOKEN', 'JOURNAL_MAX_BYTES', 'JOURNAL_RETRY_MS', 'REQUEST_TIMEOUT_MS', 'WRITE_TIMEOUT_MS', 'LOG_LEVEL',
+  'API_TOKEN', 'JOURNAL_MAX_BYTES', 'JOURNAL_RETRY_MS', 'REQUEST_TIMEOUT_MS', 'WRITE_TIMEOUT_MS', 'RETENTION_DAYS', 'LOG_LEVEL',
   'SMPP_URL', 'SMPP_BIND', 'SMPP_RECONNECT_MS', 'SMPP_ENQUIRE_LINK_MS', 'SMPP_TLS_CA',
 ] as const;
 

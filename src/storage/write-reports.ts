@@ -181,7 +181,7 @@ function documentLiteral(document: string): string {
  * keys means two transactions never wait on each other in a circle. The statements after this one
  * see what the lock holders committed. One row, the number of locks, whatever the batch's size.
  */
-const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
+export const LOCK_MESSAGES = `SELECT count(pg_advisory_xact_lock(key)) AS locks
     FROM (SELECT DISTINCT hashtextextended(id, ${LOCK_SEED}) AS key FROM json_array_elements_text($1) AS id ORDER BY key) AS keys`;
 
 /** The columns a report is inserted with: its batch row's and its payload. */

@@ -28,6 +28,7 @@ describe('docker-compose.yml', () => {
       JOURNAL_RETRY_MS: '250',
       REQUEST_TIMEOUT_MS: '12000',
       WRITE_TIMEOUT_MS: '8000',
+      RETENTION_DAYS: '90',
       LOG_LEVEL: 'warn',
       SMPP_URL: 'smpps://system:secret@smpp.example.com:3601',
       SMPP_BIND: 'transceiver',

@@ -31,7 +31,9 @@ describe('configuration', () => {
       bodyLimit: 65536,
       smpp: null,
       writeTimeoutMs: 5000,
+      retentionDays: null,
     });
+    expect(readConfig({ RETENTION_DAYS: '90' }).retentionDays).toBe(90);
     expect(config.allowedCallers?.entries).toHaveLength(36);
     expect(config.allowedCallers?.includes('62.67.62.101')).toBe(true);
     expect(config.allowedCallers?.includes('127.0.0.1')).toBe(false);
@@ -84,6 +86,9 @@ describe('configuration', () => {
     // A write to a server held this short would go to the journal under an ordinary load.
     [{ WRITE_TIMEOUT_MS: '50' }, 'WRITE_TIMEOUT_MS'],
     [{ WRITE_TIMEOUT_MS: '5s' }, 'WRITE_TIMEOUT_MS'],
+    // A message kept for less than a day would go before LINK stops retrying its reports.
+    [{ RETENTION_DAYS: '0' }, 'RETENTION_DAYS'],
+    [{ RETENTION_DAYS: '90d' }, 'RETENTION_DAYS'],
     // A 200 promises the report survives a restart: a database in memory would not.
     [{ DATA_DIR: 'memory://' }, 'DATA_DIR'],
     [{ DATA_DIR: 'file:///var/lib/receiver' }, 'DATA_DIR'],

@@ -3,6 +3,8 @@
  * or an in-memory embedded PostgreSQL when it is unset. Migrated, and removed again afterwards.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
@@ -74,4 +76,15 @@ export async function createProcessDatabase(): Promise<ProcessDatabase> {
   const url = new URL(serverUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return { env: { DATABASE_URL: url.toString() }, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+}
+
+/** Resolves once a statement of the server waits for an advisory lock (the write path's, on a message). */
+export async function untilWaitingForAdvisoryLock(database: Database, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { rows } = await sql<{ waiting: number }>`SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`.execute(database.db);
+    if ((rows[0]?.waiting ?? 0) > 0) return;
+    await sleep(20);
+  }
+  throw new Error(`${what} never waited for the lock`);
 }

@@ -8,9 +8,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/database.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
+import { storeReports } from '../../src/storage/write-reports.js';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
 import { mountOverlay, mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
+import { reportToStore } from '../helpers/reports.js';
 import { freePort, launchReceiver, postReport, sleep, startReceiver, waitFor } from '../helpers/receiver-process.js';
 
 let database: ProcessDatabase;
@@ -196,6 +200,30 @@ describe('the server process', () => {
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('deletes at start, with RETENTION_DAYS, the messages whose newest report is older, and keeps the rest', async () => {
+    const stored = openDatabase({ databaseUrl: database.env.DATABASE_URL ?? null, dataDir });
+    try {
+      await migrateToLatest(stored.db);
+      const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000);
+      await storeReports(stored.writeTransaction, [
+        { ...reportToStore('kept-for-30-days-old'), receivedAt: daysAgo(31) },
+        { ...reportToStore('kept-for-30-days-new'), receivedAt: daysAgo(29) },
+      ]);
+    } finally {
+      await stored.close();
+    }
+    const receiver = await startReceiver({ ...database.env, DATA_DIR: dataDir, RETENTION_DAYS: '30' });
+    try {
+      await waitFor('the old message to go', async () => (await fetch(`${receiver.base}/messages/kept-for-30-days-old`)).status === 404);
+      expect((await fetch(`${receiver.base}/messages/kept-for-30-days-new`)).status).toBe(200);
+      expect(receiver.output()).toContain('"messages":1,"reports":1');
+      expect(receiver.output()).toContain('deleted the messages whose newest report is older than RETENTION_DAYS (30)');
+    } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
     }
   });
 

@@ -11,7 +11,7 @@ import { RecentMessages } from '../../src/storage/recent-messages.js';
 import type { ReportToStore } from '../../src/storage/write-reports.js';
 import { LOCK_SEED, storeReports } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { createTestDatabase, serverUrl } from '../helpers/database.js';
+import { createTestDatabase, serverUrl, untilWaitingForAdvisoryLock } from '../helpers/database.js';
 import { reportToStore } from '../helpers/reports.js';
 
 let testDb: TestDatabase;
@@ -183,7 +183,7 @@ describe('two receivers writing the same new message', () => {
     await other.db.transaction().execute(async (tx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended('race', ${sql.lit(LOCK_SEED)}))`.execute(tx);
       writing = store([partReport('race$1', 2)]);
-      await waitUntilWaitingForLock();
+      await untilWaitingForAdvisoryLock(testDb.database, 'the write');
       const [report] = (
         await sql<{ seq: number }>`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final,
             delivery, billing, format, received_at, payload)
@@ -197,38 +197,5 @@ describe('two receivers writing the same new message', () => {
     const race = await messageState('race');
     expect(race.parts.map((part) => part.part)).toEqual([0, 1]);
     expect(race.message).toMatchObject({ status: 'delivered', final: true, delivered: 2, pending: 0, last_seq: race.reports[1]?.seq });
-  });
-});
-
-/** Resolves once a write of this test's schema waits for an advisory lock. */
-async function waitUntilWaitingForLock(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const { rows } = await sql<{ waiting: number }>`SELECT count(*)::int AS waiting FROM pg_stat_activity
-      WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`.execute(testDb.database.db);
-    if ((rows[0]?.waiting ?? 0) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the write never waited for the lock');
-}
-
-describe('the memory of recent messages', () => {
-  it('holds the newest ids, at least half its size, and forgets the oldest first', () => {
-    const recent = new RecentMessages(6);
-    recent.add(['a', 'b', 'c']);
-    recent.add(['a']); // written again: kept with the newest
-    recent.add(['d', 'e']);
-    expect(recent.includesAny(['b'])).toBe(false);
-    expect(recent.includesAny(['c'])).toBe(false);
-    expect(recent.includesAny(['x', 'a'])).toBe(true);
-    expect(recent.includesAny(['d'])).toBe(true);
-    expect(recent.includesAny(['e'])).toBe(true);
-  });
-
-  it('remembers at least half its size of the newest ids, however many pass through it', () => {
-    const recent = new RecentMessages(100);
-    const ids = Array.from({ length: 1_000 }, (_, index) => `m${index}`);
-    recent.add(ids);
-    expect(ids.slice(-50).every((id) => recent.includesAny([id]))).toBe(true);
-    expect(ids.slice(0, 800).some((id) => recent.includesAny([id]))).toBe(false);
   });
 });
