@@ -19,6 +19,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errorSummary } from '../lib/error-summary.js';
 import type { SparingLog } from '../lib/log-sparingly.js';
 import { logSparingly } from '../lib/log-sparingly.js';
+import { rounds } from '../lib/rounds.js';
 import type { Tables } from './tables.js';
 
 /** How often what is due is read: a few milliseconds' work. */
@@ -66,8 +67,6 @@ export function embeddedUpkeep(options: EmbeddedUpkeepOptions): EmbeddedUpkeep {
   const { db, logger } = options;
   const checkpointAfter = options.checkpointAfterWalBytes ?? CHECKPOINT_AFTER_WAL_BYTES;
   const logFailure: SparingLog = logSparingly(FAILURE_LOG_MS);
-  let timer: NodeJS.Timeout | null = null;
-  let inHand: Promise<UpkeepDone> | null = null;
 
   const round = async (): Promise<UpkeepDone> => {
     const vacuumed: string[] = [];
@@ -94,32 +93,12 @@ export function embeddedUpkeep(options: EmbeddedUpkeepOptions): EmbeddedUpkeep {
     return { vacuumed, analyzed, checkpointed };
   };
 
-  const runOnce = (): Promise<UpkeepDone> => {
-    inHand ??= round().finally(() => {
-      inHand = null;
+  const upkeep = rounds(round, options.everyMs ?? UPKEEP_EVERY_MS, (error) => {
+    logFailure((suppressed) => {
+      logger.warn({ err: errorSummary(error), alsoFailedSinceLastLine: suppressed }, 'embedded database upkeep failed: trying again at the next round');
     });
-    return inHand;
-  };
-
-  const tick = (): void => {
-    runOnce().catch((error: unknown) => {
-      logFailure((suppressed) => {
-        logger.warn({ err: errorSummary(error), alsoFailedSinceLastLine: suppressed }, 'embedded database upkeep failed: trying again at the next round');
-      });
-    });
-  };
-
-  return {
-    start: () => {
-      timer ??= setInterval(tick, options.everyMs ?? UPKEEP_EVERY_MS).unref();
-    },
-    runOnce,
-    stop: async () => {
-      if (timer !== null) clearInterval(timer);
-      timer = null;
-      await inHand?.catch(() => undefined);
-    },
-  };
+  });
+  return { start: () => { upkeep.start(); }, runOnce: upkeep.runOnce, stop: upkeep.stop };
 }
 
 /**

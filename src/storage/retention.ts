@@ -15,6 +15,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { errorSummary } from '../lib/error-summary.js';
 import type { SparingLog } from '../lib/log-sparingly.js';
 import { logSparingly } from '../lib/log-sparingly.js';
+import { rounds } from '../lib/rounds.js';
 import type { Database } from './database.js';
 import { LOCK_MESSAGES } from './write-reports.js';
 
@@ -85,9 +86,8 @@ export function retention(options: RetentionOptions): Retention {
   const { database, days, logger } = options;
   const now = options.now ?? (() => new Date());
   const logFailure: SparingLog = logSparingly(FAILURE_LOG_MS);
-  let timer: NodeJS.Timeout | null = null;
+  /** Set at stop: a round under way ends after its batch. */
   let stopping = false;
-  let inHand: Promise<Deleted> | null = null;
 
   const round = async (): Promise<Deleted> => {
     const cutoff = new Date(now().getTime() - days * DAY_MS);
@@ -107,33 +107,17 @@ export function retention(options: RetentionOptions): Retention {
     return { messages, reports };
   };
 
-  const runOnce = (): Promise<Deleted> => {
-    inHand ??= round().finally(() => {
-      inHand = null;
+  const deleting = rounds(round, options.everyMs ?? RETENTION_EVERY_MS, (error) => {
+    logFailure((suppressed) => {
+      logger.warn({ err: errorSummary(error), alsoFailedSinceLastLine: suppressed }, 'deleting old messages failed: trying again at the next round');
     });
-    return inHand;
-  };
-
-  const tick = (): void => {
-    runOnce().catch((error: unknown) => {
-      logFailure((suppressed) => {
-        logger.warn({ err: errorSummary(error), alsoFailedSinceLastLine: suppressed }, 'deleting old messages failed: trying again at the next round');
-      });
-    });
-  };
-
+  });
   return {
-    start: () => {
-      if (timer !== null || stopping) return;
-      timer = setInterval(tick, options.everyMs ?? RETENTION_EVERY_MS).unref();
-      tick();
-    },
-    runOnce,
+    start: () => { deleting.start({ now: true }); },
+    runOnce: deleting.runOnce,
     stop: async () => {
       stopping = true;
-      if (timer !== null) clearInterval(timer);
-      timer = null;
-      await inHand?.catch(() => undefined);
+      await deleting.stop();
     },
   };
 }
