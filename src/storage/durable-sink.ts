@@ -11,6 +11,7 @@ import type { ReportBatcher } from './report-batcher.js';
 import { BatcherClosedError, QueueFullError, isDataError } from './report-batcher.js';
 import type { ReportToStore } from './write-reports.js';
 import { errorSummary } from '../lib/error-summary.js';
+import { refusedWritesLine } from './server-writes.js';
 
 export interface DurableSinkOptions {
   readonly batcher: ReportBatcher;
@@ -85,7 +86,10 @@ export function durableSink(options: DurableSinkOptions): DurableSink {
 
   const noteJournalStart = (error: unknown) => {
     if (depthTimer !== null) return;
-    logger.warn({ err: errorSummary(error) }, 'the database is not taking reports: keeping them in the local journal until it does');
+    logger.warn(
+      { err: errorSummary(error) },
+      refusedWritesLine(error) ?? 'the database is not taking reports: keeping them in the local journal until it does',
+    );
     depthTimer = setInterval(() => {
       if (replaying === null && !journal.holdsUnreplayed()) {
         // The journal took nothing (it failed too, on a full disk): nothing waits, and the next

@@ -7,7 +7,11 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { errorCode } from '../lib/error-code.js';
 import type { Tables } from './tables.js';
+
+/** SQLSTATE of a write refused in a read-only transaction. */
+const READ_ONLY_SQL_TRANSACTION = '25006';
 
 export interface ServerWrites {
   /** `pg_is_in_recovery()`: a standby. */
@@ -37,4 +41,19 @@ export async function readServerWrites(db: Kysely<Tables>): Promise<ServerWrites
   const { rows } = await sql<ServerWrites>`
     SELECT pg_is_in_recovery() AS "inRecovery", current_setting('transaction_read_only') = 'on' AS "readOnly"`.execute(db);
   return rows[0] ?? null;
+}
+
+/**
+ * Why the journal took over, when the server refused a write as read-only while the receiver ran:
+ * the refusal names a statement, not the cause. A hosted service may make a database's sessions
+ * read-only once its storage is full, and a server that reloads such a setting applies it to the
+ * sessions already open; null for any other refusal.
+ */
+export function refusedWritesLine(error: unknown): string | null {
+  if (errorCode(error) !== READ_ONLY_SQL_TRANSACTION) return null;
+  return (
+    'the database server takes no writes (a read-only transaction): keeping reports in the local journal until it does; ' +
+    'DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only ' +
+    "(default_transaction_read_only, as a hosted service may once the database's storage is full)"
+  );
 }

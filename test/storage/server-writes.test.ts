@@ -14,7 +14,7 @@ import { readOnlyServerLine } from '../../src/storage/server-writes.js';
 import { serverUrl } from '../helpers/database.js';
 import type { OwnPostgres } from '../helpers/own-postgres.js';
 import { postgresBinaries, startOwnPostgres } from '../helpers/own-postgres.js';
-import { freePort, launchReceiver, postReport, readiness, startReceiver, waitFor } from '../helpers/receiver-process.js';
+import { freePort, launchReceiver, missingMessages, postReport, readiness, startReceiver, waitFor } from '../helpers/receiver-process.js';
 
 const STANDBY_LINE =
   'DATABASE_URL leads to a standby server (in recovery), which takes no writes: reports wait in the local journal, ' +
@@ -99,6 +99,51 @@ describe.skipIf(binaries === null || serverUrl === null)('a DATABASE_URL that le
       await waitFor('the report in the promoted server', async () => (await fetch(`${receiver.base}/messages/kept-while-standby`)).status === 200);
       expect(await readiness(receiver.base)).toMatchObject({ storingTo: 'database', journalReports: 0 });
     } finally {
+      receiver.child.kill('SIGTERM');
+      expect(await receiver.exited).toBe(0);
+    }
+  }, 60_000);
+
+  it('says in the journal\'s line that the server takes no writes when it makes the open sessions read-only, and stores the reports once it takes them again', async () => {
+    const migrating = openDatabase({ databaseUrl: urlOf(primary), dataDir: '' });
+    await migrateToLatest(migrating.db);
+    await migrating.close();
+    const receiver = await startReceiver({ DATABASE_URL: urlOf(primary), DATA_DIR: mkdtempSync(join(tmpdir(), 'dlr-read-only-')), JOURNAL_RETRY_MS: '200' });
+    const setReadOnly = async (readOnly: boolean) => {
+      const admin = new pg.Client({ connectionString: urlOf(primary), options: '-c default_transaction_read_only=off' });
+      await admin.connect();
+      try {
+        await admin.query(readOnly ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only');
+        await admin.query('SELECT pg_reload_conf()');
+      } finally {
+        await admin.end();
+      }
+    };
+    try {
+      expect(await postReport(receiver.base, 'before-read-only')).toBe(200);
+      await setReadOnly(true);
+      const acknowledged: string[] = [];
+      await waitFor('a report to wait in the journal', async () => {
+        const id = `while-read-only-${acknowledged.length}`;
+        expect(await postReport(receiver.base, id)).toBe(200);
+        acknowledged.push(id);
+        return (await readiness(receiver.base))?.storingTo === 'journal';
+      });
+      // It said only "cannot execute INSERT in a read-only transaction", beside "the database is not taking reports".
+      const line = receiver.output().split('\n').find((each) => each.includes('keeping reports in the local journal'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        level: 40,
+        err: { code: '25006' },
+        msg:
+          'the database server takes no writes (a read-only transaction): keeping reports in the local journal until it does; ' +
+          'DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only ' +
+          "(default_transaction_read_only, as a hosted service may once the database's storage is full)",
+      });
+      await setReadOnly(false);
+      await waitFor('the journal stored', async () => (await readiness(receiver.base))?.storingTo === 'database');
+      expect(await missingMessages(receiver.base, ['before-read-only', ...acknowledged])).toEqual([]);
+    } finally {
+      await setReadOnly(false);
       receiver.child.kill('SIGTERM');
       expect(await receiver.exited).toBe(0);
     }
