@@ -113,7 +113,10 @@ export function retention(options: RetentionOptions): Retention {
     });
   });
   return {
-    start: () => { deleting.start({ now: true }); },
+    start: () => {
+      logger.info({ retentionDays: days }, `keeping each message ${days} days after its newest report (RETENTION_DAYS): older ones are deleted now and every hour`);
+      deleting.start({ now: true });
+    },
     runOnce: deleting.runOnce,
     stop: async () => {
       stopping = true;
