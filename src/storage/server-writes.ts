@@ -3,7 +3,8 @@
  * cluster's reader endpoint) takes none, nor a server that makes the user's sessions read-only.
  * On one whose schema is migrated the receiver starts, and keeps every report in its local
  * journal, acknowledged, until the server takes writes (a standby promoted): said once at start,
- * where the journal's line named only a statement refused in a read-only transaction.
+ * and by the journal's warning when the server refuses writes so while the receiver runs, where
+ * the journal's line named only a statement refused in a read-only transaction.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -11,7 +12,7 @@ import { errorCode } from '../lib/error-code.js';
 import type { Tables } from './tables.js';
 
 /** SQLSTATE of a write refused in a read-only transaction. */
-const READ_ONLY_SQL_TRANSACTION = '25006';
+export const READ_ONLY_SQL_TRANSACTION = '25006';
 
 export interface ServerWrites {
   /** `pg_is_in_recovery()`: a standby. */
