@@ -93,16 +93,20 @@ export function retention(options: RetentionOptions): Retention {
     const cutoff = new Date(now().getTime() - days * DAY_MS);
     let messages = 0;
     let reports = 0;
-    while (!stopping) {
-      const deleted = await deleteMessagesBefore(database, cutoff, options.batchMessages);
-      messages += deleted.messages;
-      reports += deleted.reports;
-      if (deleted.messages === 0) break;
-      // Reports that came meanwhile are committed between one batch and the next.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (messages > 0) {
-      logger.info({ messages, reports, receivedBefore: cutoff.toISOString() }, `deleted the messages whose newest report is older than RETENTION_DAYS (${days})`);
+    try {
+      while (!stopping) {
+        const deleted = await deleteMessagesBefore(database, cutoff, options.batchMessages);
+        messages += deleted.messages;
+        reports += deleted.reports;
+        if (deleted.messages === 0) break;
+        // Reports that came meanwhile are committed between one batch and the next.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      // Also when a batch fails: the batches before it are committed, and gone.
+      if (messages > 0) {
+        logger.info({ messages, reports, receivedBefore: cutoff.toISOString() }, `deleted the messages whose newest report is older than RETENTION_DAYS (${days})`);
+      }
     }
     return { messages, reports };
   };

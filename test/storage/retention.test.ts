@@ -75,6 +75,30 @@ describe('deleting old messages', () => {
     await rounds.stop();
   });
 
+  it('says how many messages went when a later batch of the round fails, and deletes the rest at the next round', async () => {
+    await store(Array.from({ length: 7 }, (_, index) => receivedDaysAgo(`cut-${index}`, 40 + index)));
+    // The server refuses to delete cut-2, in the second batch of three (oldest first: 6, 5, 4, then 3, 2, 1).
+    await sql`CREATE FUNCTION refuse_cut_2() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the disk holding the write-ahead log is full'; END $$`.execute(testDb.database.db);
+    await sql`CREATE TRIGGER refuse_cut_2 BEFORE DELETE ON messages FOR EACH ROW
+        WHEN (OLD.message_id = 'cut-2') EXECUTE FUNCTION refuse_cut_2()`.execute(testDb.database.db);
+    const log = capturedLog();
+    const rounds = retention({ database: testDb.database, days: 30, logger: pino(log.stream), batchMessages: 3, now: () => NOW });
+
+    await expect(rounds.runOnce()).rejects.toThrow('the disk holding the write-ahead log is full');
+    expect(JSON.parse(log.text())).toMatchObject({
+      level: 30,
+      messages: 3,
+      reports: 3,
+      msg: 'deleted the messages whose newest report is older than RETENTION_DAYS (30)',
+    });
+
+    await sql`DROP TRIGGER refuse_cut_2 ON messages`.execute(testDb.database.db);
+    await sql`DROP FUNCTION refuse_cut_2()`.execute(testDb.database.db);
+    expect(await rounds.runOnce()).toEqual({ messages: 4, reports: 4 });
+    await rounds.stop();
+  });
+
   it.runIf(serverUrl !== null)('keeps an old message a receiver is storing a report for meanwhile, with every report', async () => {
     await store([receivedDaysAgo('late', 200)]);
     const other = testDb.openAnother();
