@@ -33,8 +33,16 @@ export function databaseUrlProblem(url: string): string | null {
     return `the PostgreSQL driver cannot use it: ${error instanceof Error ? error.message : String(error)}`;
   }
   if (typeof sslmode === 'string' && !SSL_MODES.includes(sslmode)) return `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
+  const replication = urlParameters(url).get('replication');
+  if (replication !== null && !NOT_REPLICATION.includes(replication.toLowerCase())) {
+    // Such a session takes no statement with parameters: the start waited for the database for good.
+    return `sets replication=${replication}, which opens a replication session, where the server runs none of the receiver's statements: remove it`;
+  }
   return null;
 }
+
+/** libpq's words for an ordinary session; any other `replication` value asks for a replication one. */
+const NOT_REPLICATION = ['false', 'off', 'no', '0'];
 
 /**
  * The hosts of the URL's authority (libpq's `host1:5432,host2:5432`) or of its `host` parameter.
@@ -49,6 +57,11 @@ function hostsNamed(url: string): string[] {
   return named.startsWith('/') ? [named] : named.split(',').filter((host) => host !== '');
 }
 
+/** The URL's query parameters, decoded. */
+function urlParameters(url: string): URLSearchParams {
+  return new URLSearchParams(/\?([^#]*)/.exec(url)?.[1] ?? '');
+}
+
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -59,8 +72,8 @@ function safeDecode(text: string): string {
 
 /** The URL's parameters the driver acts on: its own, and those of libpq it shares. */
 const DRIVER_PARAMETERS: ReadonlySet<string> = new Set([
-  'host', 'port', 'user', 'password', 'options', 'application_name', 'fallback_application_name', 'client_encoding',
-  'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout', 'replication', 'binary',
+  'host', 'port', 'user', 'password', 'options', 'application_name', 'fallback_application_name',
+  'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout', 'replication',
   'ssl', 'sslmode', 'sslcert', 'sslkey', 'sslrootcert', 'sslnegotiation', 'uselibpqcompat',
 ]);
 
@@ -77,6 +90,9 @@ const INSTEAD: Readonly<Record<string, string>> = {
   dbname: 'name the database in the path (postgres://host:5432/DATABASE)',
   service: 'the driver reads no pg_service.conf: name the host, port and database in the URL itself',
   passfile: 'without a password in the URL or PGPASSWORD, the driver reads ~/.pgpass, or the file PGPASSFILE names',
+  // The driver reads both into its settings, and its pooled connections use neither.
+  client_encoding: 'the driver always speaks UTF8 with the server',
+  binary: 'rows are read as text',
   // Other tools' URLs (Prisma's, JDBC's) choose a schema so; the receiver's tables would land in `public`.
   schema: SCHEMA_INSTEAD,
   search_path: SCHEMA_INSTEAD,
@@ -85,9 +101,8 @@ const INSTEAD: Readonly<Record<string, string>> = {
 
 /** The parameters of the URL the driver does not act on, with libpq's default values left out. */
 export function parametersNotActedOn(url: string): string[] {
-  const query = /\?([^#]*)/.exec(url)?.[1] ?? '';
   const names = new Set<string>();
-  for (const [name, value] of new URLSearchParams(query)) {
+  for (const [name, value] of urlParameters(url)) {
     if (DRIVER_PARAMETERS.has(name) || LIBPQ_DEFAULTS[name] === value) continue;
     names.add(name);
   }

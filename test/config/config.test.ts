@@ -71,6 +71,8 @@ describe('configuration', () => {
     // encoded, the second waited for a host named "db1,db2").
     [{ DATABASE_URL: 'postgres://dlr@db1:5432,db2:5432/dlr?target_session_attrs=read-write' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://dlr@db1,db2/dlr' }, 'DATABASE_URL'],
+    // A replication session runs no statement with parameters: the start waited for the database for good.
+    [{ DATABASE_URL: 'postgres://dlr@db/dlr?replication=database' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SMPP_URL: 'http://x:y@host:1' }, 'SMPP_URL'],
     [{ SMPP_URL: 'smpp://host:99999' }, 'SMPP_URL'],

@@ -24,6 +24,14 @@ describe('DATABASE_URL as the PostgreSQL driver reads it', () => {
     }
   });
 
+  it('refuses a URL that asks for a replication session, and takes one that asks for an ordinary one', () => {
+    expect(databaseUrlProblem('postgres://dlr@db/dlr?replication=database')).toBe(
+      "sets replication=database, which opens a replication session, where the server runs none of the receiver's statements: remove it",
+    );
+    expect(databaseUrlProblem('postgres://dlr@db/dlr?replication=true')).toMatch(/^sets replication=true, /);
+    for (const ordinary of ['false', 'OFF', 'no', '0']) expect(databaseUrlProblem(`postgres://dlr@db/dlr?replication=${ordinary}`)).toBeNull();
+  });
+
   it('lists the parameters the driver leaves aside, but not its own nor libpq\'s defaults', () => {
     expect(
       parametersNotActedOn(
@@ -32,6 +40,8 @@ describe('DATABASE_URL as the PostgreSQL driver reads it', () => {
     ).toEqual(['target_session_attrs', 'connect_timeout', 'keepalives']);
     expect(parametersNotActedOn('postgres://dlr@db/dlr?target_session_attrs=any&statement_timeout=60000')).toEqual([]);
     expect(parametersNotActedOn('postgres://dlr@db/dlr')).toEqual([]);
+    // The driver reads these two into its settings, and its connections speak UTF8 and read text whatever they say.
+    expect(parametersNotActedOn('postgres://dlr@db/dlr?client_encoding=LATIN1&binary=true')).toEqual(['client_encoding', 'binary']);
   });
 
   it('says what the receiver does instead of each parameter it leaves aside', () => {

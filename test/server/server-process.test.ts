@@ -112,13 +112,22 @@ describe('the server process', () => {
     const url = new URL(database.env.DATABASE_URL ?? '');
     url.searchParams.set('target_session_attrs', 'read-write');
     url.searchParams.set('connect_timeout', '10');
+    url.searchParams.set('client_encoding', 'LATIN1');
+    url.searchParams.set('binary', 'true');
     const receiver = await startReceiver({ ...database.env, DATABASE_URL: url.toString(), DATA_DIR: dataDir });
     try {
       const warnings = receiver.output().split('\n').filter((line) => line.includes('which the PostgreSQL driver does not act on'));
       expect(warnings).toHaveLength(1);
-      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, names: ['target_session_attrs', 'connect_timeout'] });
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({
+        level: 40,
+        names: ['target_session_attrs', 'connect_timeout', 'client_encoding', 'binary'],
+      });
       expect(warnings[0]).toContain('connect_timeout: the receiver gives each connection 5 seconds');
       expect(await postReport(receiver.base, 'libpq-parameters')).toBe(200);
+      // As the warning says: the text is read as UTF8, and rows as text.
+      const response = await fetch(`${receiver.base}/messages/libpq-parameters`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ refId: 'ref-libpq-parameters', resultCode: 1001 });
     } finally {
       receiver.child.kill('SIGTERM');
       expect(await receiver.exited).toBe(0);
