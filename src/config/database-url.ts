@@ -41,8 +41,8 @@ export function databaseUrlProblem(url: string): string | null {
   return null;
 }
 
-/** libpq's words for an ordinary session; any other `replication` value asks for a replication one. */
-const NOT_REPLICATION = ['false', 'off', 'no', '0'];
+/** libpq's words for an ordinary session, and no word, which the driver does not send; any other value asks for a replication one. */
+const NOT_REPLICATION = ['', 'false', 'off', 'no', '0'];
 
 /**
  * The hosts of the URL's authority (libpq's `host1:5432,host2:5432`) or of its `host` parameter.

@@ -29,7 +29,7 @@ describe('DATABASE_URL as the PostgreSQL driver reads it', () => {
       "sets replication=database, which opens a replication session, where the server runs none of the receiver's statements: remove it",
     );
     expect(databaseUrlProblem('postgres://dlr@db/dlr?replication=true')).toMatch(/^sets replication=true, /);
-    for (const ordinary of ['false', 'OFF', 'no', '0']) expect(databaseUrlProblem(`postgres://dlr@db/dlr?replication=${ordinary}`)).toBeNull();
+    for (const ordinary of ['', 'false', 'OFF', 'no', '0']) expect(databaseUrlProblem(`postgres://dlr@db/dlr?replication=${ordinary}`)).toBeNull();
   });
 
   it('lists the parameters the driver leaves aside, but not its own nor libpq\'s defaults', () => {

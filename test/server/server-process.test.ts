@@ -124,7 +124,7 @@ describe('the server process', () => {
       });
       expect(warnings[0]).toContain('connect_timeout: the receiver gives each connection 5 seconds');
       expect(await postReport(receiver.base, 'libpq-parameters')).toBe(200);
-      // As the warning says: the text is read as UTF8, and rows as text.
+      // As the warning says, the rows are still read as text: the message reads back whole.
       const response = await fetch(`${receiver.base}/messages/libpq-parameters`);
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ refId: 'ref-libpq-parameters', resultCode: 1001 });
