@@ -52,22 +52,13 @@ const NOT_REPLICATION = ['', 'false', 'off', 'no', '0'];
 function hostsNamed(url: string): string[] {
   const authority = /^[a-z]+:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
   const hostPart = authority.slice(authority.lastIndexOf('@') + 1);
-  const hostParameter = /[?&]host=([^&#]*)/.exec(url)?.[1];
-  const named = hostParameter === undefined ? hostPart : safeDecode(hostParameter);
+  const named = urlParameters(url).get('host') ?? hostPart;
   return named.startsWith('/') ? [named] : named.split(',').filter((host) => host !== '');
 }
 
 /** The URL's query parameters, decoded. */
 function urlParameters(url: string): URLSearchParams {
   return new URLSearchParams(/\?([^#]*)/.exec(url)?.[1] ?? '');
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** The URL's parameters the driver acts on: its own, and those of libpq it shares. */

@@ -6,7 +6,7 @@ import { migrations } from '../../migrations/index.js';
 import { errorCode } from '../lib/error-code.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
 import { serverProblem } from './server-requirements.js';
-import { READ_ONLY_SQL_TRANSACTION } from './server-writes.js';
+import { READ_ONLY_CAUSES, READ_ONLY_SQL_TRANSACTION } from './server-writes.js';
 import type { Tables } from './tables.js';
 
 export class MigrationError extends Error {
@@ -35,7 +35,7 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 /** A standby, or sessions made read-only, refuse the first table in words that do not name either. */
 function readOnlyHint(cause: unknown): string {
   if (errorCode(cause) !== READ_ONLY_SQL_TRANSACTION) return '';
-  return '; the server takes no writes: DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only (default_transaction_read_only); point it at the primary';
+  return `; the server takes no writes: ${READ_ONLY_CAUSES} (default_transaction_read_only); point it at the primary`;
 }
 
 /** Runs every migration not yet applied; returns the names it applied. */

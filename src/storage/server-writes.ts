@@ -14,6 +14,9 @@ import type { Tables } from './tables.js';
 /** SQLSTATE of a write refused in a read-only transaction. */
 export const READ_ONLY_SQL_TRANSACTION = '25006';
 
+/** What makes a server refuse writes so, where the refusal names only the statement. */
+export const READ_ONLY_CAUSES = 'DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only';
+
 export interface ServerWrites {
   /** `pg_is_in_recovery()`: a standby. */
   readonly inRecovery: boolean;
@@ -53,8 +56,7 @@ export async function readServerWrites(db: Kysely<Tables>): Promise<ServerWrites
 export function refusedWritesLine(error: unknown): string | null {
   if (errorCode(error) !== READ_ONLY_SQL_TRANSACTION) return null;
   return (
-    'the database server takes no writes (a read-only transaction): keeping reports in the local journal until it does; ' +
-    'DATABASE_URL leads to a standby (a replica, a reader endpoint), or the server makes its sessions read-only ' +
+    `the database server takes no writes (a read-only transaction): keeping reports in the local journal until it does; ${READ_ONLY_CAUSES} ` +
     "(default_transaction_read_only, as a hosted service may once the database's storage is full)"
   );
 }
