@@ -125,12 +125,34 @@ async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; sc
       `no schema of the search_path (${found.searchPath}) exists, or this user may not use it: create it (CREATE SCHEMA), or fix search_path in the options of DATABASE_URL`,
     );
   }
+  await keepRecordInNameOrder(db, found.schema);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableSchema: found.schema,
   });
   return { migrator, schema: found.schema };
+}
+
+/**
+ * Kysely reads the applied migrations in the order of the times it recorded for them (the clock of
+ * the machine that ran each) and refuses to go on when that is not the order of their names. A
+ * migration recorded by a clock behind the one that recorded an earlier migration (a machine booted
+ * before its clock was set, a second receiver on a machine whose clock runs late) stopped every
+ * later start with "corrupted migrations". Kysely now records a migration after the latest one
+ * whatever the clock says; a record written out of order before that is put in the order of the
+ * names, the order the receiver applies them in. A record in order is only read: a standby takes
+ * no writes, and the receiver starts on one.
+ */
+async function keepRecordInNameOrder(db: Kysely<Tables>, schema: string): Promise<void> {
+  const { rows } = await sql<{ present: boolean }>`SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'kysely_migration') AS present`.execute(db);
+  if (rows[0]?.present !== true) return;
+  const table = sql.id(schema, 'kysely_migration');
+  // Each migration's time becomes the latest of its own and those of the names before it.
+  const inNameOrder = sql`SELECT name, max("timestamp" COLLATE "C") OVER (ORDER BY name COLLATE "C") AS due FROM ${table}`;
+  const late = await sql<{ count: number }>`SELECT count(*)::int AS count FROM ${table} JOIN (${inNameOrder}) AS r USING (name) WHERE "timestamp" COLLATE "C" <> due`.execute(db);
+  if ((late.rows[0]?.count ?? 0) === 0) return;
+  await sql`UPDATE ${table} AS m SET "timestamp" = r.due FROM (${inNameOrder}) AS r WHERE m.name = r.name AND m."timestamp" COLLATE "C" <> r.due`.execute(db);
 }
 
 export interface ReachOptions {

@@ -9,7 +9,8 @@ the time a message's newest report was received: pages read the same across the 
 rollback. The rows of messages whose untimed tie went to the first report are put right, as their
 lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table; so does a database that is
- * not encoded UTF8.
+ * not encoded UTF8. A migration recorded by a clock behind an earlier one's no longer stops
+ * every later start.
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -92,6 +93,38 @@ describe('rolling back the migration that drops the parts table', () => {
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
     expect(tables.rows[0]?.count).toBe(0);
+  });
+});
+
+describe('the record of applied migrations, when a clock ran behind', () => {
+  const LATEST = '20261205T0600_untimed-ties-by-arrival';
+  const recorded = async () =>
+    (await sql<{ name: string; timestamp: string }>`SELECT name, timestamp FROM kysely_migration ORDER BY name COLLATE "C"`.execute(testDb.database.db)).rows;
+  const inTimeOrder = (rows: ReadonlyArray<{ timestamp: string }>) => rows.every((row, index) => index === 0 || Date.parse(row.timestamp) >= Date.parse(rows[index - 1]?.timestamp ?? ''));
+  const setTimes = async (names: string, timestamp: string) => {
+    await sql`UPDATE kysely_migration SET timestamp = ${timestamp} WHERE name LIKE ${names}`.execute(testDb.database.db);
+  };
+
+  it('records a migration after the ones before it, though the clock that ran them was a day ahead', async () => {
+    expect(await undoLatestMigration(testDb.database.db)).toBe(LATEST);
+    await setTimes('%', new Date(Date.now() + 86_400_000).toISOString());
+    expect(await migrateToLatest(testDb.database.db)).toEqual([LATEST]);
+    // Recorded at this clock's time, the migration came before its predecessors by time, and
+    // every later start stopped with "corrupted migrations".
+    expect(inTimeOrder(await recorded())).toBe(true);
+    expect(await migrateToLatest(testDb.database.db)).toEqual([]);
+  });
+
+  it('puts a record already out of time order back in the order of the names, where every start stopped', async () => {
+    // As a receiver before this one recorded it on a machine whose clock was behind.
+    await setTimes('%', '2026-12-01T12:00:00.000Z');
+    await setTimes(LATEST, '2026-11-30T12:00:00.000Z');
+    expect(await migrateToLatest(testDb.database.db)).toEqual([]);
+    expect(inTimeOrder(await recorded())).toBe(true);
+    // The newest by name is the one undone, not the one the clock made look newest.
+    await setTimes('20261122T1200_initial', '2026-12-02T12:00:00.000Z');
+    expect(await undoLatestMigration(testDb.database.db)).toBe(LATEST);
+    expect(await migrateToLatest(testDb.database.db)).toEqual([LATEST]);
   });
 });
 
