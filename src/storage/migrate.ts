@@ -148,11 +148,12 @@ async function keepRecordInNameOrder(db: Kysely<Tables>, schema: string): Promis
   const { rows } = await sql<{ present: boolean }>`SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'kysely_migration') AS present`.execute(db);
   if (rows[0]?.present !== true) return;
   const table = sql.id(schema, 'kysely_migration');
-  // Each migration's time becomes the latest of its own and those of the names before it.
-  const inNameOrder = sql`SELECT name, max("timestamp" COLLATE "C") OVER (ORDER BY name COLLATE "C") AS due FROM ${table}`;
-  const late = await sql<{ count: number }>`SELECT count(*)::int AS count FROM ${table} JOIN (${inNameOrder}) AS r USING (name) WHERE "timestamp" COLLATE "C" <> due`.execute(db);
-  if ((late.rows[0]?.count ?? 0) === 0) return;
-  await sql`UPDATE ${table} AS m SET "timestamp" = r.due FROM (${inNameOrder}) AS r WHERE m.name = r.name AND m."timestamp" COLLATE "C" <> r.due`.execute(db);
+  // Each migration's time is due to be the latest of its own and those of the names before it.
+  const late = sql`SELECT name, due FROM (SELECT name, "timestamp" COLLATE "C" AS at,
+    max("timestamp" COLLATE "C") OVER (ORDER BY name COLLATE "C") AS due FROM ${table}) AS r WHERE at <> due`;
+  const found = await sql<{ count: number }>`SELECT count(*)::int AS count FROM (${late}) AS l`.execute(db);
+  if ((found.rows[0]?.count ?? 0) === 0) return;
+  await sql`UPDATE ${table} AS m SET "timestamp" = l.due FROM (${late}) AS l WHERE m.name = l.name`.execute(db);
 }
 
 export interface ReachOptions {
