@@ -31,11 +31,11 @@ export function receiverFastify(settings: HttpSettings, logger?: FastifyBaseLogg
     // looked up by its id (Fastify's default stops at 100 characters, decoded). A URL given to LINK
     // with a trailing slash (`/dlr/gate-1/`) is the URL without it: a 404 there is never kept.
     routerOptions: { maxParamLength: MAX_ID_LENGTH, ignoreTrailingSlash: true },
-    // A path Fastify cannot route (a malformed % escape, a segment over the length above) gets the
-    // receiver's error shape, without the path echoed back.
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    // A path Fastify cannot route (a malformed % escape, a segment over the length above, a target
+    // that is not a path) gets the receiver's error shape, without the path echoed back.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode ?? 400;
-      void reply.code(status).send(errorBody(status, routingProblem(error)));
+      void reply.code(status).send(errorBody(status, routingProblem(error, request.url)));
     },
     // A request Node's HTTP parser refuses never reaches a route: it too gets the receiver's error
     // shape, naming what is wrong, instead of Fastify's "Client Error".
@@ -104,15 +104,23 @@ function unreadableRequestAnswer(error: Error & { code?: string; reason?: string
 }
 
 /** What is wrong with a path the router could not take, in words that do not repeat the path. */
-function routingProblem(error: FastifyError): string {
+function routingProblem(error: FastifyError, target: string): string {
   switch (error.code) {
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return `a path segment is longer than ${MAX_ID_LENGTH} characters, the longest id taken`;
     case 'FST_ERR_BAD_URL':
-      return 'the path has a % escape that is not a UTF-8 character';
+      // The router takes an absolute http(s) URL by its path and refuses any other target that
+      // does not start with `/` (`*dlr`), which Node's parser lets through.
+      return isPathOrAbsoluteUrl(target)
+        ? 'the path has a % escape that is not a UTF-8 character'
+        : 'the request target is neither a path starting with / nor an absolute http(s) URL';
     default:
       return error.message;
   }
+}
+
+function isPathOrAbsoluteUrl(target: string): boolean {
+  return target.startsWith('/') || /^https?:\/\//i.test(target);
 }
 
 /** A hop count trusts that many proxies nearest to this server (Fastify's own rule for a number). */

@@ -86,6 +86,25 @@ describe('abusive connections', () => {
     expect(await postReport('after-unparseable')).toBe(200);
   });
 
+  it('answers a request target that is neither a path nor an absolute URL with 400, storing and showing nothing', async () => {
+    const exchange = async (target: string): Promise<{ status: string; body: string }> => {
+      const socket = await open();
+      const closed = untilClosed(socket);
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const { text } = await closed;
+      return { status: text.slice(0, text.indexOf('\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+    };
+    expect(await postReport('target-known')).toBe(200);
+    const refusal = JSON.stringify({ error: 'Bad Request', message: 'the request target is neither a path starting with / nor an absolute http(s) URL' });
+    for (const target of ['*dlr?id=target-starred&resultCode=1001', '*messages/target-known', '*healthz']) {
+      expect(await exchange(target), target).toEqual({ status: 'HTTP/1.1 400 Bad Request', body: refusal });
+    }
+    expect((await exchange('/messages/target-starred')).status).toBe('HTTP/1.1 404 Not Found');
+    // The absolute form, which HTTP/1.1 servers must take, still reaches the routes.
+    expect((await exchange('http://x/dlr?id=target-absolute&resultCode=1001')).status).toBe('HTTP/1.1 200 OK');
+    expect((await exchange('/messages/target-absolute')).status).toBe('HTTP/1.1 200 OK');
+  });
+
   it('keeps taking reports with a thousand idle connections open', async () => {
     const idle = await Promise.all(Array.from({ length: 1_000 }, () => open()));
     try {
