@@ -11,6 +11,48 @@ if (shortMessage !== undefined) delete shortMessage.filter;
 const messagePayload = smpp.tlvs.message_payload;
 if (messagePayload !== undefined) delete messagePayload.filter;
 
+/*
+ * The package reads a TLV's value at its offset whatever length the TLV declares: a C string up to
+ * the next NUL, a number from the bytes that are there. A `receipted_message_id` sent without its
+ * closing NUL, as some gateways send it, took in the next TLV's tag; a `message_state` of length 0
+ * read the next TLV's first byte as the state or, as the last TLV, threw, which dropped the link,
+ * and the gateway sent the same receipt again on every bind, holding back all behind it. Each TLV
+ * is read within its length, and one too short for its type is read as absent.
+ */
+for (const tlv of Object.values(smpp.tlvs)) {
+  const type = tlv.type;
+  tlv.type = { ...type, read: (buffer, offset, length = 0) => readWithin(type, buffer.subarray(offset, offset + length)) };
+}
+
+function readWithin(type: smpp.FieldType, value: Buffer): unknown {
+  try {
+    return type.read(value, 0, value.length);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+/*
+ * Some fields are decoded further (a time into a Date, a `callback_num` into its parts), and a value
+ * that does not decode (one byte of `callback_num`) threw, with the same end as above. None of them
+ * is what a receipt is read from: one that does not decode is kept as it came.
+ */
+for (const field of [...Object.values(smpp.commands.deliver_sm?.params ?? {}), ...Object.values(smpp.tlvs)]) {
+  const filter = field.filter;
+  if (filter === undefined) continue;
+  field.filter = {
+    ...filter,
+    decode(value, skipUdh) {
+      try {
+        return filter.decode.call(this, value, skipUdh);
+      } catch {
+        return value;
+      }
+    },
+  };
+}
+
 export { smpp };
 export type SmppSession = smpp.Session;
 export type SmppPdu = smpp.Pdu;

@@ -39,8 +39,24 @@ declare module 'smpp' {
       readonly tls?: boolean;
     }
 
+    /** How a field's value is read from a PDU: at `offset`; a TLV's `length` is the one it declares. */
+    interface FieldType {
+      read(buffer: Buffer, offset: number, length?: number): unknown;
+    }
+
+    interface FieldFilter {
+      decode(this: Pdu, value: unknown, skipUdh?: boolean): unknown;
+    }
+
     interface FieldDefinition {
-      filter?: unknown;
+      type: FieldType;
+      filter?: FieldFilter;
+    }
+
+    /** A PDU built from its command and fields, as a gateway sends it. */
+    class PDU {
+      constructor(command: string, options?: Record<string, unknown>);
+      toBuffer(): Buffer;
     }
 
     function connect(options: ConnectOptions): Session;

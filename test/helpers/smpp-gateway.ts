@@ -27,6 +27,11 @@ export interface FakeGateway {
   readonly bound: () => Promise<SmppSession>;
   /** Sends a `deliver_sm` on the bound session; resolves with the receiver's answer. */
   readonly deliver: (params: Record<string, unknown>) => Promise<SmppPdu>;
+  /**
+   * Sends a `deliver_sm` whose TLVs are the given bytes, as a gateway that encodes them loosely
+   * would; resolves with the receiver's answer, and fails if the receiver drops the link instead.
+   */
+  readonly deliverWithRawTlvs: (params: Record<string, unknown>, tlvs: Buffer) => Promise<SmppPdu>;
   /** Cuts every connection, as a network failure would. */
   readonly dropConnections: () => void;
   readonly close: () => Promise<void>;
@@ -73,6 +78,8 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
       session.send(pdu.response());
     });
   });
+  // Far above the package's own numbering, so that a raw deliver_sm never shares a number with it.
+  let rawSequence = 0x40000000;
   const address = options.address ?? '127.0.0.1';
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const port = (server.address() as AddressInfo).port;
@@ -99,6 +106,27 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
         session.deliver_sm(params, resolve);
       });
     },
+    deliverWithRawTlvs: async (params, tlvs) => {
+      const session = await bound();
+      const sequence = ++rawSequence;
+      const pdu = Buffer.concat([new smpp.PDU('deliver_sm', { ...params, sequence_number: sequence }).toBuffer(), tlvs]);
+      pdu.writeUInt32BE(pdu.length, 0);
+      return new Promise<SmppPdu>((resolve, reject) => {
+        const onAnswer = (answer: SmppPdu) => {
+          if (answer.sequence_number !== sequence) return;
+          session.off('close', onClose);
+          session.off('deliver_sm_resp', onAnswer);
+          resolve(answer);
+        };
+        const onClose = () => {
+          session.off('deliver_sm_resp', onAnswer);
+          reject(new Error('the receiver closed the link instead of answering the deliver_sm'));
+        };
+        session.on('deliver_sm_resp', onAnswer);
+        session.once('close', onClose);
+        session.socket.write(pdu);
+      });
+    },
     dropConnections: () => {
       for (const session of [...server.sessions]) session.destroy();
     },
@@ -121,6 +149,17 @@ export function receiptText(fields: {
   const { id, stat, err = '000', submitDate = '2511190937', doneDate = '2511190938', text = '' } = fields;
   return `id:${id} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${submitDate} done date:${doneDate} stat:${stat} err:${err} text:${text}`;
 }
+
+/** One TLV as it goes on the wire: tag, the length of the value as given, and the value. */
+export function rawTlv(tag: number, value: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(tag, 0);
+  head.writeUInt16BE(value.length, 2);
+  return Buffer.concat([head, value]);
+}
+
+/** SMPP 3.4 tags (5.3.2) of the TLVs the tests send raw. */
+export const TLV_TAG = { receiptedMessageId: 0x001e, messageState: 0x0427, callbackNum: 0x0381 } as const;
 
 /** A `deliver_sm` that carries a delivery receipt (esm_class 0x04) with the given text. */
 export function receiptPdu(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -11,7 +11,7 @@ import { getMessage, postJson } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 import type { FakeGateway } from '../helpers/smpp-gateway.js';
-import { receiptPdu, receiptText, startFakeGateway } from '../helpers/smpp-gateway.js';
+import { TLV_TAG, rawTlv, receiptPdu, receiptText, startFakeGateway } from '../helpers/smpp-gateway.js';
 import type { SmppTestReceiver } from '../helpers/smpp-receiver.js';
 import { startSmppReceiver } from '../helpers/smpp-receiver.js';
 
@@ -142,6 +142,41 @@ describe('TLVs', () => {
       status: 'failed',
       errDescription: 'SMS was rejected (SPAM)',
     });
+  });
+});
+
+describe('TLVs a gateway encodes loosely', () => {
+  const DELIVERED = Buffer.from([2]);
+
+  async function deliverRaw(text: string, tlvs: Buffer[]): Promise<SmppPdu> {
+    return gateway.deliverWithRawTlvs(receiptPdu(text), Buffer.concat(tlvs));
+  }
+
+  it('reads a receipted_message_id sent without its closing NUL within its length, not into the next TLV', async () => {
+    const text = receiptText({ id: '998877', stat: 'ENROUTE' });
+    const answer = await deliverRaw(text, [rawTlv(TLV_TAG.receiptedMessageId, Buffer.from('smpp-tlv-no-nul')), rawTlv(TLV_TAG.messageState, DELIVERED)]);
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    const message = await getMessage(receiver.app, 'smpp-tlv-no-nul');
+    expect(onlyPart(message)).toMatchObject({ status: 'delivered', stat: 'DELIVRD' });
+  });
+
+  it('reads a message_state of length 0 as absent, and takes the state from the text', async () => {
+    const text = receiptText({ id: 'smpp-tlv-empty-state', stat: 'UNDELIV', err: '034' });
+    const tlvs = [rawTlv(TLV_TAG.messageState, Buffer.alloc(0)), rawTlv(TLV_TAG.receiptedMessageId, Buffer.from('smpp-tlv-empty-state\0'))];
+    expect((await deliverRaw(text, tlvs)).command_status).toBe(COMMAND_STATUS.ok);
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-tlv-empty-state'))).toMatchObject({ status: 'failed', stat: 'UNDELIV' });
+  });
+
+  it('takes a receipt whose last TLV is too short for its type, or cannot be decoded, and keeps the link', async () => {
+    const bindsBefore = gateway.binds.length;
+    const shortLast = await deliverRaw(receiptText({ id: 'smpp-tlv-short-last', stat: 'DELIVRD' }), [rawTlv(TLV_TAG.messageState, Buffer.alloc(0))]);
+    // A callback_num holds a digit mode, a TON and an NPI before the number: one byte is none of it.
+    const undecodable = await deliverRaw(receiptText({ id: 'smpp-tlv-undecodable', stat: 'EXPIRED' }), [rawTlv(TLV_TAG.callbackNum, Buffer.from([1]))]);
+    expect([shortLast.command_status, undecodable.command_status]).toEqual([COMMAND_STATUS.ok, COMMAND_STATUS.ok]);
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-tlv-short-last'))).toMatchObject({ status: 'delivered' });
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-tlv-undecodable'))).toMatchObject({ status: 'failed', stat: 'EXPIRED' });
+    expect(gateway.binds.length).toBe(bindsBefore);
+    expect(await receiver.smppState()).toBe('bound');
   });
 });
 
