@@ -92,12 +92,16 @@ async function main(): Promise<void> {
     dbLog.fatal({ err: errorSummary(error) }, database.kind === 'embedded' ? await withDataFolderAccess(config.dataDir, line, error, { embeddedOpening: true }) : line);
     return stopAtStart(1);
   }
-  if (applied === null) {
+  if (applied !== null) {
+    dbLog.info({ database: database.kind, applied }, 'database ready');
+    if (database.kind === 'server') await warnOfWhatTheServerAllows(database, dbLog);
+  }
+  // A stop signal that came during the migrations, or while the server was asked what it allows,
+  // is heeded here: close-with-grace, set up next in the same turn, would never see it.
+  if (applied === null || stopStarting.aborted) {
     logger.info('stopping at start, before taking any report');
     return stopAtStart(0);
   }
-  dbLog.info({ database: database.kind, applied }, 'database ready');
-  if (database.kind === 'server') await warnOfWhatTheServerAllows(database, dbLog);
 
   const { app, open } = receiver;
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

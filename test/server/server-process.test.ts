@@ -3,6 +3,7 @@
  * builds first (pretest), so dist/ is current.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { openDatabase } from '../../src/storage/database.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { storeReports } from '../../src/storage/write-reports.js';
 import type { ProcessDatabase } from '../helpers/database.js';
-import { createProcessDatabase, serverUrl } from '../helpers/database.js';
+import { adminQuery, createProcessDatabase, serverUrl } from '../helpers/database.js';
 import { mountOverlay, mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
 import { reportToStore } from '../helpers/reports.js';
 import { freePort, launchReceiver, postReport, sleep, startReceiver, waitFor } from '../helpers/receiver-process.js';
@@ -251,6 +252,31 @@ describe('the server process', () => {
     expect(await second.exited).toBe(0);
     expect(second.output()).toMatch(/"msg":"stopping( at start, before taking any report)?"/);
     expect(existsSync(join(dataDir, 'journal', 'owner'))).toBe(false);
+  });
+
+  it.runIf(serverUrl !== null)('heeds a stop signal that comes after the migrations, while it asks the server what it allows: exit 0', async () => {
+    // A pg_is_in_recovery() of the test's own, found before pg_catalog's, holds the start for three
+    // seconds after "database ready", where the server is asked whether it takes writes.
+    const schema = `test_${randomUUID().replaceAll('-', '')}`;
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    await adminQuery(`CREATE FUNCTION ${schema}.pg_is_in_recovery() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN false; END $$`);
+    const url = new URL(serverUrl ?? '');
+    url.searchParams.set('options', `-c search_path=${schema},pg_catalog`);
+    const ownDataDir = mkdtempSync(join(tmpdir(), 'dlr-late-stop-'));
+    const launched = launchReceiver({ DATABASE_URL: url.toString(), DATA_DIR: ownDataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
+    try {
+      await waitFor('the database to be ready', () => Promise.resolve(launched.output().includes('database ready')));
+      launched.child.kill('SIGTERM');
+      expect(await Promise.race([launched.exited, sleep(10_000).then(() => 'still running')]), launched.output()).toBe(0);
+      expect(launched.output()).toContain('"msg":"stopping at start, before taking any report"');
+      expect(launched.output()).not.toContain('"msg":"taking reports"');
+      expect(existsSync(join(ownDataDir, 'journal', 'owner'))).toBe(false);
+    } finally {
+      launched.child.kill('SIGKILL');
+      await launched.exited;
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
+      rmSync(ownDataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start in a DATA_DIR another receiver is using, before it opens the database there', async () => {
