@@ -230,7 +230,8 @@ describe('the server process', () => {
       await waitFor('the old message to go', async () => (await fetch(`${receiver.base}/messages/kept-for-30-days-old`)).status === 404);
       expect((await fetch(`${receiver.base}/messages/kept-for-30-days-new`)).status).toBe(200);
       expect(receiver.output()).toContain('keeping each message 30 days after its newest report (RETENTION_DAYS): older ones are deleted now and every hour');
-      expect(receiver.output()).toContain('"messages":1,"reports":1');
+      // The line is written once the deletion is committed, so a lookup can see the message gone before it arrives.
+      await waitFor('the deletion to be logged', () => Promise.resolve(receiver.output().includes('"messages":1,"reports":1')));
       expect(receiver.output()).toContain('deleted the messages whose newest report is older than RETENTION_DAYS (30)');
     } finally {
       receiver.child.kill('SIGTERM');
