@@ -339,7 +339,7 @@ describe.skipIf(serverUrl === null || binaries === null)('a PostgreSQL outage', 
       let output = '';
       migrate.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       migrate.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => migrate.once('exit', (code) => { resolve(code); }));
+      const exited = new Promise<number | null>((resolve) => migrate.once('close', (code) => { resolve(code); }));
       await waitFor('the migrations to wait for the lock', async () => (await waitingForTheLock()) > 0);
       await waitFor('a line saying what holds the migrations up', () => Promise.resolve(output.includes('the migrations have not finished')), 20_000);
       const { rows: [holderSession] } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');

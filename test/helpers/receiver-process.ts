@@ -61,7 +61,8 @@ export function launchReceiver(env: Record<string, string>, options: LaunchOptio
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+  // 'close', not 'exit': at 'exit' the last lines written may still be in the pipe.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code); }));
   return { child, output: () => output, exited };
 }
 

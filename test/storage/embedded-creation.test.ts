@@ -159,7 +159,7 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
     const migrate = spawn(process.execPath, [MIGRATE_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     migrate.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => migrate.once('exit', (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) => migrate.once('close', (code) => { resolve(code); }));
     const making = await creatingProcess(migrate.pid);
     migrate.kill('SIGTERM');
     expect(await exited).toBe(1);
