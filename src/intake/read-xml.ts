@@ -23,6 +23,23 @@ interface XmlElement {
 
 const TEXT = '#text';
 
+/**
+ * Element names the parser refuses (`constructor`, `prototype`, `__proto__`: the whole document
+ * fails) or renames (`toString` becomes `__toString`) to keep its objects safe. A custom parameter
+ * may be named so, and a refused report is sent again forever; so each such name is marked before
+ * the parser sees it, with a character no XML name holds, and unmarked as the element is read.
+ */
+const GUARDED_NAMES: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+const GUARD_MARK = '#';
+
+function guardName(name: string): string {
+  return GUARDED_NAMES.has(name) ? GUARD_MARK + name : name;
+}
+
+function elementName(key: string): string {
+  return key.startsWith(GUARD_MARK) && key !== TEXT ? key.slice(GUARD_MARK.length) : key;
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
@@ -36,6 +53,7 @@ const parser = new XMLParser({
   // NUL stops the reading: left out, as the parser would, it made `<id>ab&#0;c</id>` message `abc`.
   entityDecoder: new EntityDecoder({ ncr: { nullNCR: 'throw' } }),
   isArray: () => true,
+  transformTagName: guardName,
 });
 
 /** `<?xml version="1.0" encoding="ISO-8859-1"?>`: the declaration's encoding, readable as ASCII. */
@@ -64,7 +82,8 @@ export function readXmlReport(body: string): Result<ReadReport[]> {
   const roots = Object.entries(document.value).filter(([name]) => name !== TEXT);
   const [root] = roots;
   if (root === undefined) return problem('the XML document has no root element');
-  const [rootName, rootNodes] = root;
+  const [rootKey, rootNodes] = root;
+  const rootName = elementName(rootKey);
   const rootElement = Array.isArray(rootNodes) ? rootNodes[0] : undefined;
   const elements = rootElement === undefined || typeof rootElement === 'string' ? null : reportElements(rootElement);
   if (elements === null) {
@@ -206,7 +225,7 @@ function keyValueEntry(field: string, node: XmlNode): Result<[string, string]> {
 function childElements(element: XmlElement): Array<[string, XmlNode[]]> {
   const children: Array<[string, XmlNode[]]> = [];
   for (const [name, nodes] of Object.entries(element)) {
-    if (name !== TEXT && Array.isArray(nodes)) children.push([name, nodes]);
+    if (name !== TEXT && Array.isArray(nodes)) children.push([elementName(name), nodes]);
   }
   return children;
 }

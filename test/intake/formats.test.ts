@@ -169,6 +169,19 @@ describe('XML reports', () => {
     });
   });
 
+  it('reads custom parameters named as properties every JavaScript object has, as any other name', async () => {
+    const xml = `<report><id>xml-object-names</id><resultCode>1001</resultCode>
+      <customParameters><constructor>c</constructor><prototype>p</prototype><__proto__>x</__proto__><toString>t</toString><valueOf/></customParameters>
+      <gateCustomParameters><hasOwnProperty>h</hasOwnProperty></gateCustomParameters></report>`;
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/xml' }, payload: xml });
+    expect(response.statusCode, response.body).toBe(200);
+    const payload = (await getMessage(receiver.app, 'xml-object-names')).reports[0]?.payload;
+    expect(JSON.stringify(payload)).toBe(
+      '{"id":"xml-object-names","resultCode":"1001","customParameters":{"constructor":"c","prototype":"p","__proto__":"x","toString":"t","valueOf":""},' +
+        '"gateCustomParameters":{"hasOwnProperty":"h"}}',
+    );
+  });
+
   it('reads a body in the charset its XML declaration or BOM names when the Content-Type names none, and the Content-Type\'s first', async () => {
     const report = (id: string, encoding: string) =>
       `<?xml version="1.0" encoding="${encoding}"?><r><id>${id}</id><resultCode>1001</resultCode><customParameters><note>blåbær</note></customParameters></r>`;
