@@ -40,7 +40,7 @@ export function parseLookupText(name: string, text: string): Result<string> {
 const LIST_PARAMETERS = ['refId', 'status', 'since', 'until', 'limit', 'cursor'] as const;
 
 /**
- * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`) is refused:
+ * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`, `refId[]`) is refused:
  * ignored, it would answer an unfiltered list that reads as the filtered one. Other names (a
  * browser's cache-busting `_=…`) are left alone.
  */
@@ -48,9 +48,10 @@ export function misspelledParameter(query: object, known: readonly string[]): Re
   const bySpelling = new Map(known.map((name) => [spelling(name), name]));
   for (const given of Object.keys(query)) {
     const meant = bySpelling.get(spelling(given));
-    if (meant !== undefined && meant !== given) {
-      return problem(`${clip(given)} is not a parameter; did you mean ${meant}? (names are case-sensitive)`);
-    }
+    if (meant === undefined || meant === given) continue;
+    // `refId[]=…`, as PHP and some query builders write a list: unread, it too answered unfiltered.
+    if (BRACKETS.test(given)) return problem(`${clip(given)} is not a parameter: give ${meant} once, as ${meant}=…`);
+    return problem(`${clip(given)} is not a parameter; did you mean ${meant}? (names are case-sensitive)`);
   }
   return ok(null);
 }
@@ -75,8 +76,11 @@ function listParameterNamedOtherwise(query: object): Result<null> {
   return ok(null);
 }
 
+/** A name's trailing `[]` or `[key]`. */
+const BRACKETS = /\[[^\]]*\]$/;
+
 function spelling(name: string): string {
-  return name.toLowerCase().replace(/[-_]/g, '');
+  return name.toLowerCase().replace(BRACKETS, '').replace(/[-_]/g, '');
 }
 
 export function parseListQuery(query: ListQuery): Result<MessageFilter> {

@@ -131,6 +131,8 @@ describe('GET /messages', () => {
     ['refid=order-17', 'refid is not a parameter; did you mean refId? (names are case-sensitive)'],
     ['ref_id=order-17', 'ref_id is not a parameter; did you mean refId?'],
     ['Status=failed', 'Status is not a parameter; did you mean status?'],
+    ['refId[]=order-17', 'refId[] is not a parameter: give refId once, as refId=…'],
+    ['status%5B0%5D=failed', 'status[0] is not a parameter: give status once, as status=…'],
     ['id=m1', 'id is not a parameter: one message is GET /messages/{messageId}'],
     ['messageId=m1', 'messageId is not a parameter: one message is GET /messages/{messageId}'],
     ['message_id=m1', 'message_id is not a parameter: one message is GET /messages/{messageId}'],
