@@ -40,9 +40,9 @@ export function parseLookupText(name: string, text: string): Result<string> {
 const LIST_PARAMETERS = ['refId', 'status', 'since', 'until', 'limit', 'cursor'] as const;
 
 /**
- * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`, `refId[]`) is refused:
- * ignored, it would answer an unfiltered list that reads as the filtered one. Other names (a
- * browser's cache-busting `_=…`) are left alone.
+ * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`, `refId[]`)
+ * is refused: ignored, it would answer an unfiltered list that reads as the filtered one. Other
+ * names (a browser's cache-busting `_=…`) are left alone.
  */
 export function misspelledParameter(query: object, known: readonly string[]): Result<null> {
   const bySpelling = new Map(known.map((name) => [spelling(name), name]));
