@@ -125,13 +125,22 @@ async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; sc
       `no schema of the search_path (${found.searchPath}) exists, or this user may not use it: create it (CREATE SCHEMA), or fix search_path in the options of DATABASE_URL`,
     );
   }
-  await keepRecordInNameOrder(db, found.schema);
+  if (await hasMigrationRecord(db, found.schema)) {
+    await refuseUnknownMigrations(db, found.schema);
+    await keepRecordInNameOrder(db, found.schema);
+  }
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableSchema: found.schema,
   });
   return { migrator, schema: found.schema };
+}
+
+/** Whether kysely's record of applied migrations is there: not in a new database. */
+async function hasMigrationRecord(db: Kysely<Tables>, schema: string): Promise<boolean> {
+  const { rows } = await sql<{ present: boolean }>`SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'kysely_migration') AS present`.execute(db);
+  return rows[0]?.present === true;
 }
 
 /**
@@ -145,8 +154,6 @@ async function migratorFor(db: Kysely<Tables>): Promise<{ migrator: Migrator; sc
  * no writes, and the receiver starts on one.
  */
 async function keepRecordInNameOrder(db: Kysely<Tables>, schema: string): Promise<void> {
-  const { rows } = await sql<{ present: boolean }>`SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'kysely_migration') AS present`.execute(db);
-  if (rows[0]?.present !== true) return;
   const table = sql.id(schema, 'kysely_migration');
   // Each migration's time is due to be the latest of its own and those of the names before it.
   const late = sql`SELECT name, due FROM (SELECT name, "timestamp" COLLATE "C" AS at,
@@ -155,6 +162,35 @@ async function keepRecordInNameOrder(db: Kysely<Tables>, schema: string): Promis
   if ((found.rows[0]?.count ?? 0) === 0) return;
   await sql`UPDATE ${table} AS m SET "timestamp" = l.due FROM (${late}) AS l WHERE m.name = l.name`.execute(db);
 }
+
+/**
+ * Kysely stops at a recorded migration this release does not have, with "corrupted migrations:
+ * previously executed migration … is missing", which reads as damage and says nothing of what to
+ * do. Such a record comes from a newer release (an upgrade rolled back without undoing its
+ * migrations), or from another program keeping its kysely migrations in the same schema.
+ */
+async function refuseUnknownMigrations(db: Kysely<Tables>, schema: string): Promise<void> {
+  const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.id(schema, 'kysely_migration')} ORDER BY name COLLATE "C"`.execute(db);
+  const known = Object.keys(migrations);
+  const unknown = rows.map((row) => row.name).filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const latestKnown = known.at(-1) ?? '';
+  const named = `${unknown.length === 1 ? 'migration' : 'migrations'} ${unknown.join(', ')}`;
+  if (unknown.every((name) => RELEASE_MIGRATION.test(name) && name > latestKnown)) {
+    throw new Error(
+      `the database was migrated by a newer release of the receiver (${named}, which this release does not have): ` +
+        'run that release, or go back with it: stop the receivers on this database and run `npm run migrate -- down` with the newer ' +
+        'release, once for each migration it added; nothing was changed',
+    );
+  }
+  throw new Error(
+    `schema "${schema}" records ${named}, which the receiver does not have: another program keeps its kysely migrations there; ` +
+      'give the receiver a schema of its own (search_path in the options of DATABASE_URL); nothing was changed',
+  );
+}
+
+/** How the receiver names its migrations: the time they were written, then what they do. */
+const RELEASE_MIGRATION = /^\d{8}T\d{4}_[a-z0-9-]+$/;
 
 export interface ReachOptions {
   /** Wait between attempts. */

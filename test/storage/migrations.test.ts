@@ -10,7 +10,8 @@ rollback. The rows of messages whose untimed tie went to the first report are pu
 lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table; so does a database that is
  * not encoded UTF8. A migration recorded by a clock behind an earlier one's no longer stops
- * every later start.
+ * every later start. A record of a migration this release does not have (a newer release's,
+ * another program's) stops the start saying which and what to do, instead of "corrupted migrations".
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -125,6 +126,49 @@ describe('the record of applied migrations, when a clock ran behind', () => {
     await setTimes('20261122T1200_initial', '2026-12-02T12:00:00.000Z');
     expect(await undoLatestMigration(testDb.database.db)).toBe(LATEST);
     expect(await migrateToLatest(testDb.database.db)).toEqual([LATEST]);
+  });
+});
+
+describe('a record of migrations this release does not have', () => {
+  const names = async () => (await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name COLLATE "C"`.execute(testDb.database.db)).rows.map((row) => row.name);
+  const record = async (name: string) => {
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${name}, ${new Date().toISOString()})`.execute(testDb.database.db);
+  };
+  const forget = async (name: string) => {
+    await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(testDb.database.db);
+  };
+
+  it('stops the start and the undo naming the newer release and how to go back, changing nothing', async () => {
+    const NEWER = '20991231T2359_from-a-newer-release';
+    await migrateToLatest(testDb.database.db);
+    await record(NEWER);
+    const before = await names();
+    try {
+      // Before, kysely's "corrupted migrations: previously executed migration … is missing".
+      const refusal = `the database was migrated by a newer release of the receiver (migration ${NEWER}, which this release does not have): ` +
+        'run that release, or go back with it: stop the receivers on this database and run `npm run migrate -- down` with the newer release, ' +
+        'once for each migration it added; nothing was changed';
+      await expect(migrateToLatest(testDb.database.db)).rejects.toThrow(refusal);
+      await expect(undoLatestMigration(testDb.database.db)).rejects.toThrow(refusal);
+      expect(await names()).toEqual(before);
+    } finally {
+      await forget(NEWER);
+    }
+    expect(await migrateToLatest(testDb.database.db)).toEqual([]);
+  });
+
+  it('stops the start naming the schema when another program keeps its kysely migrations there', async () => {
+    const OTHER = '001_create_users';
+    await record(OTHER);
+    try {
+      await expect(migrateToLatest(testDb.database.db)).rejects.toThrow(
+        `schema "${testDb.schema ?? 'public'}" records migration ${OTHER}, which the receiver does not have: another program keeps its kysely migrations there; ` +
+          'give the receiver a schema of its own (search_path in the options of DATABASE_URL); nothing was changed',
+      );
+    } finally {
+      await forget(OTHER);
+    }
+    expect(await migrateToLatest(testDb.database.db)).toEqual([]);
   });
 });
 
