@@ -101,6 +101,16 @@ describe('the logs', () => {
     expect(log.text().slice(before)).not.toContain(PHONE);
   });
 
+  it('name the migration an error is about, its date and all, and still no phone number', () => {
+    const failure = new Error(`migration 20261205T0600_untimed-ties-by-arrival failed: value too long for ${PHONE}; 20261205T0600 alone is no name`);
+    const before = log.text().length;
+    app.log.fatal({ err: errorSummary(failure) }, 'could not prepare the database');
+    // Before, "migration [digits]T0600_untimed-ties-by-arrival failed".
+    expect((JSON.parse(log.text().slice(before)) as { err: unknown }).err).toEqual({
+      message: 'migration 20261205T0600_untimed-ties-by-arrival failed: value too long for [digits]; [digits]T0600 alone is no name',
+    });
+  });
+
   it('say, when a refused caller relays for another address, that TRUST_PROXY may be what is missing', async () => {
     const before = log.text().length;
     const relayed = await app.inject({ method: 'POST', url: '/dlr', remoteAddress: '192.0.2.50', headers: { 'x-forwarded-for': '62.67.62.101' } });
