@@ -3,13 +3,14 @@
  * whatever does log a request gets its method and path only (a GET report's query string carries
  * its data) with the Authorization header removed. A refusal's reason and an error's message can
  * quote what a sender wrote, so in those fields every run of seven digits or more is left out,
- * but for the date that begins the name of a migration.
+ * but for the date that begins the name of a migration, and in the receiver's own errors
+ * (`OwnTextError`).
  * The other fields hold the receiver's own text (migration names, states, counts, addresses).
  * An error is logged as its code and message alone, whoever logs it: the receiver passes a summary,
  * and the framework's own Error, whose stack repeats its message, is made one.
  */
 import type { LoggerOptions } from 'pino';
-import { errorSummary } from './lib/error-summary.js';
+import { errorSummary, inOwnText } from './lib/error-summary.js';
 
 /** A phone number as LINK writes one (`4799999999`, `+4799999999`); ports and positions are shorter. */
 const DIGIT_RUN = /\+?\d{7,}/g;
@@ -32,7 +33,10 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY): Log
         path: request.url?.split('?')[0],
       }),
       // Pino's own would give a summary `"type":"Object"` and an empty stack.
-      err: (error: unknown) => maskValue(error instanceof Error ? errorSummary(error) : error),
+      err: (error: unknown) => {
+        const summary = error instanceof Error ? errorSummary(error) : error;
+        return inOwnText(summary) ? summary : maskValue(summary);
+      },
     },
     formatters: { log: (fields) => withoutDigitRuns(fields) },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } } : {}),

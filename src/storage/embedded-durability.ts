@@ -16,6 +16,7 @@
 import { fsyncSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
+import { OwnTextError } from '../lib/error-summary.js';
 import { syncFolderNow } from '../lib/sync-folder.js';
 
 /** PGlite's own start parameters, with fsync on and the log flushed by fsync. */
@@ -43,7 +44,7 @@ type ErrnoErrorClass = new (errno: number) => Error;
 type ModuleOptions = Parameters<NodeFS['init']>[1];
 type PostgresModule = Parameters<NonNullable<ModuleOptions['preRun']>[number]>[0];
 
-export class EmbeddedSyncError extends Error {
+export class EmbeddedSyncError extends OwnTextError {
   constructor(path: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`the disk did not keep the embedded database's ${path} (fsync failed: ${reason})`, { cause });
@@ -51,7 +52,7 @@ export class EmbeddedSyncError extends Error {
   }
 }
 
-export class EmbeddedLogWriteError extends Error {
+export class EmbeddedLogWriteError extends OwnTextError {
   constructor(path: string, cause: unknown) {
     super(`the disk did not take a write to the embedded database's write-ahead log, ${path} (${writeFailure(cause)})`, { cause });
     this.name = 'EmbeddedLogWriteError';

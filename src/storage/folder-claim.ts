@@ -16,8 +16,9 @@ import { link, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../lib/error-code.js';
+import { OwnTextError } from '../lib/error-summary.js';
 
-export class FolderInUseError extends Error {
+export class FolderInUseError extends OwnTextError {
   constructor(folder: string, owner: Owner) {
     const where = owner.host === hostname() ? '' : ` on host ${owner.host}`;
     super(`the journal folder ${folder} is in use by process ${owner.pid}${where}; give each receiver its own DATA_DIR`);

@@ -12,12 +12,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OwnTextError } from '../lib/error-summary.js';
 import { foldersToSync, syncFolder } from '../lib/sync-folder.js';
 import { claimFolder, releaseFolder } from './folder-claim.js';
 import { decodeJournalLine, encodeJournalLine } from './journal-codec.js';
 import type { ReportToStore } from './write-reports.js';
 
-export class JournalFullError extends Error {
+export class JournalFullError extends OwnTextError {
   constructor(maxBytes: number) {
     super(`the local journal holds its limit of ${maxBytes} bytes and the database is not taking reports`);
     this.name = 'JournalFullError';

@@ -1,7 +1,8 @@
 /**
  * What the logs hold, captured from a receiver logging at `trace`: never the Authorization header,
  * a GET report's query string, or a phone number, whatever the requests did; and a refused caller
- * is logged once per window, not once per request.
+ * is logged once per window, not once per request. The receiver's own long numbers (a migration's
+ * date, a process, a byte limit) are kept.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,9 @@ import { readConfig } from '../../src/config/config.js';
 import { errorSummary } from '../../src/lib/error-summary.js';
 import { loggerOptions } from '../../src/logging.js';
 import { openDatabase } from '../../src/storage/database.js';
+import { EmbeddedLogWriteError } from '../../src/storage/embedded-durability.js';
+import { FolderInUseError } from '../../src/storage/folder-claim.js';
+import { JournalFullError } from '../../src/storage/journal.js';
 import { createTestApp } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -109,6 +113,26 @@ describe('the logs', () => {
     expect((JSON.parse(log.text().slice(before)) as { err: unknown }).err).toEqual({
       message: 'migration 20261205T0600_untimed-ties-by-arrival failed: value too long for [digits]; [digits]T0600 alone is no name',
     });
+  });
+
+  it('keep the long numbers of the receiver\'s own errors: a process, its host, a byte limit, a file', () => {
+    const own = [
+      new FolderInUseError('/srv/dlr/journal', { pid: 4_194_303, host: 'a1b2345678cd' }),
+      new JournalFullError(1_073_741_824),
+      new EmbeddedLogWriteError('/srv/dlr/postgres/pg_wal/000000010000000000000001', Object.assign(new Error('no space'), { code: 'ENOSPC' })),
+    ];
+    const before = log.text().length;
+    for (const error of own) app.log.fatal({ err: errorSummary(error) }, 'could not start the receiver');
+    // The framework's path: the error itself.
+    app.log.error({ err: own[0] }, 'could not start the receiver');
+    const logged = log.text().slice(before).trim().split('\n').map((line) => (JSON.parse(line) as { err: { message: string } }).err.message);
+    // Before, "in use by process [digits] on host a1b[digits]cd", "its limit of [digits] bytes", "pg_wal/[digits]".
+    expect(logged).toEqual([
+      'the journal folder /srv/dlr/journal is in use by process 4194303 on host a1b2345678cd; give each receiver its own DATA_DIR',
+      'the local journal holds its limit of 1073741824 bytes and the database is not taking reports',
+      expect.stringContaining("the embedded database's write-ahead log, /srv/dlr/postgres/pg_wal/000000010000000000000001 ("),
+      'the journal folder /srv/dlr/journal is in use by process 4194303 on host a1b2345678cd; give each receiver its own DATA_DIR',
+    ]);
   });
 
   it('say, when a refused caller relays for another address, that TRUST_PROXY may be what is missing', async () => {
