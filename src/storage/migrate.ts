@@ -16,7 +16,7 @@ export class MigrationError extends Error {
     schema: string,
   ) {
     const what = migrationName === undefined ? 'the migrations could not begin' : `migration ${migrationName} failed`;
-    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}${privilegeHint(cause, schema)}${readOnlyHint(cause)}`);
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}${privilegeHint(cause, schema)}${readOnlyHint(cause)}${takenNameHint(cause, schema)}`);
     this.name = 'MigrationError';
   }
 }
@@ -31,6 +31,19 @@ function privilegeHint(cause: unknown, schema: string): string {
 }
 
 const INSUFFICIENT_PRIVILEGE = '42501';
+
+/**
+ * The receiver's tables have common names (`messages`, `reports`), and a DATABASE_URL pointed at an
+ * application's own database often finds one there; each migration runs in a transaction, so the
+ * receiver cannot have made it half-way. Creating it over the other was refused in words that do
+ * not say what to do.
+ */
+function takenNameHint(cause: unknown, schema: string): string {
+  if (errorCode(cause) !== DUPLICATE_TABLE) return '';
+  return `; schema "${schema}" holds a table or index of that name that the receiver did not make (another program's): give the receiver a schema of its own (CREATE SCHEMA dlr, and ?options=-c%20search_path%3Ddlr in DATABASE_URL)`;
+}
+
+const DUPLICATE_TABLE = '42P07';
 
 /** A standby, or sessions made read-only, refuse the first table in words that do not name either. */
 function readOnlyHint(cause: unknown): string {

@@ -11,7 +11,8 @@ lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table; so does a database that is
  * not encoded UTF8. A migration recorded by a clock behind an earlier one's no longer stops
  * every later start. A record of a migration this release does not have (a newer release's,
- * another program's) stops the start saying which and what to do, instead of "corrupted migrations".
+ * another program's) stops the start saying which and what to do, instead of "corrupted migrations";
+ * so does a table of another program's with the name of one of the receiver's.
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -367,6 +368,28 @@ describe.skipIf(serverUrl === null)('a user that may not create tables in its sc
       await database.close();
       await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
       await adminQuery(`DROP ROLE ${role}`);
+    }
+  });
+});
+
+describe.skipIf(serverUrl === null)('a schema where another program has a table of the same name', () => {
+  it('stops the migrations naming the table and what to do, leaving the schema as it was', async () => {
+    const schema = `dlr_app_${randomUUID().replaceAll('-', '')}`;
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    // An application's own table, as in a DATABASE_URL pointed at that application's database.
+    await adminQuery(`CREATE TABLE ${schema}.messages (id serial PRIMARY KEY, body text)`);
+    const database = openDatabase({ databaseUrl: serverUrl ?? '', dataDir: '', schema });
+    try {
+      // Before, the message ended at "already exists".
+      await expect(migrateToLatest(database.db)).rejects.toThrow(
+        `migration 20261122T1200_initial failed: relation "messages" already exists; schema "${schema}" holds a table or index of that name that the ` +
+          'receiver did not make (another program\'s): give the receiver a schema of its own (CREATE SCHEMA dlr, and ?options=-c%20search_path%3Ddlr in DATABASE_URL)',
+      );
+      const { rows } = await sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = ${schema} ORDER BY tablename`.execute(database.db);
+      expect(rows.map((row) => row.name)).toEqual(['kysely_migration', 'kysely_migration_lock', 'messages']);
+    } finally {
+      await database.close();
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
     }
   });
 });
