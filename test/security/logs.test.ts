@@ -126,7 +126,8 @@ describe('the logs', () => {
     // The framework's path: the error itself.
     app.log.error({ err: own[0] }, 'could not start the receiver');
     const logged = log.text().slice(before).trim().split('\n').map((line) => (JSON.parse(line) as { err: { message: string } }).err.message);
-    // Before, "in use by process [digits] on host a1b[digits]cd", "its limit of [digits] bytes", "pg_wal/[digits]".
+    // Before, "in use by process [digits] on host a1b[digits]cd", "its limit of [digits] bytes",
+    // "pg_wal/[digits]".
     expect(logged).toEqual([
       'the journal folder /srv/dlr/journal is in use by process 4194303 on host a1b2345678cd; give each receiver its own DATA_DIR',
       'the local journal holds its limit of 1073741824 bytes and the database is not taking reports',

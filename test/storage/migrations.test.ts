@@ -11,8 +11,8 @@ lookups show them. A search_path that names no schema
  * there is says so, instead of failing on kysely's bookkeeping table; so does a database that is
  * not encoded UTF8. A migration recorded by a clock behind an earlier one's no longer stops
  * every later start. A record of a migration this release does not have (a newer release's,
- * another program's) stops the start saying which and what to do, instead of "corrupted migrations";
- * so does a table of another program's with the name of one of the receiver's.
+ * another program's) stops the start saying which and what to do, instead of "corrupted
+ * migrations"; so does a table of another program's with the name of one of the receiver's.
  */
 import { hash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
