@@ -8,7 +8,7 @@
  */
 import type { DeliveryReceipt } from '../meaning/delivery-receipt.js';
 import { statOfMessageState } from '../meaning/receipt-states.js';
-import { checkText, clip } from './field-values.js';
+import { checkText, clip, parseDateTime } from './field-values.js';
 
 /** The parts of a `deliver_sm` a receipt is read from; message bytes as they arrived. */
 export interface DeliverSm {
@@ -24,7 +24,13 @@ export interface DeliverSm {
 }
 
 export type ReceiptReading =
-  | { readonly kind: 'receipt'; readonly receipt: DeliveryReceipt; readonly payload: ReceiptPayload }
+  | {
+      readonly kind: 'receipt';
+      readonly receipt: DeliveryReceipt;
+      readonly payload: ReceiptPayload;
+      /** Each date the receipt is read without, as it could not be read, with what is wrong with it. */
+      readonly unreadDates: readonly string[];
+    }
   /** A `deliver_sm` that carries a message, not a receipt. */
   | { readonly kind: 'not a receipt'; readonly text: string }
   | { readonly kind: 'unreadable'; readonly problem: string; readonly text: string };
@@ -61,7 +67,7 @@ export function readDeliverSm(pdu: DeliverSm): ReceiptReading {
 
   const read = receiptOf(pdu, fields);
   if (typeof read === 'string') return { kind: 'unreadable', problem: read, text };
-  return { kind: 'receipt', receipt: read, payload: payloadOf(pdu, text, fields) };
+  return { kind: 'receipt', receipt: read.receipt, payload: payloadOf(pdu, text, fields), unreadDates: read.unreadDates };
 }
 
 /** The message's text: `message_payload` when `short_message` is empty; UCS-2 or else one byte a character. */
@@ -87,7 +93,13 @@ export function receiptFields(text: string): Map<string, string> {
   return fields;
 }
 
-function receiptOf(pdu: DeliverSm, fields: ReadonlyMap<string, string>): DeliveryReceipt | string {
+/**
+ * The receipt, or the problem that keeps it from being one. A date that cannot be read (a month 13,
+ * a 14-digit year, a carrier's placeholder) is read as absent, its text kept in the payload: the
+ * receipt's state is what its message's sender asks about, and a receipt refused is never sent
+ * again (it is acknowledged all the same, or the gateway would hold every receipt behind it).
+ */
+function receiptOf(pdu: DeliverSm, fields: ReadonlyMap<string, string>): { receipt: DeliveryReceipt; unreadDates: string[] } | string {
   const value = (name: string): string | null => {
     const text = fields.get(name);
     return text === undefined || text === '' ? null : text;
@@ -96,16 +108,21 @@ function receiptOf(pdu: DeliverSm, fields: ReadonlyMap<string, string>): Deliver
   if (id === null) return 'the receipt has no id (neither receipted_message_id nor "id:" in its text)';
   const checkedId = checkText('id', id);
   if (!checkedId.ok) return checkedId.problem;
-  const submitDate = receiptDate('submit date', value('submit date'));
-  if (submitDate instanceof Error) return submitDate.message;
-  const doneDate = receiptDate('done date', value('done date'));
-  if (doneDate instanceof Error) return doneDate.message;
+  const unreadDates: string[] = [];
+  const dateOf = (field: string): Date | null => {
+    const date = receiptDate(field, value(field));
+    if (!(date instanceof Error)) return date;
+    unreadDates.push(date.message);
+    return null;
+  };
+  const submitDate = dateOf('submit date');
+  const doneDate = dateOf('done date');
   const tlvStat = pdu.messageState === null ? null : statOfMessageState(pdu.messageState);
   for (const name of ['sub', 'dlvrd', 'stat', 'err']) {
     const checked = checkText(name, value(name) ?? '');
     if (!checked.ok) return checked.problem;
   }
-  return {
+  const receipt: DeliveryReceipt = {
     id: checkedId.value,
     submitted: value('sub'),
     delivered: value('dlvrd'),
@@ -117,20 +134,22 @@ function receiptOf(pdu: DeliverSm, fields: ReadonlyMap<string, string>): Deliver
     source: nonEmpty(pdu.destinationAddr),
     destination: nonEmpty(pdu.sourceAddr),
   };
+  return { receipt, unreadDates };
 }
 
 const RECEIPT_DATE = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$/;
 
-/** YYMMDDhhmm or YYMMDDhhmmss, in UTC (the gateway's time zone), years 2000-2099. */
+/**
+ * YYMMDDhhmm or YYMMDDhhmmss, in UTC (the gateway's time zone), years 2000-2099. The calendar is the
+ * REST reports': a leap second (`235960` at the end of a month) is read as the second after it.
+ */
 export function receiptDate(field: string, text: string | null): Date | null | Error {
   if (text === null) return null;
   const match = RECEIPT_DATE.exec(text);
   if (match === null) return new Error(`${field} must be YYMMDDhhmm or YYMMDDhhmmss, got "${clip(text)}"`);
-  const [year, month, day, hour, minute] = match.slice(1, 6).map(Number) as [number, number, number, number, number];
-  const second = Number(match[6] ?? '0');
-  const date = new Date(Date.UTC(2000 + year, month - 1, day, hour, minute, second));
-  const real = date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
-  return real ? date : new Error(`${field} is not a real date-time: "${clip(text)}"`);
+  const [year, month, day, hour, minute, second = '00'] = match.slice(1);
+  const read = parseDateTime(field, `20${year}-${month}-${day}T${hour}:${minute}:${second}Z`);
+  return read.ok ? read.value : new Error(`${field} is not a real date-time: "${clip(text)}"`);
 }
 
 function payloadOf(pdu: DeliverSm, text: string, fields: ReadonlyMap<string, string>): ReceiptPayload {

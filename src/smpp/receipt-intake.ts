@@ -5,13 +5,14 @@
  * temporary error makes the gateway deliver it again. A `deliver_sm` that is not a receipt, or a
  * receipt that cannot be read, is kept among the rejected requests and answered `ESME_ROK`: with a
  * window of one, an error would make the gateway resend it forever and hold back every receipt
- * behind it.
+ * behind it. A receipt with a date that cannot be read is stored without that date.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { DeliverSm } from '../intake/read-receipt.js';
 import { readDeliverSm } from '../intake/read-receipt.js';
 import type { ReportSink } from '../intake/report-sink.js';
 import { errorSummary } from '../lib/error-summary.js';
+import { logSparingly } from '../lib/log-sparingly.js';
 import { interpretReceipt } from '../meaning/interpret-receipt.js';
 import type { RejectedRequest } from '../storage/rejected-requests.js';
 import { isDataError } from '../storage/report-batcher.js';
@@ -31,8 +32,12 @@ export interface Gateway {
 
 export type DeliverSmHandler = (deliverSm: DeliverSm, gateway: Gateway) => Promise<number>;
 
+/** A gateway that writes its dates in a way of its own does so in every receipt: a line a minute says so. */
+const UNREAD_DATE_LOG_MS = 60_000;
+
 export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
   const { sink, logger } = options;
+  const logUnreadDate = logSparingly(UNREAD_DATE_LOG_MS);
 
   const keep = async (gateway: Gateway, reason: string, text: string, receivedAt: Date): Promise<number> => {
     try {
@@ -67,6 +72,12 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
     if (!report.ok) {
       logger.warn({ reason: report.problem }, 'receipt refused: kept among the rejected requests');
       return keep(gateway, report.problem, reading.payload.short_message, receivedAt);
+    }
+    const [unreadDate] = reading.unreadDates;
+    if (unreadDate !== undefined) {
+      logUnreadDate((suppressed) => {
+        logger.warn({ reason: unreadDate, alsoUnreadSinceLastLine: suppressed }, 'a receipt date could not be read: the receipt is stored without it');
+      });
     }
     try {
       await sink.store([{ report: report.value, payloadJson: JSON.stringify(reading.payload), format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);

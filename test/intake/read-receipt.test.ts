@@ -112,19 +112,27 @@ describe('what is a receipt', () => {
     expect(readDeliverSm(pdu('Hello, is this the shop?', { esmClass: 0 }))).toEqual({ kind: 'not a receipt', text: 'Hello, is this the shop?' });
   });
 
-  it('refuses a receipt without an id, or with a date that is not one, naming the problem', () => {
+  it('refuses a receipt without an id, naming the problem', () => {
     expect(readDeliverSm(pdu('stat:DELIVRD err:000'))).toMatchObject({
       kind: 'unreadable',
       problem: 'the receipt has no id (neither receipted_message_id nor "id:" in its text)',
     });
-    expect(readDeliverSm(pdu('id:d1 submit date:2502300937 stat:DELIVRD'))).toMatchObject({
-      kind: 'unreadable',
-      problem: 'submit date is not a real date-time: "2502300937"',
+  });
+
+  it('reads a receipt with a date that is not one without that date, naming what is wrong with it', () => {
+    const impossible = readDeliverSm(pdu('id:d1 submit date:2502300937 done date:2503011000 stat:DELIVRD'));
+    expect(impossible).toMatchObject({ kind: 'receipt', unreadDates: ['submit date is not a real date-time: "2502300937"'] });
+    expect(receiptOf(impossible)).toMatchObject({ id: 'd1', stat: 'DELIVRD', submitDate: null, doneDate: new Date('2025-03-01T10:00:00Z') });
+
+    const written = readDeliverSm(pdu('id:d2 submit date:20251119093735 done date:25-11-19 stat:UNDELIV err:108'));
+    expect(written).toMatchObject({
+      kind: 'receipt',
+      unreadDates: ['submit date must be YYMMDDhhmm or YYMMDDhhmmss, got "20251119093735"', 'done date must be YYMMDDhhmm or YYMMDDhhmmss, got "25-11-19"'],
+      payload: { fields: { 'submit date': '20251119093735', 'done date': '25-11-19' } },
     });
-    expect(readDeliverSm(pdu('id:d2 done date:25-11-19 stat:DELIVRD'))).toMatchObject({
-      kind: 'unreadable',
-      problem: 'done date must be YYMMDDhhmm or YYMMDDhhmmss, got "25-11-19"',
-    });
+    expect(receiptOf(written)).toMatchObject({ stat: 'UNDELIV', err: '108', submitDate: null, doneDate: null });
+
+    expect(readDeliverSm(pdu(DEFAULT_FORMAT))).toMatchObject({ kind: 'receipt', unreadDates: [] });
   });
 
   it('refuses an id longer than the receiver stores', () => {
@@ -147,5 +155,12 @@ describe('pieces', () => {
     expect(receiptDate('done date', '991231235959')).toEqual(new Date('2099-12-31T23:59:59Z'));
     expect(receiptDate('done date', '0002290000')).toEqual(new Date('2000-02-29T00:00:00Z'));
     expect(receiptDate('done date', '2511192460')).toBeInstanceOf(Error);
+  });
+
+  it('reads a leap second at the end of a month as the second after it, as a REST report\'s', () => {
+    expect(receiptDate('done date', '161231235960')).toEqual(new Date('2017-01-01T00:00:00Z'));
+    expect(receiptDate('done date', '150630235960')).toEqual(new Date('2015-07-01T00:00:00Z'));
+    expect(receiptDate('done date', '151119235960')).toEqual(new Error('done date is not a real date-time: "151119235960"'));
+    expect(receiptDate('done date', '161231235860')).toEqual(new Error('done date is not a real date-time: "161231235860"'));
   });
 });

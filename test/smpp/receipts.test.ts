@@ -180,7 +180,7 @@ describe('TLVs a gateway encodes loosely', () => {
   });
 });
 
-describe('a deliver_sm that is no receipt, or a receipt that cannot be read', () => {
+describe('a deliver_sm that is no receipt, or a receipt that cannot be read whole', () => {
   async function latestRejected(): Promise<{ method: string; reason: string; body: string }> {
     const response = await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' });
     const [latest] = response.json<{ rejected: Array<{ method: string; reason: string; body: string }> }>().rejected;
@@ -195,19 +195,27 @@ describe('a deliver_sm that is no receipt, or a receipt that cannot be read', ()
     expect((await latestRejected()).reason).toContain('not a delivery receipt');
   });
 
-  it('keeps a receipt with an impossible date among the rejected, naming the field, and answers ESME_ROK', async () => {
-    const text = receiptText({ id: 'smpp-bad-date', stat: 'DELIVRD', doneDate: '2513451200' });
-    const { answer, storedWhenAnswered } = await deliver(receiptPdu(text), 'smpp-bad-date');
+  it('stores a receipt with an impossible date without that date, its state read and the date kept as it came', async () => {
+    // A date a carrier filled with digits of its own, here a phone number's: not in the log either.
+    const text = receiptText({ id: 'smpp-bad-date', stat: 'DELIVRD', submitDate: '2511190937', doneDate: '4799887766' });
+    const { answer, storedWhenAnswered } = await deliver(receiptPdu(text, { source_addr: '4711223344' }), 'smpp-bad-date');
     expect(answer.command_status).toBe(COMMAND_STATUS.ok);
-    expect(storedWhenAnswered).toBe(false);
-    expect((await latestRejected()).reason).toContain('done date is not a real date-time');
+    expect(storedWhenAnswered).toBe(true);
+
+    const message = await getMessage(receiver.app, 'smpp-bad-date');
+    expect(message).toMatchObject({ status: 'delivered', final: true });
+    expect(onlyPart(message)).toMatchObject({ status: 'delivered', stat: 'DELIVRD', sentTimestamp: '2025-11-19T09:37:00Z', timestamp: null });
+    expect(message.reports[0]?.payload).toMatchObject({ fields: { 'done date': '4799887766' } });
+    expect(receiver.logs()).toContain('a receipt date could not be read: the receipt is stored without it');
+    expect(receiver.logs()).not.toContain('4799887766');
+    expect(receiver.logs()).not.toContain('4711223344');
   });
 
   it('keeps a phone number in a refused receipt out of the log', async () => {
-    const text = receiptText({ id: 'smpp-phone-date', stat: 'DELIVRD', doneDate: '4799887766' });
-    const { answer } = await deliver(receiptPdu(text, { source_addr: '4711223344' }), 'smpp-phone-date');
+    const text = receiptText({ id: '$4799887766', stat: 'DELIVRD' });
+    const { answer } = await deliver(receiptPdu(text, { source_addr: '4711223344' }), '$4799887766');
     expect(answer.command_status).toBe(COMMAND_STATUS.ok);
-    expect((await latestRejected()).reason).toContain('done date is not a real date-time: "4799887766"');
+    expect((await latestRejected()).reason).toContain('id "$4799887766" has a part number but no message id');
     expect(receiver.logs()).toContain('receipt refused');
     expect(receiver.logs()).not.toContain('4799887766');
     expect(receiver.logs()).not.toContain('4711223344');
