@@ -54,7 +54,10 @@ const INTERMEDIATE_NOTIFICATION = 0x20;
 const UDH_INDICATOR = 0x40;
 const UCS2 = 0x08;
 
-const FIELD_NAME = /(?:^|[\s,;])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:/gi;
+// A NUL parts fields as a space does: gateways that write the text as a C string end it with one
+// (and count it in sm_length), some between fields too.
+const FIELD_NAME = /(?:^|[\s,;\0])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:/gi;
+const EDGE_SPACE_OR_NUL = /^[\s\0]+|[\s\0]+$/g;
 
 export function readDeliverSm(pdu: DeliverSm): ReceiptReading {
   const text = messageText(pdu);
@@ -87,10 +90,19 @@ export function receiptFields(text: string): Map<string, string> {
     const start = match.index + match[0].length;
     // `text:` runs to the end: what a message says may itself look like a field.
     const end = name === 'text' ? text.length : (found[index + 1]?.index ?? text.length);
-    if (!fields.has(name)) fields.set(name, text.slice(start, end).trim());
+    if (!fields.has(name)) fields.set(name, fieldValue(text.slice(start, end)));
     if (name === 'text') break;
   }
   return fields;
+}
+
+/**
+ * A field's text without the spaces and NULs around it; a NUL within it, which PostgreSQL keeps in
+ * no text, is shown as U+FFFD, as in the kept `short_message`. Refusing the receipt for it would
+ * lose its state.
+ */
+function fieldValue(raw: string): string {
+  return raw.replace(EDGE_SPACE_OR_NUL, '').replaceAll('\0', '\uFFFD');
 }
 
 /**

@@ -71,6 +71,18 @@ describe('the receipt text', () => {
     expect(receiptOf(readDeliverSm(pdu('id:ab_c$1 stat:DELIVRD'))).id).toBe('ab_c$1');
   });
 
+  it('reads a receipt ended by a NUL, or with NULs between its fields, as gateways that write C strings send it', () => {
+    const ended = readDeliverSm(pdu('id:n1 sub:001 dlvrd:001 submit date:2511190937 done date:2511190938 stat:DELIVRD err:000\0'));
+    expect(receiptOf(ended)).toMatchObject({ id: 'n1', stat: 'DELIVRD', err: '000', doneDate: new Date('2025-11-19T09:38:00Z') });
+    expect(readDeliverSm(pdu('id:n2\0stat:UNDELIV\0err:108\0\0'))).toMatchObject({
+      kind: 'receipt',
+      receipt: { id: 'n2', stat: 'UNDELIV', err: '108' },
+      payload: { fields: { id: 'n2', stat: 'UNDELIV', err: '108' } },
+    });
+    // Within a field's text a NUL is kept as U+FFFD, as PostgreSQL keeps none, and the receipt stored.
+    expect(readDeliverSm(pdu('id:n3 stat:DELIVRD err:000 text:Hi\0there\0'))).toMatchObject({ kind: 'receipt', payload: { fields: { text: 'Hi\uFFFDthere' } } });
+  });
+
   it('reads UCS-2 text and skips a user data header', () => {
     const ucs2 = Buffer.from('id:u1 stat:DELIVRD', 'utf16le').swap16();
     expect(receiptOf(readDeliverSm(pdu('', { dataCoding: 0x08, shortMessage: ucs2 }))).id).toBe('u1');

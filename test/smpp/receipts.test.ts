@@ -87,6 +87,14 @@ describe('a delivery receipt in the default format', () => {
     expect(part.timestamp).toBe('2025-11-19T10:02:00Z');
   });
 
+  it('is stored when the gateway ends its text with a NUL, as a C string, and no text: field takes it in', async () => {
+    const text = 'id:smpp-c-string sub:001 dlvrd:000 submit date:2511190937 done date:2511191002 stat:UNDELIV err:108\0';
+    const { answer, storedWhenAnswered } = await deliver(receiptPdu(text), 'smpp-c-string');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(storedWhenAnswered).toBe(true);
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-c-string'))).toMatchObject({ status: 'failed', stat: 'UNDELIV', err: '108', errDescription: 'Delivery fail' });
+  });
+
   it('keeps a "$n" part id as it came, so the receipt speaks for that part of its message', async () => {
     await deliver(receiptPdu(receiptText({ id: 'smpp-long$1', stat: 'DELIVRD' })), 'smpp-long$1');
     const message = await getMessage(receiver.app, 'smpp-long');
