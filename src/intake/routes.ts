@@ -77,8 +77,10 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
     if (error.statusCode !== 413) return;
     const reason = oversizedReason(options.bodyLimit);
     logOversized((suppressed) => {
+      // The limit as a number of its own: in a refusal's reason, which can quote a sender, a run of
+      // seven digits or more is masked, and a limit of a million bytes would read `[digits]`.
       request.log.warn(
-        { reason, remoteAddress: callerOf(request), oversizedSinceLastLine: suppressed },
+        { bodyLimitBytes: options.bodyLimit, remoteAddress: callerOf(request), oversizedSinceLastLine: suppressed },
         'report refused: its body is over DLR_BODY_LIMIT; raise it if LINK sends larger batches (kept in /rejected)',
       );
     });
