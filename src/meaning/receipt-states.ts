@@ -49,11 +49,26 @@ function deliveryOf(status: ReportStatus): Delivery {
 }
 
 /**
- * What a `stat` means, matched without regard to case; a value the table lacks (or none) is
- * unknown and not final, like a result code the REST table lacks, and the receipt is still stored.
+ * The states by their names in full, as the quick start's table gives them beside the `stat` words
+ * (its "Message State" column) and SMPP 3.4 names them (5.2.28): a gateway that writes
+ * `stat:DELIVERED` means `DELIVRD`, and would otherwise leave every message unknown.
+ */
+const STAT_BY_STATE_NAME: ReadonlyMap<string, string> = new Map([
+  ['DELIVERED', 'DELIVRD'],
+  ['UNDELIVERABLE', 'UNDELIV'],
+  ['ACCEPTED', 'ACCEPTD'],
+  ['REJECTED', 'REJECTD'],
+  ['SCHEDULED', 'SCHEDLD'],
+]);
+
+/**
+ * What a `stat` means, matched without regard to case, by its word or its state's name in full; a
+ * value the table lacks (or none) is unknown and not final, like a result code the REST table
+ * lacks, and the receipt is still stored.
  */
 export function meaningOfStat(stat: string | null): ReceiptStateMeaning {
-  const known = stat === null ? undefined : TABLE.get(stat.toUpperCase());
+  const word = stat?.toUpperCase();
+  const known = word === undefined ? undefined : TABLE.get(STAT_BY_STATE_NAME.get(word) ?? word);
   if (known !== undefined) return known;
   return {
     stat: stat ?? '',

@@ -31,6 +31,14 @@ describe('stat', () => {
     expect(meaningOfStat('delivrd').status).toBe('delivered');
   });
 
+  it("reads a state's name in full, as the document's table and SMPP 3.4 give it, as its word", () => {
+    expect(['DELIVERED', 'UNDELIVERABLE', 'ACCEPTED', 'REJECTED', 'Scheduled'].map((stat) => meaningOfStat(stat).stat)).toEqual([
+      'DELIVRD', 'UNDELIV', 'ACCEPTD', 'REJECTD', 'SCHEDLD',
+    ]);
+    expect(meaningOfStat('delivered')).toMatchObject({ status: 'delivered', final: true, description: 'Message is delivered to destination.' });
+    expect(meaningOfStat('UNDELIVERABLE')).toMatchObject({ status: 'failed', final: true });
+  });
+
   it('leaves a state it does not know, or none, unknown and not final', () => {
     expect(meaningOfStat('WHATEVR')).toMatchObject({ status: 'unknown', final: false, description: 'Unrecognised receipt state' });
     expect(meaningOfStat(null)).toMatchObject({ status: 'unknown', final: false, description: 'Receipt without a state' });
