@@ -107,7 +107,7 @@ function fieldValue(raw: string): string {
 
 /**
  * The receipt, or the problem that keeps it from being one. A date that cannot be read (a month 13,
- * a 14-digit year, a carrier's placeholder) is read as absent, its text kept in the payload: the
+ * a four-digit year, a carrier's placeholder) is read as absent, its text kept in the payload: the
  * receipt's state is what its message's sender asks about, and a receipt refused is never sent
  * again (it is acknowledged all the same, or the gateway would hold every receipt behind it).
  */
