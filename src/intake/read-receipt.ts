@@ -97,12 +97,16 @@ export function receiptFields(text: string): Map<string, string> {
 }
 
 /**
- * A field's text without the spaces and NULs around it; a NUL within it, which PostgreSQL keeps in
- * no text, is shown as U+FFFD, as in the kept `short_message`. Refusing the receipt for it would
- * lose its state.
+ * A field's text without the spaces and NULs around it; a NUL within it is shown as in the kept
+ * `short_message`. Refusing the receipt for it would lose its state.
  */
 function fieldValue(raw: string): string {
-  return raw.replace(EDGE_SPACE_OR_NUL, '').replaceAll('\0', '\uFFFD');
+  return withNulShown(raw.replace(EDGE_SPACE_OR_NUL, ''));
+}
+
+/** PostgreSQL keeps no NUL in text: one in a receipt is shown as U+FFFD. */
+function withNulShown(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
 }
 
 /**
@@ -170,8 +174,7 @@ function payloadOf(pdu: DeliverSm, text: string, fields: ReadonlyMap<string, str
     destination_addr: pdu.destinationAddr,
     esm_class: pdu.esmClass,
     data_coding: pdu.dataCoding,
-    // PostgreSQL keeps no NUL in text; a stray one in a message is shown as U+FFFD.
-    short_message: text.replaceAll('\u0000', '\uFFFD'),
+    short_message: withNulShown(text),
     ...(pdu.receiptedMessageId === null ? {} : { receipted_message_id: pdu.receiptedMessageId }),
     ...(pdu.messageState === null ? {} : { message_state: pdu.messageState }),
     fields: Object.fromEntries(fields),
