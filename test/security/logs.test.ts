@@ -89,6 +89,32 @@ describe('the logs', () => {
     }
   });
 
+  it('hold no phone number written in groups, and keep the dates, times and addresses a refusal quotes', async () => {
+    const refusedValues: Array<[string, string]> = [
+      ['segments', '+47 998 87 766'],
+      ['segments', '+47-998-87-766'],
+      ['resultCode', '+47 (0)998 87.766'],
+      ['segments', '06.12.34.56.78'],
+      ['sentTimestamp', '2015-11-19 25:61:00.123456'],
+      ['timestamp', 'from 192.168.100.200'],
+    ];
+    const before = log.text().length;
+    for (const [field, value] of refusedValues) {
+      const payload = new URLSearchParams({ id: 'log-grouped', resultCode: '1001', [field]: value }).toString();
+      const response = await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+      expect(response.statusCode).toBe(400);
+    }
+    const reasons = log.text().slice(before).trim().split('\n').map((line) => (JSON.parse(line) as { reason: string }).reason);
+    expect(reasons).toEqual([
+      'segments must be a whole number, got "[digits]"',
+      'segments must be a whole number, got "[digits]"',
+      'resultCode must be a whole number, got "[digits]"',
+      'segments must be a whole number, got "[digits]"',
+      'sentTimestamp is not a real date-time: "2015-11-19 25:61:00.123456"',
+      'timestamp must be an RFC 3339 date-time, got "from 192.168.100.200"',
+    ]);
+  });
+
   it('keep the long numbers that are the receiver\'s own, such as the dates in the names of the migrations it applied', () => {
     const before = log.text().length;
     app.log.info({ applied: ['20261122T1200_initial'], journalBytes: 12_345_678 }, 'database ready');
