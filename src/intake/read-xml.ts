@@ -181,16 +181,20 @@ function reportFromElement(element: XmlElement): Result<ReadReport> {
   return report.ok ? ok({ report: report.value, payload: plainObject(element) }) : report;
 }
 
-/** `<received>…</received>` children, or `<entry><key>…</key><value>…</value></entry>` items. */
+/**
+ * `<received>…</received>` children, or `<entry><key>…</key><value>…</value></entry>` items. A
+ * child that holds elements is kept as the object they make, as a JSON report's object is: custom
+ * parameters are the operator's extra fields, and refusing the report for one lost its state.
+ */
 function parametersOf(field: string, node: XmlNode): Result<CustomParameters> {
   if (typeof node === 'string') {
     return node === '' ? ok({}) : problem(`${field} must hold elements, not text`);
   }
-  const entries: Array<[string, string]> = [];
+  const entries: Array<[string, unknown]> = [];
   const seen = new Set<string>();
   for (const [name, nodes] of childElements(node)) {
     for (const item of nodes) {
-      const entry = name.toLowerCase() === 'entry' ? keyValueEntry(field, item) : namedEntry(field, name, item);
+      const entry = name.toLowerCase() === 'entry' ? keyValueEntry(field, item) : ok<[string, unknown]>([name, plainObject(item)]);
       if (!entry.ok) return entry;
       const [key] = entry.value;
       // As in a form: a key given twice would otherwise keep whichever came last, unsaid.
@@ -201,11 +205,6 @@ function parametersOf(field: string, node: XmlNode): Result<CustomParameters> {
   }
   // fromEntries defines own properties, so a key such as `__proto__` stays a plain key.
   return ok(Object.fromEntries(entries));
-}
-
-function namedEntry(field: string, name: string, node: XmlNode): Result<[string, string]> {
-  if (typeof node !== 'string') return problem(`${field}.${clip(name)} must be text, not nested elements`);
-  return ok([name, node]);
 }
 
 function keyValueEntry(field: string, node: XmlNode): Result<[string, string]> {

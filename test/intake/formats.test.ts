@@ -169,6 +169,20 @@ describe('XML reports', () => {
     });
   });
 
+  it('stores a report whose custom parameter holds elements, as JSON stores one holding an object, and reads its addresses beside it', async () => {
+    const xml = `<report><id>xml-nested-parameter</id><resultCode>1001</resultCode>
+      <customParameters><network><mcc>242</mcc><mnc>01</mnc></network><destination>+4733333333</destination></customParameters>
+      <gateCustomParameters><route><hop>a</hop><hop>b</hop></route></gateCustomParameters></report>`;
+    const response = await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/xml' }, payload: xml });
+    expect(response.statusCode, response.body).toBe(200);
+    const message = await getMessage(receiver.app, 'xml-nested-parameter');
+    expect(message).toMatchObject({ status: 'delivered', destination: '+4733333333' });
+    expect(message.reports[0]?.payload).toMatchObject({
+      customParameters: { network: { mcc: '242', mnc: '01' }, destination: '+4733333333' },
+      gateCustomParameters: { route: { hop: ['a', 'b'] } },
+    });
+  });
+
   it('reads custom parameters named as properties every JavaScript object has, as any other name', async () => {
     const xml = `<report><id>xml-object-names</id><resultCode>1001</resultCode>
       <customParameters><constructor>c</constructor><prototype>p</prototype><__proto__>x</__proto__><toString>t</toString><valueOf/></customParameters>
