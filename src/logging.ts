@@ -75,7 +75,7 @@ function maskedNumber(number: string, notAPhone: string | undefined, at: number,
   return notAPhone !== undefined || beginsMigrationName(text, at) ? number : DIGITS_LEFT_OUT;
 }
 
-/** Whether a migration's name begins at `at`, read in place (a copy of the rest per number cost a long text time squared). */
+/** Whether a migration's name begins at `at`, read in place: copying the rest of the text for each number cost a long text time squared. */
 function beginsMigrationName(text: string, at: number): boolean {
   MIGRATION_NAME.lastIndex = at;
   return MIGRATION_NAME.test(text);
