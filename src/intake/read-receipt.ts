@@ -8,6 +8,7 @@
  */
 import type { DeliveryReceipt } from '../meaning/delivery-receipt.js';
 import { statOfMessageState } from '../meaning/receipt-states.js';
+import { withNulShown } from '../lib/nul-shown.js';
 import { checkText, clip, parseDateTime } from './field-values.js';
 
 /** The parts of a `deliver_sm` a receipt is read from; message bytes as they arrived. */
@@ -102,11 +103,6 @@ export function receiptFields(text: string): Map<string, string> {
  */
 function fieldValue(raw: string): string {
   return withNulShown(raw.replace(EDGE_SPACE_OR_NUL, ''));
-}
-
-/** PostgreSQL keeps no NUL in text: one in a receipt is shown as U+FFFD. */
-function withNulShown(text: string): string {
-  return text.replaceAll('\0', '\uFFFD');
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
 import { sql } from 'kysely';
+import { withNulShown } from '../lib/nul-shown.js';
 import type { Database } from './database.js';
 import type { RejectedRequestRow } from './tables.js';
 
@@ -36,10 +37,10 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
           received_at: request.receivedAt,
           remote_address: request.remoteAddress,
           method: request.method,
-          path: withoutNul(request.path),
+          path: withNulShown(request.path),
           content_type: request.contentType,
           // A reason may quote the refused value, NUL characters and all.
-          reason: withoutNul(request.reason),
+          reason: withNulShown(request.reason),
           body: bodyText(request.body),
         })
         .returning('id')
@@ -62,10 +63,5 @@ export async function latestRejectedRequests({ db, readRows }: Pick<Database, 'd
 
 /** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. */
 function bodyText(body: Buffer): string {
-  return withoutNul(body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8'));
-}
-
-/** PostgreSQL's text holds no NUL character: it is shown as U+FFFD. */
-function withoutNul(text: string): string {
-  return text.replaceAll('\u0000', '\uFFFD');
+  return withNulShown(body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8'));
 }
