@@ -364,6 +364,26 @@ describe('key/value reports', () => {
     expect((await receiver.app.inject({ method: 'GET', url: '/messages/post-query-ignored' })).statusCode).toBe(404);
   });
 
+  it('reads a whole number written with a fraction of zeros as JSON reads it, and refuses any other fraction', async () => {
+    await sendUnescaped('id=kv-zero-fraction$1&resultCode=1001.0&segments=2.00', 'id=kv-zero-fraction$0&resultCode=1005.000');
+    expect(await getMessage(receiver.app, 'kv-zero-fraction')).toMatchObject({
+      status: 'pending',
+      segments: { total: 2, delivered: 1, failed: 0, unknown: 0, pending: 1 },
+    });
+    const xml = await receiver.app.inject({
+      method: 'POST',
+      url: '/dlr',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<r><id>xml-zero-fraction</id><resultCode>1006.0</resultCode></r>',
+    });
+    expect(xml.statusCode, xml.body).toBe(200);
+    expect(await getMessage(receiver.app, 'xml-zero-fraction')).toMatchObject({ status: 'failed', resultCode: 1006 });
+
+    const fractional = await receiver.app.inject({ method: 'GET', url: '/dlr?id=kv-fraction&resultCode=1001.5' });
+    expect(fractional.statusCode).toBe(400);
+    expect(fractional.json<{ message: string }>().message).toBe('resultCode must be a whole number, got "1001.5"');
+  });
+
   it('reads a GET query string with custom parameters in dot form', async () => {
     const query = new URLSearchParams({
       id: 'get-1',
