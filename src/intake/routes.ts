@@ -204,6 +204,10 @@ type KeepRefused = (request: FastifyRequest, refusal: Refusal) => Promise<void>;
 function refusedRequestKeeper(keep: IntakeOptions['keepRejected']): KeepRefused {
   const logFailure = logSparinglyBy(REPEATED_REFUSAL_LOG_MS, REMEMBERED_FAILURE_CODES);
   return async (request, refusal) => {
+    // A report without a body (a GET, or a POST sent that way) has its data in the query string:
+    // that is what is kept. A body over the limit is not read: it is kept as none, with its size.
+    const notRead = refusal.status === 413;
+    const body = refusal.body.length === 0 && !notRead ? Buffer.from(queryOf(request.url)) : refusal.body;
     try {
       await keep({
         receivedAt: refusal.receivedAt,
@@ -212,9 +216,8 @@ function refusedRequestKeeper(keep: IntakeOptions['keepRejected']): KeepRefused 
         path: pathOf(request.url),
         contentType: request.headers['content-type'] ?? null,
         reason: refusal.reason,
-        // A report without a body (a GET, or a POST sent that way) has its data in the query
-        // string: that is what is kept. A body over the limit is not read, and is kept as none.
-        body: refusal.body.length === 0 && refusal.status !== 413 ? Buffer.from(queryOf(request.url)) : refusal.body,
+        body,
+        bodyBytes: notRead ? declaredLength(request) : body.length,
       });
     } catch (error) {
       logFailure(errorCode(error) ?? 'none', (suppressed) => {
@@ -230,6 +233,12 @@ function refusedRequestKeeper(keep: IntakeOptions['keepRejected']): KeepRefused 
 /** The caller: the socket's address, or with TRUST_PROXY the client a proxy names, without the port some proxies add. */
 function callerOf(request: FastifyRequest): string {
   return withoutPort(request.ip);
+}
+
+/** The body's size its Content-Length gives; null without one (a chunked body). */
+function declaredLength(request: FastifyRequest): number | null {
+  const header = request.headers['content-length'];
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : null;
 }
 
 function queryOf(url: string): string {

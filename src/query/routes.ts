@@ -91,6 +91,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
           contentType: row.content_type,
           reason: row.reason,
           body: row.body,
+          bodyBytes: row.body_bytes,
         })),
       };
     },

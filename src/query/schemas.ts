@@ -89,6 +89,7 @@ export const RejectedListSchema = Type.Object({
       contentType: Nullable(Type.String()),
       reason: Type.String(),
       body: Type.String(),
+      bodyBytes: Nullable(Type.Integer()),
     }),
   ),
 });

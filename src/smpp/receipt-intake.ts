@@ -40,6 +40,7 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
   const logUnreadDate = logSparingly(UNREAD_DATE_LOG_MS);
 
   const keep = async (gateway: Gateway, reason: string, text: string, receivedAt: Date): Promise<number> => {
+    const body = Buffer.from(text);
     try {
       await options.keepRejected({
         receivedAt,
@@ -48,7 +49,8 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
         path: gateway.label,
         contentType: null,
         reason,
-        body: Buffer.from(text),
+        body,
+        bodyBytes: body.length,
       });
       return COMMAND_STATUS.ok;
     } catch (error) {

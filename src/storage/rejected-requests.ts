@@ -17,7 +17,10 @@ export interface RejectedRequest {
   readonly path: string;
   readonly contentType: string | null;
   readonly reason: string;
+  /** The body as it arrived (a body over the limit is not read: none). */
   readonly body: Buffer;
+  /** The body's size in bytes as it arrived; for a body not read, the size its Content-Length gave, if any. */
+  readonly bodyBytes: number | null;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
           // A reason may quote the refused value, NUL characters and all.
           reason: withNulShown(request.reason),
           body: bodyText(request.body),
+          body_bytes: request.bodyBytes,
         })
         .returning('id')
         .compile(),
@@ -63,5 +67,19 @@ export async function latestRejectedRequests({ db, readRows }: Pick<Database, 'd
 
 /** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. */
 function bodyText(body: Buffer): string {
-  return withNulShown(body.subarray(0, REJECTED_BODY_LIMIT).toString('utf8'));
+  return withNulShown(cutBetweenCharacters(body, REJECTED_BODY_LIMIT).toString('utf8'));
+}
+
+const MAX_UTF8_CONTINUATION_BYTES = 3;
+
+/**
+ * At most `limit` bytes, cut before a UTF-8 character the limit would split: split, its first
+ * bytes read as U+FFFD, as though the sender had sent a byte that is no text.
+ */
+function cutBetweenCharacters(body: Buffer, limit: number): Buffer {
+  if (body.length <= limit) return body;
+  let end = limit;
+  const isContinuation = (at: number) => ((body[at] ?? 0) & 0xc0) === 0x80;
+  while (end > limit - MAX_UTF8_CONTINUATION_BYTES && isContinuation(end)) end -= 1;
+  return body.subarray(0, end);
 }

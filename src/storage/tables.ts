@@ -64,6 +64,8 @@ export interface RejectedRequestsTable {
   content_type: string | null;
   reason: string;
   body: string;
+  /** The body's size as it arrived, in bytes; null for requests kept before it was recorded, and for one over the limit sent without a Content-Length. */
+  body_bytes: number | null;
 }
 
 export interface Tables {

@@ -12,6 +12,7 @@ async function storedReportCount(): Promise<number> {
 interface Rejected {
   reason: string;
   body: string;
+  bodyBytes: number | null;
   contentType: string | null;
   method: string;
   path: string;
@@ -85,6 +86,7 @@ describe('a request that is not a report', () => {
     const rejected = await latestRejected();
     expect(rejected).toMatchObject({ reason: response.json<{ message: string }>().message, contentType, method: 'POST', path: '/dlr', remoteAddress: '127.0.0.1' });
     expect(rejected?.body).toBe(payload.slice(0, 4096));
+    expect(rejected?.bodyBytes).toBe(Buffer.byteLength(payload));
   });
 
   it('keeps a refusal whose reason quotes a NUL character, showing it as U+FFFD', async () => {
@@ -99,7 +101,7 @@ describe('a request that is not a report', () => {
     const response = await receiver.app.inject({ method: 'GET', url: '/dlr?resultCode=1001&customParameters.destination=%2B47' });
     expect(response.statusCode).toBe(400);
     expect(response.json<{ message: string }>().message).toContain('id is required');
-    expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47' });
+    expect(await latestRejected()).toMatchObject({ method: 'GET', body: 'resultCode=1001&customParameters.destination=%2B47', bodyBytes: 50 });
   });
 
   it('answers 400 to a POST with an empty body whose query string is no report, naming both, and keeps its query string', async () => {
@@ -132,10 +134,16 @@ describe('a request that is not a report', () => {
     expect((await latestRejected())?.body).toContain('bad-utf8-');
   });
 
-  it('cuts a kept body at 4 KiB', async () => {
+  it('cuts a kept body at 4 KiB, between characters, and gives the size that arrived', async () => {
     const payload = `{"id":"${'x'.repeat(8000)}"`;
     expect((await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': json }, payload })).statusCode).toBe(400);
-    expect((await latestRejected())?.body).toHaveLength(4096);
+    expect(await latestRejected()).toMatchObject({ body: payload.slice(0, 4096), bodyBytes: 8008 });
+
+    // 4096 bytes end in the first byte of an ø: the kept body ends before it, with no U+FFFD.
+    const notes = 'ø'.repeat(3000);
+    const form = `id=${notes}`;
+    expect((await receiver.app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form })).statusCode).toBe(400);
+    expect(await latestRejected()).toMatchObject({ body: `id=${'ø'.repeat(2046)}`, bodyBytes: 6003 });
   });
 });
 
@@ -185,7 +193,13 @@ describe('a request intake does not read', () => {
     expect(await storedReportCount()).toBe(before);
     // LINK would send it again and again: the operator finds the refusal, without its body (the
     // query string, which a report without a body is kept as, is not taken for it).
-    expect(await latestRejected()).toMatchObject({ reason: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)', body: '', path: '/dlr', contentType: json });
+    expect(await latestRejected()).toMatchObject({
+      reason: 'the body is larger than 65536 bytes (DLR_BODY_LIMIT)',
+      body: '',
+      bodyBytes: Buffer.byteLength(payload),
+      path: '/dlr',
+      contentType: json,
+    });
   });
 
   it('does not store a report sent with HEAD', async () => {

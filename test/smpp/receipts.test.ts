@@ -189,9 +189,10 @@ describe('TLVs a gateway encodes loosely', () => {
 });
 
 describe('a deliver_sm that is no receipt, or a receipt that cannot be read whole', () => {
-  async function latestRejected(): Promise<{ method: string; reason: string; body: string }> {
+  interface Rejected { method: string; reason: string; body: string; bodyBytes: number | null }
+  async function latestRejected(): Promise<Rejected> {
     const response = await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' });
-    const [latest] = response.json<{ rejected: Array<{ method: string; reason: string; body: string }> }>().rejected;
+    const [latest] = response.json<{ rejected: Rejected[] }>().rejected;
     if (latest === undefined) throw new Error('nothing was rejected');
     return latest;
   }
@@ -199,7 +200,7 @@ describe('a deliver_sm that is no receipt, or a receipt that cannot be read whol
   it('answers an incoming message ESME_ROK, so it does not hold the window, and keeps it among the rejected', async () => {
     const answer = await gateway.deliver({ source_addr: '4799999999', destination_addr: '2000', esm_class: 0, short_message: Buffer.from('STOP') });
     expect(answer.command_status).toBe(COMMAND_STATUS.ok);
-    expect(await latestRejected()).toMatchObject({ method: 'deliver_sm', body: 'STOP' });
+    expect(await latestRejected()).toMatchObject({ method: 'deliver_sm', body: 'STOP', bodyBytes: 4 });
     expect((await latestRejected()).reason).toContain('not a delivery receipt');
   });
 
