@@ -235,10 +235,18 @@ function callerOf(request: FastifyRequest): string {
   return withoutPort(request.ip);
 }
 
-/** The body's size its Content-Length gives; null without one (a chunked body). */
+/** The most bytes a kept request's size is given as (PostgreSQL's `integer`). */
+const LARGEST_KEPT_SIZE = 2_147_483_647;
+
+/**
+ * The body's size its Content-Length gives; null without one (a chunked body), or past what is
+ * kept as a size, where the request would else not be kept at all.
+ */
 function declaredLength(request: FastifyRequest): number | null {
   const header = request.headers['content-length'];
-  return header !== undefined && /^\d+$/.test(header) ? Number(header) : null;
+  if (header === undefined || !/^\d+$/.test(header)) return null;
+  const size = Number(header);
+  return size <= LARGEST_KEPT_SIZE ? size : null;
 }
 
 function queryOf(url: string): string {

@@ -19,7 +19,7 @@ export interface RejectedRequest {
   readonly reason: string;
   /** The body as it arrived (a body over the limit is not read: none). */
   readonly body: Buffer;
-  /** The body's size in bytes as it arrived; for a body not read, the size its Content-Length gave, if any. */
+  /** The body's size in bytes as it arrived; for a body not read, the size its Content-Length gave, if it gave one to keep. */
   readonly bodyBytes: number | null;
 }
 

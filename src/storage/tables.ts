@@ -64,7 +64,10 @@ export interface RejectedRequestsTable {
   content_type: string | null;
   reason: string;
   body: string;
-  /** The body's size as it arrived, in bytes; null for requests kept before it was recorded, and for one over the limit sent without a Content-Length. */
+  /**
+   * The body's size as it arrived, in bytes; null for requests kept before it was recorded, and
+   * for a body over the limit whose Content-Length gave none, or one past 2 GiB.
+   */
   body_bytes: number | null;
 }
 

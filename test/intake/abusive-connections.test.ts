@@ -105,6 +105,15 @@ describe('abusive connections', () => {
     expect((await exchange('/messages/target-absolute')).status).toBe('HTTP/1.1 200 OK');
   });
 
+  it('answers 413 to a body declared larger than PostgreSQL\'s integer, and keeps the refusal with its size unknown', async () => {
+    const socket = await open();
+    const closed = untilClosed(socket);
+    socket.write(`POST /dlr/huge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000000\r\nConnection: close\r\n\r\n{"id":`);
+    expect((await closed).text).toMatch(/^HTTP\/1\.1 413/);
+    const rejected = await fetch(`http://127.0.0.1:${port}/rejected?limit=1`);
+    expect((await rejected.json() as { rejected: unknown[] }).rejected[0]).toMatchObject({ path: '/dlr/huge', body: '', bodyBytes: null });
+  });
+
   it('keeps taking reports with a thousand idle connections open', async () => {
     const idle = await Promise.all(Array.from({ length: 1_000 }, () => open()));
     try {
