@@ -1,4 +1,5 @@
 /** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
+import { StringDecoder } from 'node:string_decoder';
 import { sql } from 'kysely';
 import { withNulShown } from '../lib/nul-shown.js';
 import type { Database } from './database.js';
@@ -65,21 +66,13 @@ export async function latestRejectedRequests({ db, readRows }: Pick<Database, 'd
   return readRows(db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).compile());
 }
 
-/** The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. */
-function bodyText(body: Buffer): string {
-  return withNulShown(cutBetweenCharacters(body, REJECTED_BODY_LIMIT).toString('utf8'));
-}
-
-const MAX_UTF8_CONTINUATION_BYTES = 3;
-
 /**
- * At most `limit` bytes, cut before a UTF-8 character the limit would split: split, its first
- * bytes read as U+FFFD, as though the sender had sent a byte that is no text.
+ * The body as text for inspection: cut at the limit, undecodable bytes shown as U+FFFD, NUL too. A
+ * stream decoder holds back a character the cut splits, where a whole decode would show its first
+ * bytes as U+FFFD, as though the sender had sent a byte that is no text.
  */
-function cutBetweenCharacters(body: Buffer, limit: number): Buffer {
-  if (body.length <= limit) return body;
-  let end = limit;
-  const isContinuation = (at: number) => ((body[at] ?? 0) & 0xc0) === 0x80;
-  while (end > limit - MAX_UTF8_CONTINUATION_BYTES && isContinuation(end)) end -= 1;
-  return body.subarray(0, end);
+function bodyText(body: Buffer): string {
+  const cut = body.subarray(0, REJECTED_BODY_LIMIT);
+  const text = body.length > REJECTED_BODY_LIMIT ? new StringDecoder('utf8').write(cut) : cut.toString('utf8');
+  return withNulShown(text);
 }
