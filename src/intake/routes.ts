@@ -235,18 +235,10 @@ function callerOf(request: FastifyRequest): string {
   return withoutPort(request.ip);
 }
 
-/** The most bytes a kept request's size is given as (PostgreSQL's `integer`). */
-const LARGEST_KEPT_SIZE = 2_147_483_647;
-
-/**
- * The body's size its Content-Length gives; null without one (a chunked body), or past what is
- * kept as a size, where the request would else not be kept at all.
- */
+/** The body's size its Content-Length gives; null without one (a chunked body). */
 function declaredLength(request: FastifyRequest): number | null {
   const header = request.headers['content-length'];
-  if (header === undefined || !/^\d+$/.test(header)) return null;
-  const size = Number(header);
-  return size <= LARGEST_KEPT_SIZE ? size : null;
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : null;
 }
 
 function queryOf(url: string): string {

@@ -10,6 +10,8 @@ export const REJECTED_BODY_LIMIT = 4096;
 /** Only the newest rejected requests are kept: a sender retrying a bad report must not fill the disk. */
 export const REJECTED_KEPT = 10_000;
 const PRUNE_EVERY = 100;
+/** The largest size `body_bytes`, an `integer`, holds. */
+const LARGEST_KEPT_SIZE = 2_147_483_647;
 
 export interface RejectedRequest {
   readonly receivedAt: Date;
@@ -20,7 +22,7 @@ export interface RejectedRequest {
   readonly reason: string;
   /** The body as it arrived (a body over the limit is not read: none). */
   readonly body: Buffer;
-  /** The body's size in bytes as it arrived; for a body not read, the size its Content-Length gave, if it gave one to keep. */
+  /** The body's size in bytes as it arrived; for a body not read, the size its Content-Length gave, if any. */
   readonly bodyBytes: number | null;
 }
 
@@ -46,7 +48,9 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
           // A reason may quote the refused value, NUL characters and all.
           reason: withNulShown(request.reason),
           body: bodyText(request.body),
-          body_bytes: request.bodyBytes,
+          // A size past the column's range is kept as unknown: it would else fail the insert, and
+          // the request would not be kept at all.
+          body_bytes: request.bodyBytes !== null && request.bodyBytes <= LARGEST_KEPT_SIZE ? request.bodyBytes : null,
         })
         .returning('id')
         .compile(),
