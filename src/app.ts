@@ -12,6 +12,8 @@ import { callerCheck } from './intake/caller-check.js';
 import { intakeRoutes, oversizedReason, strayRequestHandler } from './intake/routes.js';
 import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
+import { countingSink, receiverMetrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/routes.js';
 import { queryRoutes } from './query/routes.js';
 import { receiptIntake } from './smpp/receipt-intake.js';
 import { smppReceiver } from './smpp/smpp-receiver.js';
@@ -70,7 +72,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 }
 
 /** Routes that answer before the receiver opens: whether the process runs, and why it is not ready. */
-const ANSWERED_WHILE_STARTING = new Set(['/healthz', '/readyz']);
+const ANSWERED_WHILE_STARTING = new Set(['/healthz', '/readyz', '/metrics']);
 
 export async function assembleReceiver({ config, database, logger }: AppOptions): Promise<Receiver> {
   const app = receiverFastify(config, logger);
@@ -122,14 +124,24 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     retryMs: config.journalRetryMs,
     depthLogMs: JOURNAL_DEPTH_LOG_MS,
   });
-  const keepRejected = (rejected: RejectedRequest) => recordRejectedRequest(database, rejected);
+  const metrics = receiverMetrics();
+  const countedSink = countingSink(sink, metrics);
+  const keepRejected = (rejected: RejectedRequest) =>
+    recordRejectedRequest(database, rejected).then(() => {
+      metrics.rejectedKept(rejected);
+    });
   const callers = callerCheck(config.allowedCallers);
   app.setNotFoundHandler(strayRequestHandler({ keepRejected, callers, keepsStrays: config.allowedCallers !== null }));
   const smppLog = app.log.child({ name: 'smpp' });
   const smpp =
     config.smpp === null
       ? null
-      : smppReceiver({ config: config.smpp, logger: smppLog, handleDeliverSm: receiptIntake({ sink, keepRejected, logger: smppLog }) });
+      : smppReceiver({
+          config: config.smpp,
+          logger: smppLog,
+          handleDeliverSm: receiptIntake({ sink: countedSink, keepRejected, logger: smppLog }),
+          answered: metrics.deliverSmAnswered,
+        });
   const diskRoom = watchDiskRoom({
     folders: [journalFolder(config.dataDir), ...(database.folder === null ? [] : [database.folder])],
     logger: app.log.child({ name: 'disk' }),
@@ -154,20 +166,23 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
   });
 
   await app.register(intakeRoutes, {
-    sink,
+    sink: countedSink,
     keepRejected,
     callers,
     ackBody: config.ackBody,
     bodyLimit: config.bodyLimit,
+    answered: metrics.intakeAnswered,
   });
   await app.register(queryRoutes, { database, apiToken: config.apiToken });
-  await app.register(healthRoutes, {
+  const state = {
     pingDatabase: () => database.ping(),
     smppState: () => smpp?.state() ?? 'disabled',
     opened: () => opened,
     storingTo: sink.storingTo,
     journalReports: sink.journalReports,
-  });
+  };
+  await app.register(healthRoutes, state);
+  await app.register(metricsRoutes, { metrics, state, apiToken: config.apiToken });
   return {
     app,
     open: () => {

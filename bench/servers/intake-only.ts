@@ -8,15 +8,19 @@ import { readConfig } from '../../src/config/config.js';
 import { receiverFastify } from '../../src/http/fastify-instance.js';
 import { callerCheck } from '../../src/intake/caller-check.js';
 import { intakeRoutes } from '../../src/intake/routes.js';
+import { countingSink, receiverMetrics } from '../../src/metrics/metrics.js';
 
 const config = readConfig(process.env);
 const app = receiverFastify(config);
+// Counted as the receiver counts: that is part of taking a report.
+const metrics = receiverMetrics();
 await app.register(intakeRoutes, {
-  sink: { store: () => Promise.resolve() },
+  sink: countingSink({ store: () => Promise.resolve() }, metrics),
   keepRejected: () => Promise.resolve(),
   callers: callerCheck(config.allowedCallers),
   ackBody: config.ackBody,
   bodyLimit: config.bodyLimit,
+  answered: metrics.intakeAnswered,
 });
 app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) });

@@ -6,13 +6,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { otherMethodsRoute } from '../http/other-methods.js';
+import type { SmppState } from '../smpp/smpp-receiver.js';
 
-export interface HealthOptions {
+/** What `/readyz` and `/metrics` read of the receiver each time they are asked. */
+export interface ReceiverState {
   readonly pingDatabase: () => Promise<boolean>;
   /** Whether the receiver takes reports yet: false while it waits for its database and migrates. */
   readonly opened: () => boolean;
   /** The SMPP bind's state, for receivers that take receipts over SMPP. */
-  readonly smppState: () => 'bound' | 'connecting' | 'disabled';
+  readonly smppState: () => SmppState;
   /** Where accepted reports go now: the database, or the local journal while it holds reports. */
   readonly storingTo: () => 'database' | 'journal';
   readonly journalReports: () => number;
@@ -26,7 +28,7 @@ const Readiness = Type.Object({
   journalReports: Type.Integer(),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, options) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<ReceiverState> = async (app, options) => {
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
   }));

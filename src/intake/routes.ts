@@ -24,6 +24,8 @@ export interface IntakeOptions {
   readonly ackBody: string;
   /** DLR_BODY_LIMIT, named when a body over it is refused. */
   readonly bodyLimit: number;
+  /** Told the status code of every answer given on these routes, once it is sent. */
+  readonly answered: (statusCode: number) => void;
 }
 
 const GATE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -66,6 +68,10 @@ export const intakeRoutes: FastifyPluginAsync<IntakeOptions> = async (app, optio
       );
     });
     void reply.code(403).send(errorBody(403, `${caller} may not deliver reports`));
+  });
+  app.addHook('onResponse', (_request, reply, done) => {
+    options.answered(reply.statusCode);
+    done();
   });
 
   const keepRefused = refusedRequestKeeper(options.keepRejected);

@@ -22,6 +22,8 @@ export interface SmppReceiverOptions {
   readonly config: SmppConfig;
   readonly logger: FastifyBaseLogger;
   readonly handleDeliverSm: DeliverSmHandler;
+  /** Told the command status of each `deliver_sm_resp` sent. */
+  readonly answered: (commandStatusName: string) => void;
 }
 
 export interface SmppReceiver {
@@ -175,7 +177,9 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
       status = COMMAND_STATUS.temporaryAppError;
     }
     // A link lost meanwhile gets no answer: the gateway delivers the receipt again on the next bind.
-    if (!current.ended) current.session.send(pdu.response({ command_status: status }));
+    if (current.ended) return;
+    current.session.send(pdu.response({ command_status: status }));
+    options.answered(commandStatusName(status));
   };
 
   return {
