@@ -17,7 +17,7 @@ import type { ReportToStore } from '../storage/write-reports.js';
 const SMPP_STATES: readonly SmppState[] = ['bound', 'connecting', 'disabled'];
 
 export interface ReceiverMetrics {
-  /** Reports whose acknowledgement went out: they are durable. */
+  /** Reports just made durable, whose acknowledgement goes out next. */
   readonly acknowledged: (items: readonly ReportToStore[]) => void;
   readonly intakeAnswered: (statusCode: number) => void;
   readonly rejectedKept: (request: RejectedRequest) => void;
@@ -45,30 +45,20 @@ export function receiverMetrics(): ReceiverMetrics {
   // Started with the first receiver, so that collections and event-loop delay count from its start.
   const processWide = processRegistry();
   const registry = new Registry();
-  const acknowledged = new Counter({
-    name: 'dlr_reports_acknowledged_total',
-    help: 'Reports acknowledged once durable (200 over HTTP, ESME_ROK over SMPP), by format and by the report\'s own status; a retry of a report counts again',
-    labelNames: ['format', 'status'] as const,
-    registers: [registry],
-  });
-  const intakeAnswers = new Counter({
-    name: 'dlr_intake_answers_total',
-    help: 'Answers to requests on /dlr and /dlr/{gate}, by HTTP status code',
-    labelNames: ['code'] as const,
-    registers: [registry],
-  });
-  const rejected = new Counter({
-    name: 'dlr_rejected_requests_total',
-    help: 'Refused requests kept for GET /rejected, by how they came (http or smpp)',
-    labelNames: ['via'] as const,
-    registers: [registry],
-  });
-  const deliverSmAnswers = new Counter({
-    name: 'dlr_smpp_deliver_sm_answers_total',
-    help: 'deliver_sm_resp sent to the SMPP gateway, by command status (ESME_ROK: stored, or kept among the rejected requests)',
-    labelNames: ['command_status'] as const,
-    registers: [registry],
-  });
+  const counter = <Label extends string>(name: string, help: string, labelNames: readonly Label[]) =>
+    new Counter<Label>({ name, help, labelNames, registers: [registry] });
+  const acknowledged = counter(
+    'dlr_reports_acknowledged_total',
+    'Reports acknowledged once durable (200 over HTTP, ESME_ROK over SMPP), by format and by the report\'s own status; a retry of a report counts again',
+    ['format', 'status'],
+  );
+  const intakeAnswers = counter('dlr_intake_answers_total', 'Answers to requests on /dlr and /dlr/{gate}, by HTTP status code', ['code']);
+  const rejected = counter('dlr_rejected_requests_total', 'Refused requests kept for GET /rejected, by how they came (http or smpp)', ['via']);
+  const deliverSmAnswers = counter(
+    'dlr_smpp_deliver_sm_answers_total',
+    'deliver_sm_resp sent to the SMPP gateway, by command status (ESME_ROK: stored, or kept among the rejected requests)',
+    ['command_status'],
+  );
   const gauge = (name: string, help: string, labelNames: readonly string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
   const started = gauge('dlr_started', '1 once the receiver has migrated its database and takes reports, 0 while it starts');
   const databaseUp = gauge('dlr_database_up', '1 when the database answered a ping at this scrape, else 0');
