@@ -104,12 +104,15 @@ export function checkInteger(field: string, value: number, min = INT32_MIN, max 
 
 /**
  * Digits, however many, and a fraction of zeros if any: `1001.0` is the whole number JSON reads
- * from the same text, so a form, a query string and XML take it as JSON does. A number too long for
- * the range is out of it, not "not a whole number" (past 2^53 its value is rounded, and past about
- * 10^308 Infinity, either way beyond any range).
+ * from the same text, so a form, a query string and XML take it as JSON does.
  */
 const WHOLE_NUMBER = /^[+-]?\d+(?:\.0+)?$/;
 
+/**
+ * A whole number written as text. One too long for the range is out of it, not "not a whole
+ * number" (past 2^53 its value is rounded, and past about 10^308 Infinity, either way beyond any
+ * range).
+ */
 export function parseIntegerText(field: string, text: string, min = INT32_MIN, max = INT32_MAX): Result<number> {
   const trimmed = text.trim();
   if (!WHOLE_NUMBER.test(trimmed)) return problem(`${field} must be a whole number, got "${clip(text)}"`);

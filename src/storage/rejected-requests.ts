@@ -1,4 +1,7 @@
-/** Requests intake turned away with a 400, kept raw so an operator can see what arrived and why. */
+/**
+ * Requests intake turned away (400, 413, 415, a wrong path) and `deliver_sm`s not stored as receipts,
+ * kept raw so an operator can see what arrived and why.
+ */
 import { StringDecoder } from 'node:string_decoder';
 import { sql } from 'kysely';
 import { withNulShown } from '../lib/nul-shown.js';
