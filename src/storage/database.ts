@@ -242,7 +242,15 @@ function openEmbedded(options: DatabaseOptions): Database {
     cancelReads: () => undefined,
     // A database that never opened has nothing to close; its failure was reported where it was met.
     close: async () => {
-      if (await pglite.waitReady.then(() => true, () => false)) await db.destroy();
+      if (!(await pglite.waitReady.then(() => true, () => false))) return;
+      // PGlite ends its PostgreSQL as a program that exits, which sets the process's exit code to 0:
+      // a command that failed before it closed the database (`npm run migrate`) exited 0.
+      const exitCode = process.exitCode;
+      try {
+        await db.destroy();
+      } finally {
+        process.exitCode = exitCode;
+      }
     },
   };
 }

@@ -13,8 +13,13 @@ lookups show them. A search_path that names no schema
  * every later start. A record of a migration this release does not have (a newer release's,
  * another program's) stops the start saying which and what to do, instead of "corrupted
  * migrations"; so does a table of another program's with the name of one of the receiver's.
+ * `npm run migrate` that fails says so in its exit code, on the embedded database too.
  */
+import { spawnSync } from 'node:child_process';
 import { hash, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -462,5 +467,26 @@ describe.skipIf(serverUrl === null)('a user whose statements the server times ou
       await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
       await adminQuery(`DROP ROLE ${role}`);
     }
+  });
+});
+
+describe('npm run migrate, refused on the embedded database', () => {
+  it('exits 1 with the reason, as on a server', async () => {
+    const NEWER = '20991231T2359_from-a-newer-release';
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'dlr-migrate-')), 'data');
+    const embedded = openDatabase({ databaseUrl: null, dataDir });
+    await migrateToLatest(embedded.db);
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${NEWER}, ${new Date().toISOString()})`.execute(embedded.db);
+    await embedded.close();
+
+    const migrate = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/storage/migrate-cli.js')], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+      cwd: mkdtempSync(join(tmpdir(), 'dlr-migrate-cwd-')),
+      encoding: 'utf8',
+    });
+
+    // Before, the embedded database's closing set the exit code back to 0.
+    expect(migrate.stderr).toContain(`the database was migrated by a newer release of the receiver (migration ${NEWER}`);
+    expect(migrate.status).toBe(1);
   });
 });
