@@ -1,0 +1,178 @@
+/**
+ * Copies every report of one database into another (`npm run copy-to-server`: the embedded
+ * database's history to a PostgreSQL server). Each report goes through the write path as it was
+ * stored, with its payload's text, arrival time, format, gate and caller's address, so each
+ * message's state on the target follows from all of its reports there, those the target held
+ * already included, and a report the target holds already is not stored twice: a copy stopped
+ * midway is run again, and finishes.
+ *
+ * Messages are read in the order of their ids, a page at a time, and each message's reports in the
+ * order they arrived: a part's tie between two reports of equal time still goes to the one received
+ * last.
+ */
+import { sql } from 'kysely';
+import type { InterpretedReport } from '../meaning/interpret-report.js';
+import type { Billing, Delivery, ReportStatus } from '../meaning/result-codes.js';
+import type { Database } from './database.js';
+import type { ReportToStore } from './write-reports.js';
+import { storeReports } from './write-reports.js';
+import type { ReportRow } from './tables.js';
+
+export interface CopyCount {
+  /** Messages read from the source. */
+  readonly messages: number;
+  /** Reports read from the source. */
+  readonly reports: number;
+  /** Reports the target did not hold, stored by the copy. */
+  readonly stored: number;
+  /** Reports the target held already. */
+  readonly duplicates: number;
+}
+
+export interface CopyOptions {
+  readonly from: Pick<Database, 'db'>;
+  readonly to: Pick<Database, 'writeTransaction'>;
+  /** Told after each page is stored, with the count so far. */
+  readonly onPage?: (count: CopyCount) => void;
+  /** Ends the copy after the page under way. */
+  readonly stop?: AbortSignal;
+  readonly messagesPerPage?: number;
+  /** The most reports one write transaction stores, as the receiver's batches (src/app.ts). */
+  readonly reportsPerBatch?: number;
+}
+
+export interface CopyOutcome extends CopyCount {
+  /** Whether a stop ended the copy before the last message. */
+  readonly stopped: boolean;
+}
+
+/** A report row the write path cannot take: a value no receiver writes. */
+export class UnreadableReportError extends Error {
+  constructor(reportId: string, column: string, value: string) {
+    super(`report ${JSON.stringify(reportId)} has ${column} ${JSON.stringify(value)}, which no receiver writes: it was not copied`);
+    this.name = 'UnreadableReportError';
+  }
+}
+
+const DEFAULT_MESSAGES_PER_PAGE = 250;
+const DEFAULT_REPORTS_PER_BATCH = 500;
+
+const STATUSES: readonly ReportStatus[] = ['delivered', 'failed', 'pending', 'unknown'];
+const DELIVERIES: readonly Delivery[] = ['DELIVERED', 'NOT_DELIVERED', 'UNKNOWN'];
+const BILLINGS: readonly Billing[] = ['BILLED', 'NOT_BILLED', 'UNKNOWN'];
+
+/** Messages and reports in the source, for the progress lines. */
+export async function countHistory(from: Pick<Database, 'db'>): Promise<{ messages: number; reports: number }> {
+  const { rows } = await sql<{ messages: number; reports: number }>`SELECT
+      (SELECT count(*) FROM messages)::int AS messages, (SELECT count(*) FROM reports)::int AS reports`.execute(from.db);
+  return rows[0] ?? { messages: 0, reports: 0 };
+}
+
+export async function copyHistory(options: CopyOptions): Promise<CopyOutcome> {
+  const messagesPerPage = options.messagesPerPage ?? DEFAULT_MESSAGES_PER_PAGE;
+  const reportsPerBatch = options.reportsPerBatch ?? DEFAULT_REPORTS_PER_BATCH;
+  let count: CopyCount = { messages: 0, reports: 0, stored: 0, duplicates: 0 };
+  let after: string | null = null;
+  for (;;) {
+    if (options.stop?.aborted === true) return { ...count, stopped: true };
+    const page = await readPage(options.from, after, messagesPerPage);
+    if (page.messageIds.length === 0) return { ...count, stopped: false };
+    const written = await writePage(options.to, page, reportsPerBatch);
+    count = {
+      messages: count.messages + written.messages,
+      reports: count.reports + written.reports,
+      stored: count.stored + written.stored,
+      duplicates: count.duplicates + written.duplicates,
+    };
+    options.onPage?.(count);
+    after = page.messageIds[page.messageIds.length - 1] ?? null;
+  }
+}
+
+interface Page {
+  readonly messageIds: readonly string[];
+  readonly items: readonly ReportToStore[];
+}
+
+/** The messages after `after` in the order of their ids, with their reports. */
+async function readPage(from: Pick<Database, 'db'>, after: string | null, limit: number): Promise<Page> {
+  const messageIds = await nextMessageIds(from, after, limit);
+  const items = messageIds.length === 0 ? [] : (await reportsOf(from, messageIds)).map(reportToStore);
+  return { messageIds, items };
+}
+
+async function writePage(to: Pick<Database, 'writeTransaction'>, page: Page, reportsPerBatch: number): Promise<CopyCount> {
+  let stored = 0;
+  let duplicates = 0;
+  for (let start = 0; start < page.items.length; start += reportsPerBatch) {
+    const outcome = await storeReports(to.writeTransaction, page.items.slice(start, start + reportsPerBatch));
+    stored += outcome.stored;
+    duplicates += outcome.duplicates;
+  }
+  return { messages: page.messageIds.length, reports: page.items.length, stored, duplicates };
+}
+
+async function nextMessageIds(from: Pick<Database, 'db'>, after: string | null, limit: number): Promise<string[]> {
+  let query = from.db.selectFrom('messages').select('message_id').orderBy('message_id').limit(limit);
+  if (after !== null) query = query.where('message_id', '>', after);
+  const rows = await query.execute();
+  return rows.map((row) => row.message_id);
+}
+
+type CopiedRow = Omit<ReportRow, 'payload' | 'seq'> & { readonly payload_text: string };
+
+/** The messages' reports, each message's in the order they arrived; the payload as the text it was stored as. */
+async function reportsOf(from: Pick<Database, 'db'>, messageIds: readonly string[]): Promise<CopiedRow[]> {
+  return from.db
+    .selectFrom('reports')
+    .select([
+      'fingerprint', 'report_id', 'message_id', 'part', 'ref_id', 'result_code', 'result_description', 'status', 'final',
+      'delivery', 'billing', 'operator', 'operator_result_code', 'segments', 'sent_timestamp', 'report_timestamp',
+      'source', 'destination', 'stat', 'err', 'err_description', 'format', 'gate', 'remote_address', 'received_at',
+      sql<string>`payload::text`.as('payload_text'),
+    ])
+    .where('message_id', 'in', messageIds)
+    .orderBy('message_id')
+    .orderBy('seq')
+    .execute();
+}
+
+function reportToStore(row: CopiedRow): ReportToStore {
+  const report: InterpretedReport = {
+    reportId: row.report_id,
+    messageId: row.message_id,
+    part: row.part,
+    refId: row.ref_id,
+    operator: row.operator,
+    operatorResultCode: row.operator_result_code,
+    segments: row.segments,
+    sentTimestamp: row.sent_timestamp,
+    timestamp: row.report_timestamp,
+    resultCode: row.result_code,
+    resultDescription: row.result_description,
+    status: oneOf(STATUSES, row.status, 'status', row.report_id),
+    final: row.final,
+    delivery: oneOf(DELIVERIES, row.delivery, 'delivery', row.report_id),
+    billing: oneOf(BILLINGS, row.billing, 'billing', row.report_id),
+    source: row.source,
+    destination: row.destination,
+    stat: row.stat,
+    err: row.err,
+    errDescription: row.err_description,
+    fingerprint: row.fingerprint,
+  };
+  return {
+    report,
+    payloadJson: row.payload_text,
+    format: row.format,
+    gate: row.gate,
+    remoteAddress: row.remote_address,
+    receivedAt: row.received_at,
+  };
+}
+
+function oneOf<T extends string>(allowed: readonly T[], value: string, column: string, reportId: string): T {
+  const found = allowed.find((each) => each === value);
+  if (found === undefined) throw new UnreadableReportError(reportId, column, value);
+  return found;
+}
