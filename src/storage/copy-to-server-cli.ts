@@ -77,7 +77,7 @@ async function copy(from: Database, to: Database): Promise<void> {
     },
   });
   if (outcome.stopped) {
-    process.stdout.write(`stopped by a signal after ${countLine(outcome)}: run the copy again to copy the rest\n`);
+    process.stderr.write(`stopped by a signal after ${countLine(outcome)}: run the copy again to copy the rest\n`);
     process.exitCode = 1;
     return;
   }
