@@ -4,12 +4,16 @@
  * the server that answers for them afterwards. The copy itself needs a server (DATABASE_URL); what it
  * refuses is refused before any server is asked, and is tested on the embedded database too.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/database.js';
 import { openJournal, journalFolder } from '../../src/storage/journal.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
 import { deliveredReport } from '../helpers/app.js';
 import type { ProcessDatabase } from '../helpers/database.js';
 import { createProcessDatabase, serverUrl } from '../helpers/database.js';
@@ -60,6 +64,42 @@ async function embeddedHistory(): Promise<{ dataDir: string; answers: unknown[] 
     return { dataDir, answers: await Promise.all(LOOKUPS.map((path) => lookup(receiver, path))) };
   } finally {
     await stop(receiver);
+  }
+}
+
+/**
+ * A data folder whose embedded database holds `count` one-part messages, generated inside it: enough
+ * that copying them takes seconds.
+ */
+async function largeEmbeddedHistory(count: number): Promise<string> {
+  const dataDir = newDataDir();
+  const embedded = openDatabase({ databaseUrl: null, dataDir });
+  try {
+    await migrateToLatest(embedded.db);
+    await sql`INSERT INTO reports (fingerprint, report_id, message_id, result_code, result_description, status, final,
+                                   delivery, billing, format, received_at, payload)
+      SELECT md5(g::text)::uuid, 'm' || g, 'm' || g, 1001, 'Billed and delivered', 'delivered', true,
+             'DELIVERED', 'BILLED', 'json', now(), json_build_object('id', 'm' || g, 'resultCode', 1001)
+      FROM generate_series(1, ${count}::int) AS g`.execute(embedded.db);
+    await sql`INSERT INTO messages (message_id, status, final, total, delivered, result_code, result_description,
+                                    first_report_at, last_report_at, last_seq)
+      SELECT message_id, 'delivered', true, 1, 1, 1001, 'Billed and delivered', received_at, received_at, seq
+      FROM reports`.execute(embedded.db);
+  } finally {
+    await embedded.close();
+  }
+  return dataDir;
+}
+
+/** Reports stored in the process database's schema on the server. */
+async function reportsOnServer(database: ProcessDatabase): Promise<number> {
+  const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ count: number }>('SELECT count(*)::int AS count FROM reports');
+    return rows[0]?.count ?? Number.NaN;
+  } finally {
+    await client.end();
   }
 }
 
@@ -157,5 +197,29 @@ describe.runIf(serverUrl !== null)('copy-to-server, moving a receiver from its e
 
     expect(copy.status).toBe(0);
     expect(copy.stdout).toContain('done: 4 reports of 3 messages read, 4 stored, 0 on the server already\n');
+  });
+
+  it('stopped by a signal, ends after the page under way saying how far it got, and run again copies the rest', async () => {
+    const count = 20_000;
+    const dataDir = await largeEmbeddedHistory(count);
+    server = await createProcessDatabase();
+    const cwd = mkdtempSync(join(tmpdir(), 'dlr-copy-cwd-'));
+    const child = spawn(process.execPath, [COPY_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...server.env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('copying')) child.kill('SIGTERM');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = await new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code); }));
+
+    expect(exited).toBe(1);
+    const copied = Number(/^stopped by a signal after (\d+) reports of \1 messages read, \1 stored, 0 on the server already: run the copy again to copy the rest\n$/.exec(stderr)?.[1]);
+    expect(copied).toBeLessThan(count);
+    expect(await reportsOnServer(server)).toBe(copied);
+    const rest = copyToServer({ DATA_DIR: dataDir, ...server.env });
+    expect(rest.status).toBe(0);
+    expect(rest.stdout).toContain(`done: ${String(count)} reports of ${String(count)} messages read, ${String(count - copied)} stored, ${String(copied)} on the server already\n`);
   });
 });
