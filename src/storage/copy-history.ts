@@ -6,9 +6,11 @@
  * already included, and a report the target holds already is not stored twice: a copy stopped
  * midway is run again, and finishes.
  *
- * Messages are read in the order of their ids, a page at a time, and each message's reports in the
- * order they arrived: a part's tie between two reports of equal time still goes to the one received
- * last.
+ * Messages are read a page at a time in the listing's order (the time their newest report was
+ * received, then its arrival number), and a page's reports in the order they arrived. So the target
+ * numbers them in the same order: a part's tie between two reports of equal time still
+ * goes to the one received last, and messages whose newest reports came in the same millisecond (a
+ * JSON array's) are listed in the same order as before.
  */
 import { sql } from 'kysely';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
@@ -72,48 +74,79 @@ export async function copyHistory(options: CopyOptions): Promise<CopyOutcome> {
   const messagesPerPage = options.messagesPerPage ?? DEFAULT_MESSAGES_PER_PAGE;
   const reportsPerBatch = options.reportsPerBatch ?? DEFAULT_REPORTS_PER_BATCH;
   let count: CopyCount = { messages: 0, reports: 0, stored: 0, duplicates: 0 };
-  let after: string | null = null;
+  const stopAsked = () => options.stop?.aborted === true;
+  let after: ListingPlace | null = null;
   for (;;) {
-    if (options.stop?.aborted === true) return { ...count, stopped: true };
-    const page = await readPage(options.from, after, messagesPerPage);
-    if (page.messageIds.length === 0) return { ...count, stopped: false };
-    const written = await writePage(options.to, page, reportsPerBatch);
-    count = {
-      messages: count.messages + written.messages,
-      reports: count.reports + written.reports,
-      stored: count.stored + written.stored,
-      duplicates: count.duplicates + written.duplicates,
-    };
+    if (stopAsked()) return { ...count, stopped: true };
+    const messages = await nextListedMessages(options.from, after, messagesPerPage);
+    const last = messages[messages.length - 1];
+    if (last === undefined) break;
+    count = sum(count, await copyMessages(options, messages.map((message) => message.message_id), reportsPerBatch));
     options.onPage?.(count);
-    after = page.messageIds[page.messageIds.length - 1] ?? null;
+    after = { receivedAtMicros: last.place_micros, seq: last.last_seq };
+  }
+  // Messages without a place in the listing, which no receiver of this release writes: copied all the same.
+  let afterId: string | null = null;
+  for (;;) {
+    if (stopAsked()) return { ...count, stopped: true };
+    const messageIds = await nextUnlistedMessageIds(options.from, afterId, messagesPerPage);
+    const last = messageIds[messageIds.length - 1];
+    if (last === undefined) return { ...count, stopped: false };
+    count = sum(count, await copyMessages(options, messageIds, reportsPerBatch));
+    options.onPage?.(count);
+    afterId = last;
   }
 }
 
-interface Page {
-  readonly messageIds: readonly string[];
-  readonly items: readonly ReportToStore[];
+function sum(a: CopyCount, b: CopyCount): CopyCount {
+  return { messages: a.messages + b.messages, reports: a.reports + b.reports, stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates };
 }
 
-/** The messages after `after` in the order of their ids, with their reports. */
-async function readPage(from: Pick<Database, 'db'>, after: string | null, limit: number): Promise<Page> {
-  const messageIds = await nextMessageIds(from, after, limit);
-  const items = messageIds.length === 0 ? [] : (await reportsOf(from, messageIds)).map(reportToStore);
-  return { messageIds, items };
-}
-
-async function writePage(to: Pick<Database, 'writeTransaction'>, page: Page, reportsPerBatch: number): Promise<CopyCount> {
+/** Reads the messages' reports and stores them in the target, at most `reportsPerBatch` a transaction. */
+async function copyMessages(options: CopyOptions, messageIds: readonly string[], reportsPerBatch: number): Promise<CopyCount> {
+  const items = (await reportsOf(options.from, messageIds)).map(reportToStore);
   let stored = 0;
   let duplicates = 0;
-  for (let start = 0; start < page.items.length; start += reportsPerBatch) {
-    const outcome = await storeReports(to.writeTransaction, page.items.slice(start, start + reportsPerBatch));
+  for (let start = 0; start < items.length; start += reportsPerBatch) {
+    const outcome = await storeReports(options.to.writeTransaction, items.slice(start, start + reportsPerBatch));
     stored += outcome.stored;
     duplicates += outcome.duplicates;
   }
-  return { messages: page.messageIds.length, reports: page.items.length, stored, duplicates };
+  return { messages: messageIds.length, reports: items.length, stored, duplicates };
 }
 
-async function nextMessageIds(from: Pick<Database, 'db'>, after: string | null, limit: number): Promise<string[]> {
-  let query = from.db.selectFrom('messages').select('message_id').orderBy('message_id').limit(limit);
+/** A message's place in the listing; in microseconds, as the listing's cursor holds it (src/storage/read-messages.ts). */
+interface ListingPlace {
+  readonly receivedAtMicros: number;
+  readonly seq: number;
+}
+
+/** The messages after `after` in the listing's order, oldest first, along the listing's index. */
+async function nextListedMessages(from: Pick<Database, 'db'>, after: ListingPlace | null, limit: number) {
+  let query = from.db
+    .selectFrom('messages')
+    .select(['message_id', 'last_seq', sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros')])
+    .where('last_report_at', 'is not', null)
+    .where('last_seq', 'is not', null)
+    .$narrowType<{ last_seq: number }>()
+    .orderBy('last_report_at')
+    .orderBy('last_seq')
+    .limit(limit);
+  if (after !== null) {
+    query = query.where(
+      sql<boolean>`(last_report_at, last_seq) > (timestamptz 'epoch' + ${after.receivedAtMicros}::int8 * interval '1 microsecond', ${after.seq}::int8)`,
+    );
+  }
+  return query.execute();
+}
+
+async function nextUnlistedMessageIds(from: Pick<Database, 'db'>, after: string | null, limit: number): Promise<string[]> {
+  let query = from.db
+    .selectFrom('messages')
+    .select('message_id')
+    .where((eb) => eb.or([eb('last_report_at', 'is', null), eb('last_seq', 'is', null)]))
+    .orderBy('message_id')
+    .limit(limit);
   if (after !== null) query = query.where('message_id', '>', after);
   const rows = await query.execute();
   return rows.map((row) => row.message_id);
@@ -121,7 +154,7 @@ async function nextMessageIds(from: Pick<Database, 'db'>, after: string | null, 
 
 type CopiedRow = Omit<ReportRow, 'payload' | 'seq'> & { readonly payload_text: string };
 
-/** The messages' reports, each message's in the order they arrived; the payload as the text it was stored as. */
+/** The messages' reports in the order they arrived; the payload as the text it was stored as. */
 async function reportsOf(from: Pick<Database, 'db'>, messageIds: readonly string[]): Promise<CopiedRow[]> {
   return from.db
     .selectFrom('reports')
@@ -132,7 +165,6 @@ async function reportsOf(from: Pick<Database, 'db'>, messageIds: readonly string
       sql<string>`payload::text`.as('payload_text'),
     ])
     .where('message_id', 'in', messageIds)
-    .orderBy('message_id')
     .orderBy('seq')
     .execute();
 }

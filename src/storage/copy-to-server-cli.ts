@@ -5,6 +5,7 @@
  * stopped and run again: what is copied stays, and is not copied twice.
  */
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { readConfigOrExit } from '../config/config.js';
 import { abortedByStopSignal } from '../lib/stop-signals.js';
 import type { CopyCount } from './copy-history.js';
@@ -49,6 +50,11 @@ const server = openDatabase({ databaseUrl: serverUrl, dataDir: config.dataDir, w
 let copying = false;
 try {
   await migrateToLatest(embedded.db);
+  // The copy reads by key and along the listing's index. Without statistics (a database whose upkeep
+  // has not run since it filled) the planner read a page's reports by scanning them all: a million
+  // reports took 7.5 minutes instead of 70 s. The embedded database has one session, so this holds
+  // for every read of the copy.
+  await sql`SET enable_seqscan = off`.execute(embedded.db);
   await whileMigrating(server, { stop, onHeldUp }, () => migrateToLatest(server.db));
   copying = true;
   await copy(embedded, server);

@@ -53,7 +53,7 @@ async function answers(app: App, messageIds: readonly string[], refIds: readonly
   ]);
 }
 
-/** Every way a report reaches a receiver (JSON parts and a retry, XML through a gate, a GET, an unknown code, an SMPP receipt), and reports whose order of arrival decides. */
+/** Every way a report reaches a receiver (JSON parts and a retry, XML through a gate, a GET, an unknown code, an SMPP receipt), and reports whose order of arrival decides: a part's tie, and messages listed by arrival. */
 async function receiveVariedReports(app: App, database: Database): Promise<void> {
   const answersOf = await Promise.all([
     postJson(app, [
@@ -70,6 +70,8 @@ async function receiveVariedReports(app: App, database: Database): Promise<void>
     }),
     app.inject({ method: 'GET', url: '/dlr?ID=kv-1&RESULTCODE=1006&refId=order-3&customParameters%5Bdestination%5D=%2B4711111111' }),
   ]);
+  // One request's reports share their arrival time: the listing orders their messages by arrival, not by id.
+  answersOf.push(await postJson(app, ['c-3', 'a-1', 'b-2'].map((id) => deliveredReport({ id, refId: 'order-5' }))));
   // Spacing the payload keeps as it arrived.
   answersOf.push(await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{ "id" : "spaced",  "resultCode" : 1001 }' }));
   // Two reports of one part at one time, neither final: the one received last decides.
@@ -101,9 +103,9 @@ async function storedTexts(database: Database): Promise<string[]> {
   return rows.map((row) => row.text);
 }
 
-const MESSAGE_IDS = ['long', 'whole', 'xml-1', 'kv-1', 'smpp-1', 'spaced', 'tie'];
-const REF_IDS = ['order-1', 'order-2', 'order-3', 'order-4'];
-const REPORTS = 10;
+const MESSAGE_IDS = ['long', 'whole', 'xml-1', 'kv-1', 'c-3', 'a-1', 'b-2', 'smpp-1', 'spaced', 'tie'];
+const REF_IDS = ['order-1', 'order-2', 'order-3', 'order-4', 'order-5'];
+const REPORTS = 13;
 
 describe('copying the history of one database into another', () => {
   it('gives the target every report as it was stored, so lookups there answer as they did on the source', async () => {
@@ -136,12 +138,24 @@ describe('copying the history of one database into another', () => {
 
     const stopped = await copyHistory({ from: source, to: target.database, messagesPerPage: 1, reportsPerBatch: 2, stop: stop.signal, onPage: () => { stop.abort(); } });
 
-    // Message ids in byte order: `kv-1` comes first.
-    expect(stopped).toEqual({ messages: 1, reports: 1, stored: 1, duplicates: 0, stopped: true });
-    expect(await lookup(targetApp, '/messages/long')).toMatchObject({ status: 404 });
+    expect(stopped).toMatchObject({ messages: 1, duplicates: 0, stopped: true });
+    expect(stopped.stored).toBe(stopped.reports);
+    expect(await lookup(targetApp, '/messages?limit=500')).toMatchObject({ body: { messages: [expect.anything()] } });
     const rest = await copyHistory({ from: source, to: target.database, messagesPerPage: 1, reportsPerBatch: 2 });
-    expect(rest).toEqual({ messages: MESSAGE_IDS.length, reports: REPORTS, stored: REPORTS - 1, duplicates: 1, stopped: false });
+    expect(rest).toEqual({ messages: MESSAGE_IDS.length, reports: REPORTS, stored: REPORTS - stopped.reports, duplicates: stopped.reports, stopped: false });
     expect(await answers(targetApp, MESSAGE_IDS, REF_IDS)).toEqual(before);
+  });
+
+  it('copies a message that has no place in the listing', async () => {
+    await receiveVariedReports(sourceApp, source);
+    await sql`UPDATE messages SET last_report_at = NULL WHERE message_id = 'whole'`.execute(source.db);
+    await sql`UPDATE messages SET last_seq = NULL WHERE message_id = 'tie'`.execute(source.db);
+
+    const outcome = await copyHistory({ from: source, to: target.database, messagesPerPage: 1 });
+
+    expect(outcome).toEqual({ messages: MESSAGE_IDS.length, reports: REPORTS, stored: REPORTS, duplicates: 0, stopped: false });
+    expect(await lookup(targetApp, '/messages/whole')).toMatchObject({ status: 200, body: { resultCode: 4242, reports: [{ id: 'whole' }] } });
+    expect(await lookup(targetApp, '/messages/tie')).toMatchObject({ status: 200, body: { resultCode: 1008 } });
   });
 
   it('adds to what the target holds: a part decided there stays decided, and a report both hold is stored once', async () => {
@@ -159,14 +173,14 @@ describe('copying the history of one database into another', () => {
 
   it('refuses a report row no receiver writes, naming it, and keeps the pages copied before it', async () => {
     await receiveVariedReports(sourceApp, source);
-    await sql`UPDATE reports SET status = 'lost' WHERE report_id = 'whole'`.execute(source.db);
+    await sql`UPDATE reports SET status = 'lost' WHERE report_id = 'smpp-1'`.execute(source.db);
 
     const copying = copyHistory({ from: source, to: target.database, messagesPerPage: 1 });
 
     await expect(copying).rejects.toThrow(UnreadableReportError);
-    await expect(copying).rejects.toThrow('report "whole" has status "lost", which no receiver writes: it was not copied');
-    // `long`, `kv-1` and `smpp-1` come before `whole` in byte order.
-    expect(await lookup(targetApp, '/messages/smpp-1')).toMatchObject({ status: 200 });
-    expect(await lookup(targetApp, '/messages/whole')).toMatchObject({ status: 404 });
+    await expect(copying).rejects.toThrow('report "smpp-1" has status "lost", which no receiver writes: it was not copied');
+    // The receipt was received after the HTTP reports before it, which are copied first.
+    expect(await lookup(targetApp, '/messages/whole')).toMatchObject({ status: 200 });
+    expect(await lookup(targetApp, '/messages/smpp-1')).toMatchObject({ status: 404 });
   });
 });
