@@ -18,6 +18,8 @@ import type { Billing, Delivery, ReportStatus } from '../meaning/result-codes.js
 import type { Database } from './database.js';
 import type { ReportToStore } from './write-reports.js';
 import { storeReports } from './write-reports.js';
+import type { ListingPlace } from './read-messages.js';
+import { PLACE_MICROS, listedBeside } from './read-messages.js';
 import type { ReportRow } from './tables.js';
 
 export interface CopyCount {
@@ -115,28 +117,18 @@ async function copyMessages(options: CopyOptions, messageIds: readonly string[],
   return { messages: messageIds.length, reports: items.length, stored, duplicates };
 }
 
-/** A message's place in the listing; in microseconds, as the listing's cursor holds it (src/storage/read-messages.ts). */
-interface ListingPlace {
-  readonly receivedAtMicros: number;
-  readonly seq: number;
-}
-
 /** The messages after `after` in the listing's order, oldest first, along the listing's index. */
 async function nextListedMessages(from: Pick<Database, 'db'>, after: ListingPlace | null, limit: number) {
   let query = from.db
     .selectFrom('messages')
-    .select(['message_id', 'last_seq', sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros')])
+    .select(['message_id', 'last_seq', PLACE_MICROS.as('place_micros')])
     .where('last_report_at', 'is not', null)
     .where('last_seq', 'is not', null)
     .$narrowType<{ last_seq: number }>()
     .orderBy('last_report_at')
     .orderBy('last_seq')
     .limit(limit);
-  if (after !== null) {
-    query = query.where(
-      sql<boolean>`(last_report_at, last_seq) > (timestamptz 'epoch' + ${after.receivedAtMicros}::int8 * interval '1 microsecond', ${after.seq}::int8)`,
-    );
-  }
+  if (after !== null) query = query.where(listedBeside('>', after));
   return query.execute();
 }
 

@@ -135,6 +135,15 @@ export interface ListingPlace {
   readonly seq: number;
 }
 
+/** A message row's ListingPlace's time, selected as `place_micros`. */
+export const PLACE_MICROS = sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`;
+
+/** Messages listed before (`<`) or after (`>`) `place`, as a range of the listing indexes. */
+export function listedBeside(side: '<' | '>', place: ListingPlace) {
+  const at = sql`(timestamptz 'epoch' + ${place.receivedAtMicros}::int8 * interval '1 microsecond', ${place.seq}::int8)`;
+  return sql<boolean>`(last_report_at, last_seq) ${sql.raw(side)} ${at}`;
+}
+
 export interface MessagePage {
   readonly messages: StoredMessage[];
   /** Where the next page starts, or null on the last page. */
@@ -160,16 +169,13 @@ export async function listMessages({ db, readRows }: MessageReader, filter: Mess
  */
 export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
   let query = withDetails(db.selectFrom('messages').selectAll('messages'))
-    .select(sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`.as('place_micros'))
+    .select(PLACE_MICROS.as('place_micros'))
     .where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
-  if (filter.before !== undefined) {
-    const { receivedAtMicros, seq } = filter.before;
-    query = query.where(sql<boolean>`(last_report_at, last_seq) < (timestamptz 'epoch' + ${receivedAtMicros}::int8 * interval '1 microsecond', ${seq}::int8)`);
-  }
+  if (filter.before !== undefined) query = query.where(listedBeside('<', filter.before));
   return query.orderBy('last_report_at', 'desc').orderBy('last_seq', 'desc').limit(filter.limit + 1).compile();
 }
 
