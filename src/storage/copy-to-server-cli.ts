@@ -4,15 +4,13 @@
  * schema is brought up to date first; the embedded database's too, as a start would. The copy can be
  * stopped and run again: what is copied stays, and is not copied twice.
  */
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { readConfigOrExit } from '../config/config.js';
 import { abortedByStopSignal } from '../lib/stop-signals.js';
 import type { CopyCount } from './copy-history.js';
 import { copyHistory, countHistory } from './copy-history.js';
 import type { Database } from './database.js';
-import { openDatabase } from './database.js';
-import { holdsDatabase } from './embedded-creation.js';
+import { holdsEmbeddedDatabase, openDatabase } from './database.js';
 import { FolderInUseError } from './folder-claim.js';
 import type { Journal } from './journal.js';
 import { journalFolder, openJournal } from './journal.js';
@@ -28,7 +26,7 @@ for (const { line } of warnings) process.stderr.write(`${line}\n`);
 if (config.databaseUrl === null) exit(2, 'DATABASE_URL is not set: name the PostgreSQL server to copy the embedded database to');
 const serverUrl = config.databaseUrl;
 // Looked for before anything is opened: opening the embedded database makes one where there is none.
-if (!holdsDatabase(join(config.dataDir, 'postgres')) && !holdsDatabase(config.dataDir)) {
+if (!holdsEmbeddedDatabase(config.dataDir)) {
   exit(1, `there is no embedded database in DATA_DIR (${config.dataDir}): nothing to copy`);
 }
 

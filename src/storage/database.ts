@@ -277,11 +277,18 @@ function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
  */
 export function embeddedFolder(dataDir: string): string {
   if (holdsDatabase(dataDir)) return dataDir;
-  const folder = join(dataDir, 'postgres');
+  const folder = join(dataDir, EMBEDDED_SUBFOLDER);
   const firstCreated = mkdirSync(folder, { recursive: true });
   // Its name must be on disk with the database in it; PostgreSQL syncs what is inside.
   if (firstCreated !== undefined) for (const path of foldersToSync(folder, firstCreated).slice(1)) syncFolderNow(path);
   return folder;
+}
+
+const EMBEDDED_SUBFOLDER = 'postgres';
+
+/** Whether the data folder holds an embedded database, in either layout; looks without making anything. */
+export function holdsEmbeddedDatabase(dataDir: string): boolean {
+  return holdsDatabase(dataDir) || holdsDatabase(join(dataDir, EMBEDDED_SUBFOLDER));
 }
 
 /**
