@@ -20,7 +20,7 @@ export interface ListQuery {
 }
 
 /** A limit above the most is served as the most; below 1 or not a number is an error. */
-export function parseLimit(text: string | undefined): Result<number> {
+function parseLimit(text: string | undefined): Result<number> {
   if (text === undefined || text === '') return ok(DEFAULT_LIMIT);
   const limit = parseIntegerText('limit', text, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
   if (!limit.ok) return limit;
@@ -44,7 +44,7 @@ const LIST_PARAMETERS = ['refId', 'status', 'since', 'until', 'limit', 'cursor']
  * is refused: ignored, it would answer an unfiltered list that reads as the filtered one. Other
  * names (a browser's cache-busting `_=…`) are left alone.
  */
-export function misspelledParameter(query: object, known: readonly string[]): Result<null> {
+function misspelledParameter(query: object, known: readonly string[]): Result<null> {
   const bySpelling = new Map(known.map((name) => [spelling(name), name]));
   for (const given of Object.keys(query)) {
     const meant = bySpelling.get(spelling(given));
@@ -132,6 +132,39 @@ function parseTimeParameter(name: string, text: string): Result<Date> {
   if (!DATE_ONLY.test(typed)) return parseDateTime(name, withPlusOffset(typed));
   const midnight = parseDateTime(name, `${typed}T00:00:00Z`);
   return midnight.ok ? midnight : problem(`${name} is not a real date: "${clip(typed)}"`);
+}
+
+export interface RejectedQuery {
+  readonly limit?: string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+export interface RejectedFilter {
+  readonly limit: number;
+  /** The id the page starts below; null for the newest. */
+  readonly before: number | null;
+}
+
+export function parseRejectedQuery(query: RejectedQuery): Result<RejectedFilter> {
+  const misspelled = misspelledParameter(query, ['limit', 'cursor']);
+  if (!misspelled.ok) return misspelled;
+  const limit = parseLimit(query.limit);
+  if (!limit.ok) return limit;
+  if (query.cursor === undefined || query.cursor === '') return ok({ limit: limit.value, before: null });
+  const before = decodeRejectedCursor(query.cursor);
+  return before.ok ? ok({ limit: limit.value, before: before.value }) : before;
+}
+
+/** Opaque to callers, as the listing's are; inside, the kept request's number the next page starts below. */
+export function encodeRejectedCursor(before: number): string {
+  return Buffer.from(`r1:${before}`).toString('base64url');
+}
+
+function decodeRejectedCursor(cursor: string): Result<number> {
+  const match = /^r1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match?.[1] !== undefined) return ok(Number(match[1]));
+  // A cursor of GET /messages names a place in that listing, not among the refused requests.
+  return problem('cursor is not one GET /rejected gave out');
 }
 
 /** Opaque to callers; inside, the place in the listing the next page starts after. */

@@ -7,11 +7,11 @@ import { otherMethodsRoute } from '../http/other-methods.js';
 import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
-import { latestRejectedRequests } from '../storage/rejected-requests.js';
+import { rejectedRequestsPage } from '../storage/rejected-requests.js';
 import { queryAuthorization } from './auth.js';
-import { encodeCursor, misspelledParameter, parseLimit, parseListQuery, parseLookupText } from './list-parameters.js';
+import { encodeCursor, encodeRejectedCursor, parseListQuery, parseLookupText, parseRejectedQuery } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
-import { ErrorSchema, LimitQuery, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema } from './schemas.js';
+import { ErrorSchema, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema, RejectedQuerySchema } from './schemas.js';
 import { rfc3339 } from './time.js';
 
 /**
@@ -75,15 +75,17 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
 
   app.get(
     '/rejected',
-    { schema: { querystring: LimitQuery, response: { 200: RejectedListSchema, 400: ErrorSchema } } },
+    { schema: { querystring: RejectedQuerySchema, response: { 200: RejectedListSchema, 400: ErrorSchema } } },
     async (request, reply) => {
-      const misspelled = misspelledParameter(request.query, ['limit']);
-      if (!misspelled.ok) return reply.code(400).send(errorBody(400, misspelled.problem));
-      const limit = parseLimit(request.query.limit);
-      if (!limit.ok) return reply.code(400).send(errorBody(400, limit.problem));
-      const rows = await latestRejectedRequests(database, limit.value);
+      const filter = parseRejectedQuery(request.query);
+      if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
+      const page = await rejectedRequestsPage(database, filter.value.limit, filter.value.before);
+      // The body stays the list alone; the next page is a link (RFC 8288), a query on this same path.
+      if (page.nextBefore !== null) {
+        void reply.header('link', `<?limit=${filter.value.limit}&cursor=${encodeRejectedCursor(page.nextBefore)}>; rel="next"`);
+      }
       return {
-        rejected: rows.map((row) => ({
+        rejected: page.requests.map((row) => ({
           receivedAt: rfc3339(row.received_at),
           remoteAddress: row.remote_address,
           method: row.method,

@@ -94,4 +94,4 @@ export const RejectedListSchema = Type.Object({
   ),
 });
 
-export const LimitQuery = Type.Object({ limit: Type.Optional(Type.String()) });
+export const RejectedQuerySchema = Type.Object({ limit: Type.Optional(Type.String()), cursor: Type.Optional(Type.String()) });

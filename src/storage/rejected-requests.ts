@@ -64,13 +64,30 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
   });
 }
 
+export interface RejectedPage {
+  readonly requests: RejectedRequestRow[];
+  /** The id the next page starts below, or null on the last page. */
+  readonly nextBefore: number | null;
+}
+
 /**
- * The newest refused requests, read as the query API's lookups are (prepared, and on a server
+ * The refused requests newest first, a page at a time: `limit` of them kept before (below) the id
+ * `before`, or the newest when it is null. One row more than the page is read: whether it comes
+ * says whether there is a next page. Read as the query API's lookups are (prepared, and on a server
  * within the read deadline): behind a lock on the table, or on a server that stopped answering, a
  * read left waiting held a connection of the query API for as long.
  */
-export async function latestRejectedRequests({ db, readRows }: Pick<Database, 'db' | 'readRows'>, limit: number): Promise<RejectedRequestRow[]> {
-  return readRows(db.selectFrom('rejected_requests').selectAll().orderBy('id', 'desc').limit(limit).compile());
+export async function rejectedRequestsPage(
+  { db, readRows }: Pick<Database, 'db' | 'readRows'>,
+  limit: number,
+  before: number | null,
+): Promise<RejectedPage> {
+  let query = db.selectFrom('rejected_requests').selectAll();
+  if (before !== null) query = query.where('id', '<', before);
+  const rows = await readRows(query.orderBy('id', 'desc').limit(limit + 1).compile());
+  const requests = rows.slice(0, limit);
+  const last = requests.at(-1);
+  return { requests, nextBefore: rows.length > limit && last !== undefined ? last.id : null };
 }
 
 /**

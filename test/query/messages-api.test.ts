@@ -169,6 +169,53 @@ describe('GET /rejected', () => {
     expect((await app.inject({ method: 'GET', url: '/rejected?limit=1&_=1733280000' })).json<{ rejected: unknown[] }>().rejected).toHaveLength(1);
   });
 
+  /** A page of GET /rejected: its bodies, and the URL its link names for the next page, resolved as a client resolves it. */
+  async function rejectedPage(url: string): Promise<{ bodies: string[]; next: string | null }> {
+    const response = await app.inject({ method: 'GET', url });
+    expect(response.statusCode, response.body).toBe(200);
+    const bodies = response.json<{ rejected: Array<{ body: string }> }>().rejected.map((row) => row.body);
+    const link = response.headers.link;
+    const target = typeof link === 'string' ? /^<([^>]*)>; rel="next"$/.exec(link)?.[1] : undefined;
+    if (target === undefined) return { bodies, next: null };
+    const resolved = new URL(target, `http://receiver${url}`);
+    return { bodies, next: `${resolved.pathname}${resolved.search}` };
+  }
+
+  it('pages through every kept request, newest first, by the link each page gives to the next', async () => {
+    for (let index = 1; index <= 5; index++) {
+      await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: `{"id":"p${index}"}` });
+    }
+    const whole = await rejectedPage('/rejected?limit=500');
+    expect(whole.next).toBeNull();
+    const all = whole.bodies;
+    expect(all.slice(0, 5)).toEqual(['{"id":"p5"}', '{"id":"p4"}', '{"id":"p3"}', '{"id":"p2"}', '{"id":"p1"}']);
+
+    const pages: string[][] = [];
+    let url: string | null = '/rejected?limit=2';
+    while (url !== null && pages.length <= all.length) {
+      const page = await rejectedPage(url);
+      pages.push(page.bodies);
+      url = page.next;
+    }
+    expect(pages.map((page) => page.length)).toEqual([...Array.from({ length: Math.floor(all.length / 2) }, () => 2), ...(all.length % 2 === 1 ? [1] : [])]);
+    expect(pages.flat()).toEqual(all);
+    // A page that ends exactly at the oldest gives no link.
+    expect((await rejectedPage(`/rejected?limit=${all.length}`)).next).toBeNull();
+    expect((await app.inject({ method: 'GET', url: `/rejected?limit=${all.length - 1}` })).headers.link).toMatch(/^<\?limit=\d+&cursor=[\w-]+>; rel="next"$/);
+  });
+
+  it('answers 400 to a cursor it did not give out, a listing\'s cursor included, naming it', async () => {
+    const listing = await list('limit=1');
+    expect(listing.nextCursor).not.toBeNull();
+    for (const cursor of ['bogus', String(listing.nextCursor)]) {
+      const response = await app.inject({ method: 'GET', url: `/rejected?cursor=${encodeURIComponent(cursor)}` });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({ error: 'Bad Request', message: 'cursor is not one GET /rejected gave out' });
+    }
+    const misspelled = await app.inject({ method: 'GET', url: '/rejected?Cursor=x' });
+    expect(misspelled.json<{ message: string }>().message).toBe('Cursor is not a parameter; did you mean cursor? (names are case-sensitive)');
+  });
+
   it('answers 400 to a limit below 1, naming it', async () => {
     const response = await app.inject({ method: 'GET', url: '/rejected?limit=0' });
     expect(response.statusCode).toBe(400);
