@@ -148,6 +148,9 @@ export interface RejectedFilter {
 export function parseRejectedQuery(query: RejectedQuery): Result<RejectedFilter> {
   const misspelled = misspelledParameter(query, ['limit', 'cursor']);
   if (!misspelled.ok) return misspelled;
+  // Ignored, `offset=500` would answer the newest page again, reading as the page asked for.
+  const paged = Object.keys(query).find((given) => ['offset', 'page'].includes(spelling(given)));
+  if (paged !== undefined) return problem(`${clip(paged)} is not a parameter: the next page is the one the Link header of this one names (cursor=…)`);
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
   if (query.cursor === undefined || query.cursor === '') return ok({ limit: limit.value, before: null });

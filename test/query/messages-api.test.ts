@@ -204,7 +204,7 @@ describe('GET /rejected', () => {
     expect((await app.inject({ method: 'GET', url: `/rejected?limit=${all.length - 1}` })).headers.link).toMatch(/^<\?limit=\d+&cursor=[\w-]+>; rel="next"$/);
   });
 
-  it('answers 400 to a cursor it did not give out, a listing\'s cursor included, naming it', async () => {
+  it('answers 400 to a cursor it did not give out, a listing\'s cursor included, and to an offset or a page number, naming them', async () => {
     const listing = await list('limit=1');
     expect(listing.nextCursor).not.toBeNull();
     for (const cursor of ['bogus', String(listing.nextCursor)]) {
@@ -214,6 +214,13 @@ describe('GET /rejected', () => {
     }
     const misspelled = await app.inject({ method: 'GET', url: '/rejected?Cursor=x' });
     expect(misspelled.json<{ message: string }>().message).toBe('Cursor is not a parameter; did you mean cursor? (names are case-sensitive)');
+    for (const paging of ['offset=2', 'page=2']) {
+      const response = await app.inject({ method: 'GET', url: `/rejected?limit=2&${paging}` });
+      expect(response.statusCode).toBe(400);
+      expect(response.json<{ message: string }>().message).toBe(
+        `${paging.split('=')[0] ?? ''} is not a parameter: the next page is the one the Link header of this one names (cursor=…)`,
+      );
+    }
   });
 
   it('answers 400 to a limit below 1, naming it', async () => {
