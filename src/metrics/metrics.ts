@@ -1,7 +1,7 @@
 /**
  * What the receiver has done since it started, for Prometheus to scrape: reports acknowledged, by
  * format and by what each report says; intake's answers by status code; refused requests kept;
- * SMPP `deliver_sm` answers by command status. Read at each scrape: whether the receiver has
+ * SMPP receipt answers (`deliver_sm_resp`, `data_sm_resp`) by command status. Read at each scrape: whether the receiver has
  * started, whether the database answers, where reports go, how many wait in the journal, and the
  * SMPP bind. Node's own (memory, CPU, event-loop delay, collections) are prom-client's defaults.
  *
@@ -15,6 +15,8 @@ import type { RejectedRequest } from '../storage/rejected-requests.js';
 import type { ReportToStore } from '../storage/write-reports.js';
 
 const SMPP_STATES: readonly SmppState[] = ['bound', 'connecting', 'disabled'];
+/** A refused request kept with one of these as its method came over SMPP. */
+const SMPP_COMMANDS: ReadonlySet<string> = new Set(['deliver_sm', 'data_sm']);
 
 export interface ReceiverMetrics {
   /** Reports just made durable, whose acknowledgement goes out next. */
@@ -56,7 +58,7 @@ export function receiverMetrics(): ReceiverMetrics {
   const rejected = counter('dlr_rejected_requests_total', 'Refused requests kept for GET /rejected, by how they came (http or smpp)', ['via']);
   const deliverSmAnswers = counter(
     'dlr_smpp_deliver_sm_answers_total',
-    'deliver_sm_resp sent to the SMPP gateway, by command status (ESME_ROK: stored, or kept among the rejected requests)',
+    'deliver_sm_resp (and data_sm_resp) sent to the SMPP gateway, by command status (ESME_ROK: stored, or kept among the rejected requests)',
     ['command_status'],
   );
   const gauge = (name: string, help: string, labelNames: readonly string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
@@ -74,7 +76,7 @@ export function receiverMetrics(): ReceiverMetrics {
       intakeAnswers.inc({ code: String(statusCode) });
     },
     rejectedKept: (request) => {
-      rejected.inc({ via: request.method === 'deliver_sm' ? 'smpp' : 'http' });
+      rejected.inc({ via: SMPP_COMMANDS.has(request.method) ? 'smpp' : 'http' });
     },
     deliverSmAnswered: (commandStatusName) => {
       deliverSmAnswers.inc({ command_status: commandStatusName });

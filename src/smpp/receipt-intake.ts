@@ -1,5 +1,5 @@
 /**
- * What the receiver does with a `deliver_sm`, and which command status its `deliver_sm_resp` carries.
+ * What the receiver does with a `deliver_sm` (or a `data_sm`), and which command status its answer carries.
  * A receipt goes through the same storage path as an HTTP report (format `smpp`), and `ESME_ROK` is
  * answered only once it is committed or safe in the journal; when it cannot be made durable, a
  * temporary error makes the gateway deliver it again. A `deliver_sm` that is not a receipt, or a
@@ -30,7 +30,13 @@ export interface Gateway {
   readonly label: string;
 }
 
-export type DeliverSmHandler = (deliverSm: DeliverSm, gateway: Gateway) => Promise<number>;
+/**
+ * The PDU a receipt came in: `deliver_sm`, as LINK's gateway sends them, or `data_sm`, which SMPP
+ * 3.4 (4.7) lets a gateway use for receipts too. Both are read alike and answered once stored.
+ */
+export type ReceiptCommand = 'deliver_sm' | 'data_sm';
+
+export type DeliverSmHandler = (deliverSm: DeliverSm, gateway: Gateway, command: ReceiptCommand) => Promise<number>;
 
 /** A gateway that writes its dates in a way of its own does so in every receipt: a line a minute says so. */
 const UNREAD_DATE_LOG_MS = 60_000;
@@ -39,13 +45,13 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
   const { sink, logger } = options;
   const logUnreadDate = logSparingly(UNREAD_DATE_LOG_MS);
 
-  const keep = async (gateway: Gateway, reason: string, text: string, receivedAt: Date): Promise<number> => {
+  const keep = async (gateway: Gateway, command: ReceiptCommand, reason: string, text: string, receivedAt: Date): Promise<number> => {
     const body = Buffer.from(text);
     try {
       await options.keepRejected({
         receivedAt,
         remoteAddress: gateway.remoteAddress,
-        method: 'deliver_sm',
+        method: command,
         path: gateway.label,
         contentType: null,
         reason,
@@ -54,26 +60,26 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
       });
       return COMMAND_STATUS.ok;
     } catch (error) {
-      logger.error({ err: errorSummary(error) }, 'could not keep a deliver_sm that was not stored: answering a temporary error');
+      logger.error({ err: errorSummary(error), command }, 'could not keep a receipt PDU that was not stored: answering a temporary error');
       return COMMAND_STATUS.temporaryAppError;
     }
   };
 
-  return async (deliverSm, gateway) => {
+  return async (deliverSm, gateway, command) => {
     const receivedAt = new Date();
     const reading = readDeliverSm(deliverSm);
     if (reading.kind === 'not a receipt') {
-      logger.info({ esmClass: deliverSm.esmClass }, 'a deliver_sm that is not a delivery receipt: kept among the rejected requests');
-      return keep(gateway, 'not a delivery receipt (an incoming message): acknowledged, not stored as a report', reading.text, receivedAt);
+      logger.info({ esmClass: deliverSm.esmClass, command }, `a ${command} that is not a delivery receipt: kept among the rejected requests`);
+      return keep(gateway, command, 'not a delivery receipt (an incoming message): acknowledged, not stored as a report', reading.text, receivedAt);
     }
     if (reading.kind === 'unreadable') {
       logger.warn({ reason: reading.problem }, 'receipt refused: kept among the rejected requests');
-      return keep(gateway, reading.problem, reading.text, receivedAt);
+      return keep(gateway, command, reading.problem, reading.text, receivedAt);
     }
     const report = interpretReceipt(reading.receipt);
     if (!report.ok) {
       logger.warn({ reason: report.problem }, 'receipt refused: kept among the rejected requests');
-      return keep(gateway, report.problem, reading.payload.short_message, receivedAt);
+      return keep(gateway, command, report.problem, reading.payload.short_message, receivedAt);
     }
     const [unreadDate] = reading.unreadDates;
     if (unreadDate !== undefined) {
@@ -87,7 +93,7 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
     } catch (error) {
       if (isDataError(error)) {
         logger.warn({ err: errorSummary(error) }, 'the database refused a receipt: kept among the rejected requests');
-        return keep(gateway, `the database refused the receipt: ${errorSummary(error).message}`, reading.payload.short_message, receivedAt);
+        return keep(gateway, command, `the database refused the receipt: ${errorSummary(error).message}`, reading.payload.short_message, receivedAt);
       }
       logger.error({ err: errorSummary(error) }, 'receipt not stored: answering a temporary error so the gateway delivers it again');
       return COMMAND_STATUS.temporaryAppError;

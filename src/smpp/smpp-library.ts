@@ -38,7 +38,8 @@ function readWithin(type: smpp.FieldType, value: Buffer): unknown {
  * that does not decode (one byte of `callback_num`) threw, with the same end as above. None of them
  * is what a receipt is read from: one that does not decode is kept as it came.
  */
-for (const field of [...Object.values(smpp.commands.deliver_sm?.params ?? {}), ...Object.values(smpp.tlvs)]) {
+const receiptParams = [smpp.commands.deliver_sm, smpp.commands.data_sm].flatMap((command) => Object.values(command?.params ?? {}));
+for (const field of [...receiptParams, ...Object.values(smpp.tlvs)]) {
   const filter = field.filter;
   if (filter === undefined) continue;
   field.filter = {

@@ -4,15 +4,16 @@
  * flight each way, an `enquire_link` well inside the 5-minute idle limit, and 30 seconds' wait
  * before connecting again after a drop or a refused bind, forever.
  *
- * Receipts are handled one at a time, in arrival order, and each `deliver_sm_resp` is sent only once
- * the handler has decided (after the commit, for a receipt that is stored).
+ * Receipts (`deliver_sm`, or `data_sm`, which SMPP 3.4 allows for them too) are handled one at a
+ * time, in arrival order, and each answer is sent only once the handler has decided (after the
+ * commit, for a receipt that is stored).
  */
 import { isIP } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SmppConfig } from '../config/config.js';
 import { errorSummary } from '../lib/error-summary.js';
 import type { DeliverSm } from '../intake/read-receipt.js';
-import type { DeliverSmHandler, Gateway } from './receipt-intake.js';
+import type { DeliverSmHandler, Gateway, ReceiptCommand } from './receipt-intake.js';
 import type { SmppPdu, SmppSession } from './smpp-library.js';
 import { COMMAND_STATUS, commandStatusName, smpp } from './smpp-library.js';
 
@@ -22,7 +23,7 @@ export interface SmppReceiverOptions {
   readonly config: SmppConfig;
   readonly logger: FastifyBaseLogger;
   readonly handleDeliverSm: DeliverSmHandler;
-  /** Told the command status of each `deliver_sm_resp` sent. */
+  /** Told the command status of each `deliver_sm_resp` or `data_sm_resp` sent. */
   readonly answered: (commandStatusName: string) => void;
 }
 
@@ -153,7 +154,10 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
     if (pdu.isResponse() || current.ended) return;
     switch (pdu.command) {
       case 'deliver_sm':
-        receipts = receipts.then(() => answerDeliverSm(current, pdu));
+        receipts = receipts.then(() => answerReceipt(current, pdu, 'deliver_sm'));
+        return;
+      case 'data_sm':
+        receipts = receipts.then(() => answerReceipt(current, pdu, 'data_sm'));
         return;
       case 'enquire_link':
         current.session.send(pdu.response());
@@ -167,13 +171,13 @@ export function smppReceiver(options: SmppReceiverOptions): SmppReceiver {
     }
   };
 
-  const answerDeliverSm = async (current: Link, pdu: SmppPdu) => {
+  const answerReceipt = async (current: Link, pdu: SmppPdu, command: ReceiptCommand) => {
     const gateway: Gateway = { remoteAddress: current.session.socket.remoteAddress ?? null, label };
     let status: number;
     try {
-      status = await options.handleDeliverSm(deliverSmOf(pdu), gateway);
+      status = await options.handleDeliverSm(deliverSmOf(pdu), gateway, command);
     } catch (error) {
-      logger.error({ err: errorSummary(error) }, 'a deliver_sm could not be handled: answering a temporary error');
+      logger.error({ err: errorSummary(error), command }, 'a receipt PDU could not be handled: answering a temporary error');
       status = COMMAND_STATUS.temporaryAppError;
     }
     // A link lost meanwhile gets no answer: the gateway delivers the receipt again on the next bind.

@@ -25,6 +25,7 @@ declare module 'smpp' {
       enquire_link(options: Record<string, unknown>, responseCallback?: ResponseCallback): boolean;
       unbind(options: Record<string, unknown>, responseCallback?: ResponseCallback): boolean;
       deliver_sm(options: Record<string, unknown>, responseCallback?: ResponseCallback): boolean;
+      data_sm(options: Record<string, unknown>, responseCallback?: ResponseCallback): boolean;
       close(callback?: () => void): void;
       destroy(callback?: () => void): void;
     }

@@ -1,7 +1,7 @@
 /**
  * A real SMPP server in the test process, playing LINK's gateway: it checks `system_id` and
- * `password`, counts binds and keepalives, sends `deliver_sm` receipts one at a time (window 1)
- * and hands back the receiver's `deliver_sm_resp`.
+ * `password`, counts binds and keepalives, sends `deliver_sm` (or `data_sm`) receipts one at a time
+ * (window 1) and hands back the receiver's answer.
  */
 import type { AddressInfo } from 'node:net';
 import type { SmppPdu, SmppSession } from '../../src/smpp/smpp-library.js';
@@ -27,6 +27,8 @@ export interface FakeGateway {
   readonly bound: () => Promise<SmppSession>;
   /** Sends a `deliver_sm` on the bound session; resolves with the receiver's answer. */
   readonly deliver: (params: Record<string, unknown>) => Promise<SmppPdu>;
+  /** Sends a `data_sm`, as a gateway that sends its receipts so does; resolves with the receiver's answer. */
+  readonly sendDataSm: (params: Record<string, unknown>) => Promise<SmppPdu>;
   /**
    * Sends a `deliver_sm` whose TLVs are the given bytes, as a gateway that encodes them loosely
    * would; resolves with the receiver's answer, and fails if the receiver drops the link instead.
@@ -104,6 +106,12 @@ export async function startFakeGateway(options: GatewayOptions): Promise<FakeGat
       const session = await bound();
       return new Promise<SmppPdu>((resolve) => {
         session.deliver_sm(params, resolve);
+      });
+    },
+    sendDataSm: async (params) => {
+      const session = await bound();
+      return new Promise<SmppPdu>((resolve) => {
+        session.data_sm(params, resolve);
       });
     },
     deliverWithRawTlvs: async (params, tlvs) => {

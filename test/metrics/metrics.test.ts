@@ -148,7 +148,7 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('counts deliver_sm answers by command status, receipts acknowledged, and incoming messages kept, and shows the bind', async () => {
+  it('counts deliver_sm and data_sm answers by command status, receipts acknowledged, and incoming messages kept as SMPP\'s, and shows the bind', async () => {
     const testDb = await createTestDatabase();
     const gateway = await startFakeGateway({ systemId: 'metrics', password: 'pw' });
     const receiver = await startSmppReceiver(testDb.database, { SMPP_URL: gateway.url('metrics', 'pw'), API_TOKEN: TOKEN });
@@ -158,10 +158,12 @@ describe('GET /metrics', () => {
       expect(receipt.command_status).toBe(COMMAND_STATUS.ok);
       const incoming = await gateway.deliver({ source_addr: '4799999999', destination_addr: '2000', esm_class: 0, short_message: Buffer.from('STOP') });
       expect(incoming.command_status).toBe(COMMAND_STATUS.ok);
+      const incomingData = await gateway.sendDataSm({ source_addr: '4799999999', destination_addr: '2000', esm_class: 0, message_payload: Buffer.from('HELLO') });
+      expect(incomingData.command_status).toBe(COMMAND_STATUS.ok);
       await expectSamples(receiver.app, {
-        'dlr_smpp_deliver_sm_answers_total{command_status="ESME_ROK"}': 2,
+        'dlr_smpp_deliver_sm_answers_total{command_status="ESME_ROK"}': 3,
         'dlr_reports_acknowledged_total{format="smpp",status="failed"}': 1,
-        'dlr_rejected_requests_total{via="smpp"}': 1,
+        'dlr_rejected_requests_total{via="smpp"}': 2,
         'dlr_smpp_state{state="bound"}': 1,
         'dlr_smpp_state{state="disabled"}': 0,
       });

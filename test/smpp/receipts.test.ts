@@ -153,6 +153,43 @@ describe('TLVs', () => {
   });
 });
 
+describe('a delivery receipt in a data_sm', () => {
+  /** A `data_sm` receipt (esm_class 0x04): SMPP 3.4 lets a gateway send receipts so. */
+  async function sendDataSm(params: Record<string, unknown>, reportId: string): Promise<{ answer: SmppPdu; storedWhenAnswered: boolean }> {
+    const answer = await gateway.sendDataSm({ source_addr: '4799999999', destination_addr: 'LINK', esm_class: 0x04, data_coding: 0, ...params });
+    const row = await testDb.database.db.selectFrom('reports').select('seq').where('report_id', '=', reportId).executeTakeFirst();
+    return { answer, storedWhenAnswered: row !== undefined };
+  }
+
+  it('is stored from its TLVs alone, and answered with data_sm_resp ESME_ROK only once committed', async () => {
+    // message_state 5 is UNDELIVERABLE.
+    const { answer, storedWhenAnswered } = await sendDataSm({ receipted_message_id: 'smpp-data-1', message_state: 5 }, 'smpp-data-1');
+    expect(answer.command).toBe('data_sm_resp');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(storedWhenAnswered).toBe(true);
+    const message = await getMessage(receiver.app, 'smpp-data-1');
+    expect(message).toMatchObject({ status: 'failed', final: true });
+    expect(onlyPart(message)).toMatchObject({ status: 'failed', stat: 'UNDELIV' });
+    expect(message.reports[0]).toMatchObject({ format: 'smpp', payload: { receipted_message_id: 'smpp-data-1', message_state: 5 } });
+  });
+
+  it('reads the receipt text in message_payload, as a deliver_sm\'s', async () => {
+    const text = receiptText({ id: 'smpp-data-2', stat: 'DELIVRD', err: '000' });
+    const { answer } = await sendDataSm({ message_payload: Buffer.from(text, 'latin1') }, 'smpp-data-2');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    expect(onlyPart(await getMessage(receiver.app, 'smpp-data-2'))).toMatchObject({ status: 'delivered', stat: 'DELIVRD', errDescription: 'OK' });
+  });
+
+  it('answers a data_sm that is not a receipt ESME_ROK and keeps it among the rejected, named data_sm', async () => {
+    const answer = await gateway.sendDataSm({ source_addr: '4799999999', destination_addr: '2000', esm_class: 0, message_payload: Buffer.from('HELLO') });
+    expect(answer.command).toBe('data_sm_resp');
+    expect(answer.command_status).toBe(COMMAND_STATUS.ok);
+    const [latest] = (await receiver.app.inject({ method: 'GET', url: '/rejected?limit=1' })).json<{ rejected: Array<{ method: string; body: string; reason: string }> }>().rejected;
+    expect(latest).toMatchObject({ method: 'data_sm', body: 'HELLO' });
+    expect(latest?.reason).toContain('not a delivery receipt');
+  });
+});
+
 describe('TLVs a gateway encodes loosely', () => {
   const DELIVERED = Buffer.from([2]);
 
