@@ -9,6 +9,7 @@ import { readConfigOrExit } from '../config/config.js';
 import { abortedByStopSignal } from '../lib/stop-signals.js';
 import type { CopyCount } from './copy-history.js';
 import { copyHistory, countHistory } from './copy-history.js';
+import { dataFolderAccessLine, folderAccessLine } from './data-folder-access.js';
 import type { Database } from './database.js';
 import { holdsEmbeddedDatabase, openDatabase } from './database.js';
 import { FolderInUseError } from './folder-claim.js';
@@ -26,8 +27,9 @@ for (const { line } of warnings) process.stderr.write(`${line}\n`);
 if (config.databaseUrl === null) exit(2, 'DATABASE_URL is not set: name the PostgreSQL server to copy the embedded database to');
 const serverUrl = config.databaseUrl;
 // Looked for before anything is opened: opening the embedded database makes one where there is none.
+// A folder this process may not read looks empty: that is said instead, as a start says it.
 if (!holdsEmbeddedDatabase(config.dataDir)) {
-  exit(1, `there is no embedded database in DATA_DIR (${config.dataDir}): nothing to copy`);
+  exit(1, (await folderAccessLine(config.dataDir)) ?? `there is no embedded database in DATA_DIR (${config.dataDir}): nothing to copy`);
 }
 
 const journal = await claimDataFolder();
@@ -57,7 +59,8 @@ try {
   copying = true;
   await copy(embedded, server);
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
+  const access = copying ? null : await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: true });
+  const message = access ?? (error instanceof Error ? error.message : String(error));
   const rest = copying ? '; what was copied stays, and running the copy again goes on from there' : ': nothing was copied';
   process.stderr.write(`the copy stopped: ${message}${rest}\n`);
   process.exitCode = 1;
@@ -104,7 +107,7 @@ async function claimDataFolder(): Promise<Journal> {
     if (error instanceof FolderInUseError) {
       exit(1, `a receiver is running on DATA_DIR (${message}): stop it, or start it on the server with a DATA_DIR of its own, before copying`);
     }
-    exit(1, `the data folder could not be claimed: ${message}`);
+    exit(1, (await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: false })) ?? `the data folder could not be claimed: ${message}`);
   }
 }
 

@@ -122,7 +122,11 @@ function processUser(): ProcessUser | null {
 export async function dataFolderAccessLine(dataDir: string, error: unknown, options: { readonly embeddedOpening: boolean }): Promise<string | null> {
   const code = errorCode(error);
   const mayBeAccess = code === undefined ? options.embeddedOpening : ACCESS_REFUSALS.has(code);
-  if (!mayBeAccess) return null;
+  return mayBeAccess ? folderAccessLine(dataDir) : null;
+}
+
+/** The line naming what keeps this process from reading and writing DATA_DIR, or null when nothing does. */
+export async function folderAccessLine(dataDir: string): Promise<string | null> {
   const problem = await findAccessProblem(dataDir).catch(() => null);
   return problem === null ? null : accessProblemLine(dataDir, problem, processUser());
 }
