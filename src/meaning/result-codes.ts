@@ -3,9 +3,14 @@
  * with its description and "Transaction State" column as printed there.
  */
 
-export type Delivery = 'DELIVERED' | 'NOT_DELIVERED' | 'UNKNOWN';
-export type Billing = 'BILLED' | 'NOT_BILLED' | 'UNKNOWN';
-export type ReportStatus = 'delivered' | 'failed' | 'pending' | 'unknown';
+/** Every value of each, for reading them back from stored rows. */
+export const DELIVERIES = ['DELIVERED', 'NOT_DELIVERED', 'UNKNOWN'] as const;
+export const BILLINGS = ['BILLED', 'NOT_BILLED', 'UNKNOWN'] as const;
+export const REPORT_STATUSES = ['delivered', 'failed', 'pending', 'unknown'] as const;
+
+export type Delivery = (typeof DELIVERIES)[number];
+export type Billing = (typeof BILLINGS)[number];
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
 
 export interface ResultCodeMeaning {
   readonly resultCode: number;

@@ -14,7 +14,7 @@
  */
 import { sql } from 'kysely';
 import type { InterpretedReport } from '../meaning/interpret-report.js';
-import type { Billing, Delivery, ReportStatus } from '../meaning/result-codes.js';
+import { BILLINGS, DELIVERIES, REPORT_STATUSES } from '../meaning/result-codes.js';
 import type { Database } from './database.js';
 import type { ReportToStore } from './write-reports.js';
 import { storeReports } from './write-reports.js';
@@ -60,10 +60,6 @@ export class UnreadableReportError extends Error {
 
 const DEFAULT_MESSAGES_PER_PAGE = 250;
 const DEFAULT_REPORTS_PER_BATCH = 500;
-
-const STATUSES: readonly ReportStatus[] = ['delivered', 'failed', 'pending', 'unknown'];
-const DELIVERIES: readonly Delivery[] = ['DELIVERED', 'NOT_DELIVERED', 'UNKNOWN'];
-const BILLINGS: readonly Billing[] = ['BILLED', 'NOT_BILLED', 'UNKNOWN'];
 
 /** Messages and reports in the source, for the progress lines. */
 export async function countHistory(from: Pick<Database, 'db'>): Promise<{ messages: number; reports: number }> {
@@ -174,7 +170,7 @@ function reportToStore(row: CopiedRow): ReportToStore {
     timestamp: row.report_timestamp,
     resultCode: row.result_code,
     resultDescription: row.result_description,
-    status: oneOf(STATUSES, row.status, 'status', row.report_id),
+    status: oneOf(REPORT_STATUSES, row.status, 'status', row.report_id),
     final: row.final,
     delivery: oneOf(DELIVERIES, row.delivery, 'delivery', row.report_id),
     billing: oneOf(BILLINGS, row.billing, 'billing', row.report_id),
