@@ -67,9 +67,14 @@ const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
   ...['to', 'before'].map((name) => [name, '; did you mean until?'] as const),
 ]);
 
-function listParameterNamedOtherwise(query: object): Result<null> {
+/** For `GET /rejected`, whose next page is named by a header. */
+const REJECTED_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map(
+  ['offset', 'page'].map((name) => [name, ': the next page is the one the Link header of this one names (cursor=…)'] as const),
+);
+
+function parameterNamedOtherwise(query: object, namedOtherwise: ReadonlyMap<string, string>): Result<null> {
   for (const given of Object.keys(query)) {
-    const advice = NAMED_OTHERWISE.get(spelling(given));
+    const advice = namedOtherwise.get(spelling(given));
     if (advice === undefined) continue;
     return problem(`${clip(given)} is not a parameter${advice}`);
   }
@@ -86,7 +91,7 @@ function spelling(name: string): string {
 export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   const misspelled = misspelledParameter(query, LIST_PARAMETERS);
   if (!misspelled.ok) return misspelled;
-  const namedOtherwise = listParameterNamedOtherwise(query);
+  const namedOtherwise = parameterNamedOtherwise(query, NAMED_OTHERWISE);
   if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
@@ -148,9 +153,8 @@ export interface RejectedFilter {
 export function parseRejectedQuery(query: RejectedQuery): Result<RejectedFilter> {
   const misspelled = misspelledParameter(query, ['limit', 'cursor']);
   if (!misspelled.ok) return misspelled;
-  // Ignored, `offset=500` would answer the newest page again, reading as the page asked for.
-  const paged = Object.keys(query).find((given) => ['offset', 'page'].includes(spelling(given)));
-  if (paged !== undefined) return problem(`${clip(paged)} is not a parameter: the next page is the one the Link header of this one names (cursor=…)`);
+  const namedOtherwise = parameterNamedOtherwise(query, REJECTED_NAMED_OTHERWISE);
+  if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
   if (query.cursor === undefined || query.cursor === '') return ok({ limit: limit.value, before: null });
