@@ -163,7 +163,7 @@ export function parseRejectedQuery(query: RejectedQuery): Result<RejectedFilter>
 }
 
 /** Opaque to callers, as the listing's are; inside, the kept request's number the next page starts below. */
-export function encodeRejectedCursor(before: number): string {
+function encodeRejectedCursor(before: number): string {
   return Buffer.from(`r1:${before}`).toString('base64url');
 }
 
@@ -172,6 +172,31 @@ function decodeRejectedCursor(cursor: string): Result<number> {
   if (match?.[1] !== undefined) return ok(Number(match[1]));
   // A cursor of GET /messages names a place in that listing, not among the refused requests.
   return problem('cursor is not one GET /rejected gave out');
+}
+
+/**
+ * The `Link` header (RFC 8288) naming the listing's next page: a query on the same path with the
+ * page's filter and limit and the next cursor, so that a client that follows links needs nothing
+ * else. The filter is written as it was read, so the link asks for exactly the same messages.
+ */
+export function nextMessagesLink(filter: MessageFilter, next: ListingPlace): string {
+  const parameters = new URLSearchParams();
+  if (filter.refId !== undefined) parameters.set('refId', filter.refId);
+  if (filter.status !== undefined) parameters.set('status', filter.status);
+  if (filter.since !== undefined) parameters.set('since', filter.since.toISOString());
+  if (filter.until !== undefined) parameters.set('until', filter.until.toISOString());
+  parameters.set('limit', String(filter.limit));
+  parameters.set('cursor', encodeCursor(next));
+  return nextLink(parameters);
+}
+
+/** The `Link` header naming the next page of `GET /rejected`. */
+export function nextRejectedLink(limit: number, before: number): string {
+  return nextLink(new URLSearchParams({ limit: String(limit), cursor: encodeRejectedCursor(before) }));
+}
+
+function nextLink(parameters: URLSearchParams): string {
+  return `<?${parameters.toString()}>; rel="next"`;
 }
 
 /** Opaque to callers; inside, the place in the listing the next page starts after. */

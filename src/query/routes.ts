@@ -9,7 +9,7 @@ import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { rejectedRequestsPage } from '../storage/rejected-requests.js';
 import { queryAuthorization } from './auth.js';
-import { encodeCursor, encodeRejectedCursor, parseListQuery, parseLookupText, parseRejectedQuery } from './list-parameters.js';
+import { encodeCursor, nextMessagesLink, nextRejectedLink, parseListQuery, parseLookupText, parseRejectedQuery } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
 import { ErrorSchema, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema, RejectedQuerySchema } from './schemas.js';
 import { rfc3339 } from './time.js';
@@ -66,6 +66,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       const filter = parseListQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
       const page = await listMessages(database, filter.value);
+      // The body's nextCursor, and the same page as a link (RFC 8288) for clients that follow links.
+      if (page.nextBefore !== null) void reply.header('link', nextMessagesLink(filter.value, page.nextBefore));
       return {
         messages: page.messages.map(presentMessage),
         nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
@@ -81,9 +83,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
       const page = await rejectedRequestsPage(database, filter.value.limit, filter.value.before);
       // The body stays the list alone; the next page is a link (RFC 8288), a query on this same path.
-      if (page.nextBefore !== null) {
-        void reply.header('link', `<?limit=${filter.value.limit}&cursor=${encodeRejectedCursor(page.nextBefore)}>; rel="next"`);
-      }
+      if (page.nextBefore !== null) void reply.header('link', nextRejectedLink(filter.value.limit, page.nextBefore));
       return {
         rejected: page.requests.map((row) => ({
           receivedAt: rfc3339(row.received_at),

@@ -21,6 +21,14 @@ async function list(query: string): Promise<Page> {
 
 const ids = (page: Page) => page.messages.map((message) => message.messageId);
 
+/** The path and query a page's `Link` header names as the next page, resolved against the page's own URL as a client resolves it; null without one. */
+function linkedNextPage(link: string | string[] | undefined, url: string): string | null {
+  const target = typeof link === 'string' ? /^<([^>]*)>; rel="next"$/.exec(link)?.[1] : undefined;
+  if (target === undefined) return null;
+  const resolved = new URL(target, `http://receiver${url}`);
+  return `${resolved.pathname}${resolved.search}`;
+}
+
 beforeAll(async () => {
   testDb = await createTestDatabase();
   app = await createTestApp(testDb.database);
@@ -148,6 +156,36 @@ describe('GET /messages', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'Bad Request', message: expect.stringContaining(problem) as unknown });
   });
+
+  it('names the next page in a Link header too, with the filter kept, so that following links gives the pages nextCursor gives', async () => {
+    const query = `refId=${encodeURIComponent('order A+1')}&status=failed&since=2000-01-01&until=2999-01-01T00:00:00%2B01:00&limit=1`;
+    for (let index = 0; index < 3; index++) {
+      expect((await postJson(app, { id: `linked-${index}`, resultCode: 1006, refId: 'order A+1' })).statusCode).toBe(200);
+    }
+    expect((await postJson(app, { id: 'linked-delivered', resultCode: 1001, refId: 'order A+1' })).statusCode).toBe(200);
+
+    const byCursor: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await list(`${query}${cursor === null ? '' : `&cursor=${cursor}`}`);
+      byCursor.push(ids(page));
+      cursor = page.nextCursor;
+    } while (cursor !== null && byCursor.length <= 4);
+    expect(byCursor).toEqual([['linked-2'], ['linked-1'], ['linked-0']]);
+
+    const byLink: string[][] = [];
+    let url: string | null = `/messages?${query}`;
+    while (url !== null && byLink.length <= 4) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode, response.body).toBe(200);
+      const page = response.json<Page>();
+      byLink.push(ids(page));
+      const next = linkedNextPage(response.headers.link, url);
+      expect(next === null ? null : new URL(next, 'http://receiver').searchParams.get('cursor')).toBe(page.nextCursor);
+      url = next;
+    }
+    expect(byLink).toEqual(byCursor);
+  });
 });
 
 describe('GET /rejected', () => {
@@ -169,16 +207,12 @@ describe('GET /rejected', () => {
     expect((await app.inject({ method: 'GET', url: '/rejected?limit=1&_=1733280000' })).json<{ rejected: unknown[] }>().rejected).toHaveLength(1);
   });
 
-  /** A page of GET /rejected: its bodies, and the URL its link names for the next page, resolved as a client resolves it. */
+  /** A page of GET /rejected: its bodies, and the URL its link names for the next page. */
   async function rejectedPage(url: string): Promise<{ bodies: string[]; next: string | null }> {
     const response = await app.inject({ method: 'GET', url });
     expect(response.statusCode, response.body).toBe(200);
     const bodies = response.json<{ rejected: Array<{ body: string }> }>().rejected.map((row) => row.body);
-    const link = response.headers.link;
-    const target = typeof link === 'string' ? /^<([^>]*)>; rel="next"$/.exec(link)?.[1] : undefined;
-    if (target === undefined) return { bodies, next: null };
-    const resolved = new URL(target, `http://receiver${url}`);
-    return { bodies, next: `${resolved.pathname}${resolved.search}` };
+    return { bodies, next: linkedNextPage(response.headers.link, url) };
   }
 
   it('pages through every kept request, newest first, by the link each page gives to the next', async () => {
