@@ -71,7 +71,9 @@ try {
 
 async function copy(from: Database, to: Database): Promise<void> {
   const total = await countHistory(from);
-  process.stdout.write(`copying ${String(total.reports)} reports of ${String(total.messages)} messages from the embedded database to the server\n`);
+  process.stdout.write(
+    `copying ${String(total.reports)} reports of ${String(total.messages)} messages from the embedded database to ${await serverPlace(to)}\n`,
+  );
   let lastLine = Date.now();
   const outcome = await copyHistory({
     from,
@@ -89,6 +91,19 @@ async function copy(from: Database, to: Database): Promise<void> {
     return;
   }
   process.stdout.write(`done: ${countLine(outcome)}\n`);
+}
+
+/**
+ * Where the copy goes, as the server itself says: so that a DATABASE_URL left over from elsewhere
+ * (a `.env` file's) shows before the copy, not after. Behind a pooler, the address is the server's.
+ */
+async function serverPlace(database: Database): Promise<string> {
+  const { rows } = await sql<{ address: string | null; port: number | null; database: string; schema: string | null }>`
+    SELECT host(inet_server_addr()) AS address, inet_server_port() AS port, current_database() AS database, current_schema() AS schema`.execute(database.db);
+  const place = rows[0];
+  if (place === undefined) return 'the server';
+  const at = place.address === null ? 'over a local socket' : `at ${place.address.includes(':') ? `[${place.address}]` : place.address}:${String(place.port)}`;
+  return `the server ${at}, database ${place.database}, schema ${place.schema ?? '(none)'}`;
 }
 
 function countLine(count: CopyCount): string {

@@ -62,6 +62,8 @@ export async function adminQuery(text: string): Promise<void> {
 export interface ProcessDatabase {
   /** What a receiver process needs in its environment to use this database. */
   readonly env: Record<string, string>;
+  /** The schema of its own on the server; null on the embedded database. */
+  readonly schema: string | null;
   readonly drop: () => Promise<void>;
 }
 
@@ -70,12 +72,12 @@ export interface ProcessDatabase {
  * on the embedded database (each process's DATA_DIR then holds its own).
  */
 export async function createProcessDatabase(): Promise<ProcessDatabase> {
-  if (serverUrl === null) return { env: {}, drop: async () => {} };
+  if (serverUrl === null) return { env: {}, schema: null, drop: async () => {} };
   const schema = `test_${randomUUID().replaceAll('-', '')}`;
   await adminQuery(`CREATE SCHEMA ${schema}`);
   const url = new URL(serverUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  return { env: { DATABASE_URL: url.toString() }, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+  return { env: { DATABASE_URL: url.toString() }, schema, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
 }
 
 /** Resolves once a statement of the server waits for an advisory lock (the write path's, on a message). */

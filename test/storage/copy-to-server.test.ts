@@ -170,10 +170,12 @@ describe.runIf(serverUrl !== null)('copy-to-server, moving a receiver from its e
 
     expect(copy.stderr).toBe('');
     expect(copy.status).toBe(0);
-    expect(copy.stdout).toBe(
-      'copying 3 reports of 2 messages from the embedded database to the server\n' +
-        'done: 3 reports of 2 messages read, 3 stored, 0 on the server already\n',
-    );
+    // The first line names where the copy goes, as the server says: its address, database and schema.
+    const [first, ...rest] = copy.stdout.split('\n');
+    const database = new URL(serverUrl ?? '').pathname.slice(1);
+    expect(first).toMatch(/^copying 3 reports of 2 messages from the embedded database to the server (at \S+:\d+|over a local socket), /);
+    expect(first).toMatch(new RegExp(`, database ${database}, schema ${String(server.schema)}$`));
+    expect(rest).toEqual(['done: 3 reports of 2 messages read, 3 stored, 0 on the server already', '']);
     const again = copyToServer({ DATA_DIR: dataDir, ...server.env });
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('done: 3 reports of 2 messages read, 0 stored, 3 on the server already\n');
