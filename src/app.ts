@@ -3,6 +3,7 @@
  * `server.ts` listens before the database is ready and opens the receiver once it is; tests use the
  * app directly, open from the start.
  */
+import fastifySwagger from '@fastify/swagger';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Config } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
@@ -14,6 +15,7 @@ import { errorSummary } from './lib/error-summary.js';
 import { logSparingly } from './lib/log-sparingly.js';
 import { countingSink, receiverMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './metrics/routes.js';
+import { OPENAPI_OPTIONS } from './query/openapi.js';
 import { queryRoutes } from './query/routes.js';
 import { receiptIntake } from './smpp/receipt-intake.js';
 import { smppReceiver } from './smpp/smpp-receiver.js';
@@ -165,6 +167,8 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
     await sink.close();
   });
 
+  // Before the routes: it collects each as it is declared.
+  await app.register(fastifySwagger, OPENAPI_OPTIONS);
   await app.register(intakeRoutes, {
     sink: countedSink,
     keepRejected,

@@ -29,11 +29,13 @@ const Readiness = Type.Object({
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<ReceiverState> = async (app, options) => {
-  app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+  const health = { tags: ['health'], security: [] };
+  app.get('/healthz', { schema: { ...health, summary: 'The process runs', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
   }));
 
-  app.get('/readyz', { schema: { response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+  const readiness = { ...health, summary: 'The receiver takes reports: 200 when started and the database answers, else 503' };
+  app.get('/readyz', { schema: { ...readiness, response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
     const databaseUp = await options.pingDatabase();
     const opened = options.opened();
     const body = {

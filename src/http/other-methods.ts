@@ -12,6 +12,8 @@ export interface OtherMethodsRoute {
   readonly method: HTTPMethods[];
   readonly url: string;
   readonly exposeHeadRoute: false;
+  /** Not in `GET /openapi.json`: the methods a path takes are. */
+  readonly schema: { readonly hide: true };
   readonly handler: RouteHandlerMethod;
 }
 
@@ -23,6 +25,7 @@ export function otherMethodsRoute(url: string, allowed: readonly HTTPMethods[]):
     method: METHODS.filter((method) => !allowed.includes(method)),
     url,
     exposeHeadRoute: false,
+    schema: { hide: true },
     handler: (request, reply) => {
       void reply.header('allow', allow);
       if (request.method === 'OPTIONS') return reply.code(204).send();

@@ -13,6 +13,7 @@ export interface MetricsOptions {
 
 export const metricsRoutes: FastifyPluginAsync<MetricsOptions> = async (app, { metrics, state, apiToken }) => {
   app.addHook('onRequest', queryAuthorization(apiToken));
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.exposition(state)));
+  const described = { tags: ['health'], summary: 'Metrics in Prometheus\' text format, authorised as the query API is' };
+  app.get('/metrics', { schema: described }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.exposition(state)));
   app.route(otherMethodsRoute('/metrics', ['GET', 'HEAD']));
 };

@@ -33,8 +33,15 @@ export interface QueryOptions {
 export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, { database, apiToken }) => {
   app.addHook('onRequest', queryAuthorization(apiToken));
 
-  const messageSchema = { response: { 200: MessageSchema, 400: ErrorSchema, 404: ErrorSchema, 414: ErrorSchema } };
-  app.get('/messages/:messageId', { schema: { params: Type.Object({ messageId: Type.String() }), ...messageSchema } }, async (request, reply) => {
+  // What any lookup may be answered besides its own answers: no token, not this machine, the database away.
+  const refusals = { 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema };
+  const messageSchema = { response: { 200: MessageSchema, 400: ErrorSchema, 404: ErrorSchema, 414: ErrorSchema, ...refusals } };
+  const lookup = {
+    tags: ['query'],
+    summary: 'A message, by its id or a part\'s id (abc$1)',
+    description: 'Its state, each part\'s deciding report, and every stored report with its payload as it arrived. 404 when no report has been received for it.',
+  };
+  app.get('/messages/:messageId', { schema: { params: Type.Object({ messageId: Type.String() }), ...lookup, ...messageSchema } }, async (request, reply) => {
     if (request.params.messageId === '') {
       return reply.code(404).send(errorBody(404, 'the path names no message: GET /messages/{messageId}, or GET /messages for the list'));
     }
@@ -42,7 +49,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
   });
   // LINK's message ids are base64 (`Dcshuhod0PMAAAFQ+/PbnR3x`): one written into the path as it is
   // spans two segments, and is still the id asked for.
-  app.get('/messages/*', { schema: { params: Type.Object({ '*': Type.String() }), ...messageSchema } }, async (request, reply) =>
+  app.get('/messages/*', { schema: { params: Type.Object({ '*': Type.String() }), ...messageSchema, hide: true } }, async (request, reply) =>
     lookUpMessage(request.params['*'], request.url, reply),
   );
 
@@ -61,7 +68,15 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
 
   app.get(
     '/messages',
-    { schema: { querystring: MessageListQuery, response: { 200: MessageListSchema, 400: ErrorSchema } } },
+    {
+      schema: {
+        tags: ['query'],
+        summary: 'Messages by refId, status and the time of their newest report',
+        description: 'Newest report first. The next page: pass nextCursor as cursor, or follow the Link header (rel="next"), absent on the last page.',
+        querystring: MessageListQuery,
+        response: { 200: MessageListSchema, 400: ErrorSchema, ...refusals },
+      },
+    },
     async (request, reply) => {
       const filter = parseListQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
@@ -77,7 +92,15 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
 
   app.get(
     '/rejected',
-    { schema: { querystring: RejectedQuerySchema, response: { 200: RejectedListSchema, 400: ErrorSchema } } },
+    {
+      schema: {
+        tags: ['query'],
+        summary: 'The requests intake refused, newest first',
+        description: 'The newest 10,000 are kept. The next page is named by the Link header (rel="next"), absent on the last page.',
+        querystring: RejectedQuerySchema,
+        response: { 200: RejectedListSchema, 400: ErrorSchema, ...refusals },
+      },
+    },
     async (request, reply) => {
       const filter = parseRejectedQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
@@ -99,5 +122,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     },
   );
 
-  for (const url of ['/messages/:messageId', '/messages/*', '/messages', '/rejected']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
+  // Described by the routes' own schemas; made once, at the first request.
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  for (const url of ['/messages/:messageId', '/messages/*', '/messages', '/rejected', '/openapi.json']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
 };

@@ -1,8 +1,20 @@
-/** Response schemas of the query API: they document the JSON and let Fastify serialise it fast. */
+/**
+ * Response schemas of the query API: they let Fastify serialise the JSON fast, and are what
+ * `GET /openapi.json` documents.
+ */
 import { Type } from '@fastify/type-provider-typebox';
+import type { ReportFormat } from '../intake/read-report.js';
+import { MESSAGE_STATUSES } from '../meaning/message-state.js';
+import { BILLINGS, DELIVERIES, REPORT_STATUSES } from '../meaning/result-codes.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Time = Type.String({ description: 'RFC 3339, UTC' });
+
+/** A string that is one of `values`: so documented, and serialised as any string is (no check per answer). */
+const OneOf = (values: readonly string[], description: string) => Type.Unsafe<string>({ type: 'string', enum: [...values], description });
+
+const FORMATS = ['json', 'xml', 'form', 'query', 'smpp'] as const satisfies ReadonlyArray<ReportFormat | 'smpp'>;
+const ReportStatus = OneOf(REPORT_STATUSES, "from the result code's delivery state, or an SMPP receipt's stat");
 
 export const ErrorSchema = Type.Object({ error: Type.String(), message: Type.String() });
 
@@ -14,13 +26,13 @@ const ReceiptFields = {
 };
 
 export const PartSchema = Type.Object({
-  part: Type.Integer(),
-  status: Type.String(),
+  part: Type.Integer({ description: 'the part\'s ordinal, from 0 (report id `abc$1` is part 1 of message `abc`)' }),
+  status: ReportStatus,
   final: Type.Boolean(),
-  resultCode: Nullable(Type.Integer()),
+  resultCode: Nullable(Type.Integer({ description: 'null for an SMPP receipt' })),
   resultDescription: Type.String(),
-  delivery: Type.String(),
-  billing: Type.String(),
+  delivery: OneOf(DELIVERIES, 'the result-code table\'s delivery state'),
+  billing: OneOf(BILLINGS, 'the result-code table\'s billing state'),
   operator: Nullable(Type.String()),
   operatorResultCode: Nullable(Type.String()),
   sentTimestamp: Nullable(Time),
@@ -30,23 +42,23 @@ export const PartSchema = Type.Object({
 });
 
 export const ReportSchema = Type.Object({
-  id: Type.String(),
-  part: Nullable(Type.Integer()),
+  id: Type.String({ description: 'the report\'s id as it arrived' }),
+  part: Nullable(Type.Integer({ description: 'null for a report of the whole message' })),
   resultCode: Nullable(Type.Integer()),
-  status: Type.String(),
+  status: ReportStatus,
   final: Type.Boolean(),
-  format: Type.String(),
-  gate: Nullable(Type.String()),
+  format: OneOf(FORMATS, 'how the report arrived'),
+  gate: Nullable(Type.String({ description: 'the {gate} of /dlr/{gate} it came to' })),
   receivedAt: Time,
   ...ReceiptFields,
-  payload: Type.Unknown(),
+  payload: Type.Unknown({ description: 'the report as it arrived, or the object XML, key/value pairs or an SMPP receipt were read into' }),
 });
 
 export const MessageSchema = Type.Object({
   messageId: Type.String(),
-  refId: Nullable(Type.String()),
-  status: Type.String(),
-  final: Type.Boolean(),
+  refId: Nullable(Type.String({ description: 'the refId the message was sent with' })),
+  status: OneOf(MESSAGE_STATUSES, 'from its parts\' states'),
+  final: Type.Boolean({ description: 'every part\'s deciding report is final' }),
   resultCode: Nullable(Type.Integer()),
   resultDescription: Nullable(Type.String()),
   operator: Nullable(Type.String()),
@@ -59,24 +71,25 @@ export const MessageSchema = Type.Object({
     unknown: Type.Integer(),
     pending: Type.Integer(),
   }),
-  parts: Type.Array(PartSchema),
-  reports: Type.Array(ReportSchema),
+  parts: Type.Array(PartSchema, { description: 'each part with a deciding report, in part order' }),
+  reports: Type.Array(ReportSchema, { description: 'every stored report of the message, oldest first' }),
   firstReportAt: Nullable(Time),
   lastReportAt: Nullable(Time),
 });
 
 export const MessageListSchema = Type.Object({
-  messages: Type.Array(MessageSchema),
-  nextCursor: Nullable(Type.String()),
+  messages: Type.Array(MessageSchema, { description: 'newest report first' }),
+  nextCursor: Nullable(Type.String({ description: 'the next page\'s cursor; null on the last page' })),
 });
 
 export const MessageListQuery = Type.Object({
   refId: Type.Optional(Type.String()),
-  status: Type.Optional(Type.String()),
-  since: Type.Optional(Type.String()),
-  until: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.String()),
-  cursor: Type.Optional(Type.String()),
+  // Not an enum: a query string is validated against its schema, and parseListQuery names the problem itself.
+  status: Type.Optional(Type.String({ description: `one of ${MESSAGE_STATUSES.join(', ')}` })),
+  since: Type.Optional(Type.String({ description: 'RFC 3339 date-time, or a date (its midnight, UTC); the newest report received at or after it' })),
+  until: Type.Optional(Type.String({ description: 'as since; the newest report received before it' })),
+  limit: Type.Optional(Type.String({ description: 'messages a page: 50 unless given, at most 500' })),
+  cursor: Type.Optional(Type.String({ description: 'the nextCursor of the page before' })),
 });
 
 export const RejectedListSchema = Type.Object({
@@ -94,4 +107,7 @@ export const RejectedListSchema = Type.Object({
   ),
 });
 
-export const RejectedQuerySchema = Type.Object({ limit: Type.Optional(Type.String()), cursor: Type.Optional(Type.String()) });
+export const RejectedQuerySchema = Type.Object({
+  limit: Type.Optional(Type.String({ description: 'requests a page: 50 unless given, at most 500' })),
+  cursor: Type.Optional(Type.String({ description: 'as named by the Link header of the page before' })),
+});
