@@ -179,14 +179,14 @@ function decodeRejectedCursor(cursor: string): Result<number> {
  * page's filter and limit and the next cursor, so that a client that follows links needs nothing
  * else. The filter is written as it was read, so the link asks for exactly the same messages.
  */
-export function nextMessagesLink(filter: MessageFilter, next: ListingPlace): string {
+export function nextMessagesLink(filter: MessageFilter, nextCursor: string): string {
   const parameters = new URLSearchParams();
   if (filter.refId !== undefined) parameters.set('refId', filter.refId);
   if (filter.status !== undefined) parameters.set('status', filter.status);
   if (filter.since !== undefined) parameters.set('since', filter.since.toISOString());
   if (filter.until !== undefined) parameters.set('until', filter.until.toISOString());
   parameters.set('limit', String(filter.limit));
-  parameters.set('cursor', encodeCursor(next));
+  parameters.set('cursor', nextCursor);
   return nextLink(parameters);
 }
 

@@ -81,12 +81,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       const filter = parseListQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
       const page = await listMessages(database, filter.value);
+      const nextCursor = page.nextBefore === null ? null : encodeCursor(page.nextBefore);
       // The body's nextCursor, and the same page as a link (RFC 8288) for clients that follow links.
-      if (page.nextBefore !== null) void reply.header('link', nextMessagesLink(filter.value, page.nextBefore));
-      return {
-        messages: page.messages.map(presentMessage),
-        nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
-      };
+      if (nextCursor !== null) void reply.header('link', nextMessagesLink(filter.value, nextCursor));
+      return { messages: page.messages.map(presentMessage), nextCursor };
     },
   );
 
