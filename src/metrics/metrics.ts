@@ -3,7 +3,8 @@
  * format and by what each report says; intake's answers by status code; refused requests kept;
  * SMPP receipt answers (`deliver_sm_resp`, `data_sm_resp`) by command status. Read at each scrape:
  * whether the receiver has started, whether the database answers, where reports go, how many wait
- * in the journal, and the SMPP bind. Node's own (memory, CPU, event-loop delay, collections) are prom-client's defaults.
+ * in the journal, and the SMPP bind. Node's own (memory, CPU, event-loop delay, collections) are
+ * prom-client's defaults.
  *
  * Counting is one counter increment per report or answer: nothing here waits or touches the disk.
  */
