@@ -55,9 +55,15 @@ try {
   // reports took 7.5 minutes instead of 70 s. The embedded database has one session, so this holds
   // for every read of the copy.
   await sql`SET enable_seqscan = off`.execute(embedded.db);
+  const total = await countHistory(embedded);
+  // Said before the server's schema is touched: a DATABASE_URL that names the wrong server shows
+  // before the receiver's tables are made there, and a server that refuses them is named.
+  process.stdout.write(
+    `copying ${String(total.reports)} reports of ${String(total.messages)} messages from the embedded database to ${await serverPlace(server)}\n`,
+  );
   await whileMigrating(server, { stop, onHeldUp }, () => migrateToLatest(server.db));
   copying = true;
-  await copy(embedded, server);
+  await copy(embedded, server, total);
 } catch (error) {
   const access = copying ? null : await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: true });
   const message = access ?? (error instanceof Error ? error.message : String(error));
@@ -69,11 +75,7 @@ try {
   await journal.close();
 }
 
-async function copy(from: Database, to: Database): Promise<void> {
-  const total = await countHistory(from);
-  process.stdout.write(
-    `copying ${String(total.reports)} reports of ${String(total.messages)} messages from the embedded database to ${await serverPlace(to)}\n`,
-  );
+async function copy(from: Database, to: Database, total: Pick<CopyCount, 'messages' | 'reports'>): Promise<void> {
   let lastLine = Date.now();
   const outcome = await copyHistory({
     from,
@@ -95,7 +97,7 @@ async function copy(from: Database, to: Database): Promise<void> {
 
 /**
  * Where the copy goes, as the server itself says: so that a DATABASE_URL left over from elsewhere
- * (a `.env` file's) shows before the copy, not after. Behind a pooler, the address is the server's.
+ * (a `.env` file's) shows before anything is written there. Behind a pooler, the address is the server's.
  */
 async function serverPlace(database: Database): Promise<string> {
   const { rows } = await sql<{ address: string | null; port: number | null; database: string; schema: string | null }>`

@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -89,6 +90,16 @@ async function largeEmbeddedHistory(count: number): Promise<string> {
     await embedded.close();
   }
   return dataDir;
+}
+
+/** Resolves once the copy has stored reports on the server: it is past the server's migrations, copying pages. */
+async function untilReportsOnServer(database: ProcessDatabase): Promise<void> {
+  for (let attempt = 0; attempt < 1_000; attempt++) {
+    // Before the migrations have made the table, the count fails.
+    if ((await reportsOnServer(database).catch(() => 0)) > 0) return;
+    await sleep(10);
+  }
+  throw new Error('the copy stored no report on the server within 10 s');
 }
 
 /** Reports stored in the process database's schema on the server. */
@@ -187,6 +198,26 @@ describe.runIf(serverUrl !== null)('copy-to-server, moving a receiver from its e
     }
   });
 
+  it('names the server before it touches it, so a server that refuses the receiver\'s schema is named too', async () => {
+    const { dataDir } = await embeddedHistory();
+    server = await createProcessDatabase();
+    // A server a newer release of the receiver migrated, which this release's migrations refuse.
+    const newer = openDatabase({ databaseUrl: serverUrl, dataDir: '', schema: String(server.schema) });
+    try {
+      await migrateToLatest(newer.db);
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('20991231T2359_from-a-newer-release', ${new Date().toISOString()})`.execute(newer.db);
+    } finally {
+      await newer.close();
+    }
+
+    const copy = copyToServer({ DATA_DIR: dataDir, ...server.env });
+
+    expect(copy.status).toBe(1);
+    expect(copy.stdout).toMatch(new RegExp(`^copying 3 reports of 2 messages from the embedded database to the server .*, schema ${String(server.schema)}\n$`));
+    expect(copy.stderr).toMatch(/^the copy stopped: the database was migrated by a newer release of the receiver .*: nothing was copied\n$/);
+    expect(await reportsOnServer(server)).toBe(0);
+  });
+
   it('copies what the journal held once a start on the embedded database has stored it', async () => {
     const { dataDir } = await embeddedHistory();
     const journal = await openJournal({ folder: journalFolder(dataDir), maxBytes: 1 << 20 });
@@ -209,14 +240,15 @@ describe.runIf(serverUrl !== null)('copy-to-server, moving a receiver from its e
     const child = spawn(process.execPath, [COPY_CLI], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...server.env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('copying')) child.kill('SIGTERM');
-    });
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = await new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code); }));
+    await untilReportsOnServer(server);
+    child.kill('SIGTERM');
 
-    expect(exited).toBe(1);
+    expect(await exited).toBe(1);
+    expect(stdout).toMatch(/^copying 20000 reports of 20000 messages /);
+
     const copied = Number(/^stopped by a signal after (\d+) reports of \1 messages read, \1 stored, 0 on the server already: run the copy again to copy the rest\n$/.exec(stderr)?.[1]);
     expect(copied).toBeLessThan(count);
     expect(await reportsOnServer(server)).toBe(copied);
