@@ -102,10 +102,9 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     filter = { ...filter, refId: refId.value };
   }
   if (query.status !== undefined && query.status !== '') {
-    if (!MESSAGE_STATUSES.includes(query.status as MessageStatus)) {
-      return problem(`status must be one of ${MESSAGE_STATUSES.join(', ')}`);
-    }
-    filter = { ...filter, status: query.status };
+    const statuses = parseStatuses(query.status);
+    if (!statuses.ok) return statuses;
+    filter = { ...filter, statuses: statuses.value };
   }
   for (const name of ['since', 'until'] as const) {
     const text = query[name];
@@ -124,6 +123,20 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     filter = { ...filter, before: before.value };
   }
   return ok(filter);
+}
+
+/** One status, or several joined by commas (`failed,unknown`): messages of any of them. */
+function parseStatuses(text: string): Result<MessageStatus[]> {
+  const statuses: MessageStatus[] = [];
+  for (const name of text.split(',').map((each) => each.trim())) {
+    const status = MESSAGE_STATUSES.find((known) => known === name);
+    if (status === undefined) {
+      const given = name === '' ? `an empty one in "${clip(text)}"` : `"${clip(name)}"`;
+      return problem(`status must be one of ${MESSAGE_STATUSES.join(', ')}, or several joined by commas (status=failed,unknown); got ${given}`);
+    }
+    if (!statuses.includes(status)) statuses.push(status);
+  }
+  return ok(statuses);
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -182,7 +195,7 @@ function decodeRejectedCursor(cursor: string): Result<number> {
 export function nextMessagesLink(filter: MessageFilter, nextCursor: string): string {
   const parameters = new URLSearchParams();
   if (filter.refId !== undefined) parameters.set('refId', filter.refId);
-  if (filter.status !== undefined) parameters.set('status', filter.status);
+  if (filter.statuses !== undefined) parameters.set('status', filter.statuses.join(','));
   if (filter.since !== undefined) parameters.set('since', filter.since.toISOString());
   if (filter.until !== undefined) parameters.set('until', filter.until.toISOString());
   parameters.set('limit', String(filter.limit));

@@ -85,7 +85,7 @@ export const MessageListSchema = Type.Object({
 export const MessageListQuery = Type.Object({
   refId: Type.Optional(Type.String()),
   // Not an enum: a query string is validated against its schema, and parseListQuery names the problem itself.
-  status: Type.Optional(Type.String({ description: `one of ${MESSAGE_STATUSES.join(', ')}` })),
+  status: Type.Optional(Type.String({ description: `one of ${MESSAGE_STATUSES.join(', ')}, or several joined by commas (failed,unknown): messages of any of them` })),
   since: Type.Optional(Type.String({ description: 'RFC 3339 date-time, or a date (its midnight, UTC); the newest report received at or after it' })),
   until: Type.Optional(Type.String({ description: 'as since; the newest report received before it' })),
   limit: Type.Optional(Type.String({ description: 'messages a page: 50 unless given, at most 500' })),

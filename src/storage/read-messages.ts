@@ -115,7 +115,8 @@ export function findMessageQuery(db: Kysely<Tables>, id: string) {
 
 export interface MessageFilter {
   readonly refId?: string;
-  readonly status?: string;
+  /** Messages of any of these statuses; all of them when absent. */
+  readonly statuses?: readonly string[];
   /** Messages whose newest report was received at or after this time. */
   readonly since?: Date;
   /** Messages whose newest report was received before this time. */
@@ -168,15 +169,36 @@ export async function listMessages({ db, readRows }: MessageReader, filter: Mess
  * costs the same at any depth and for any window, however few messages fall in it.
  */
 export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
-  let query = withDetails(db.selectFrom('messages').selectAll('messages'))
-    .select(PLACE_MICROS.as('place_micros'))
-    .where('last_report_at', 'is not', null);
+  const [only, ...more] = filter.statuses ?? [];
+  if (only === undefined || more.length === 0) return pageQuery(withDetails(filteredMessages(db, filter, only)), filter.limit);
+  // Several statuses: a page of each from its range of the status index, merged in listing order.
+  // One range for all (`status IN (…)`) comes out of the index in status order, so every message of
+  // those statuses would be read and sorted for each page. Named as the table, the merge reads as
+  // the table does. Kysely puts each page in parentheses, its ORDER BY and LIMIT kept.
+  const pages = [only, ...more].map((status) => inListingOrder(filteredMessages(db, filter, status), filter.limit));
+  const merged = sql<MessageRow>`(${sql.join(pages, sql` UNION ALL `)})`;
+  return pageQuery(withDetails(db.selectFrom(merged.as('messages')).selectAll('messages')), filter.limit);
+}
+
+/** The messages the filter names, of the one status given or of any. */
+function filteredMessages(db: Kysely<Tables>, filter: MessageFilter, status: string | undefined) {
+  let query = db.selectFrom('messages').selectAll('messages').where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (status !== undefined) query = query.where('status', '=', status);
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
   if (filter.before !== undefined) query = query.where(listedBeside('<', filter.before));
-  return query.orderBy('last_report_at', 'desc').orderBy('last_seq', 'desc').limit(filter.limit + 1).compile();
+  return query;
+}
+
+/** Newest report first, one row more than the page. */
+function inListingOrder<DB extends { messages: object }, O>(query: SelectQueryBuilder<DB, 'messages', O>, limit: number) {
+  return query.orderBy(sql`last_report_at`, 'desc').orderBy(sql`last_seq`, 'desc').limit(limit + 1);
+}
+
+/** The page's statement, each message with its place for the next page's cursor. */
+function pageQuery<DB extends { messages: object }, O>(query: SelectQueryBuilder<DB, 'messages', O>, limit: number) {
+  return inListingOrder(query.select(PLACE_MICROS.as('place_micros')), limit).compile();
 }
 
 /**
@@ -184,7 +206,7 @@ export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
  * row (its key, fingerprint, numbers and address too) made a refId lookup's JSON about a third
  * larger, for PostgreSQL to write and the receiver to read.
  */
-function withDetails<O>(query: SelectQueryBuilder<Tables, 'messages', O>) {
+function withDetails<DB extends { messages: object }, O>(query: SelectQueryBuilder<DB, 'messages', O>) {
   return query.select(
     sql<JsonRow[]>`(SELECT coalesce(json_agg(r ORDER BY r.seq), '[]')
       FROM (SELECT ${STORED_REPORT_LIST} FROM reports WHERE reports.message_id = messages.message_id) AS r)`.as(

@@ -92,6 +92,32 @@ describe('GET /messages', () => {
     expect(ids(await list('refId=nobody'))).toEqual([]);
   });
 
+  it('filters by several statuses joined by commas, newest report first, and pages across them by cursor and by link', async () => {
+    const all = (await list('')).messages;
+    const expected = all.filter((message) => ['failed', 'pending'].includes(message.status)).map((message) => message.messageId);
+    expect(new Set(all.filter((message) => expected.includes(message.messageId)).map((message) => message.status))).toEqual(new Set(['failed', 'pending']));
+    expect(all.length).toBeGreaterThan(expected.length);
+
+    expect(ids(await list('status=failed,pending'))).toEqual(expected);
+    expect(ids(await list('status=pending,%20failed,pending'))).toEqual(expected);
+    const byCursor: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await list(`status=pending,failed&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`);
+      byCursor.push(...ids(page));
+      cursor = page.nextCursor;
+    } while (cursor !== null && byCursor.length <= all.length);
+    expect(byCursor).toEqual(expected);
+    const byLink: string[] = [];
+    let url: string | null = '/messages?status=pending,failed&limit=2';
+    while (url !== null && byLink.length <= all.length) {
+      const response = await app.inject({ method: 'GET', url });
+      byLink.push(...ids(response.json<Page>()));
+      url = linkedNextPage(response.headers.link, url);
+    }
+    expect(byLink).toEqual(expected);
+  });
+
   it('filters by the time of the newest report', async () => {
     const all = await list('');
     const times = all.messages.map((message) => message.lastReportAt ?? '');
@@ -129,6 +155,8 @@ describe('GET /messages', () => {
     ['limit=-99999999999999999999', 'limit must be at least 1 (one above 500 is served as 500), got -99999999999999999999'],
     ['limit=abc', 'limit must be a whole number'],
     ['status=lost', 'status must be one of'],
+    ['status=failed,lost', 'status must be one of pending, delivered, partially_delivered, failed, unknown, or several joined by commas (status=failed,unknown); got "lost"'],
+    ['status=failed,', 'status must be one of pending, delivered, partially_delivered, failed, unknown, or several joined by commas (status=failed,unknown); got an empty one in "failed,"'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
     ['until=2026-02-30', 'until is not a real date: "2026-02-30"'],
     ['cursor=not-a-cursor', 'cursor is not one this service gave out'],

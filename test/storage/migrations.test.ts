@@ -226,7 +226,7 @@ describe('identifiers compared as bytes', () => {
     );
     const found = async () => {
       const byId = await Promise.all(ids.map((id) => findMessage(testDb.database, id)));
-      const listed = async (filter: { refId?: string; status?: string }) =>
+      const listed = async (filter: { refId?: string; statuses?: string[] }) =>
         (await listMessages(testDb.database, { ...filter, limit: 100 })).messages
           .map(({ message }) => message.message_id)
           .filter((id) => ids.includes(id))
@@ -234,7 +234,7 @@ describe('identifiers compared as bytes', () => {
       return {
         byId: byId.map((stored) => stored?.message.message_id),
         byRefId: await listed({ refId: 'ref-order-å' }),
-        byStatus: await listed({ status: byId[0]?.message.status ?? 'none' }),
+        byStatus: await listed({ statuses: [byId[0]?.message.status ?? 'none'] }),
       };
     };
     const expected = {

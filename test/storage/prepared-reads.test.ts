@@ -84,8 +84,8 @@ describe('reads prepared once per session', () => {
       ['by id', findMessageQuery(db, 'read-1')],
       ['by part id', findMessageQuery(db, 'read-1$1')],
       ['by refId', listMessagesQuery(db, { refId: 'order-1', limit: 50 })],
-      ['by status, deep page', listMessagesQuery(db, { status: 'failed', before: { receivedAtMicros: 1_767_225_600_000_000, seq: 10 }, limit: 50 })],
-      ['by status and time', listMessagesQuery(db, { status: 'failed', since: new Date('2026-01-01T00:00:00Z'), limit: 50 })],
+      ['by status, deep page', listMessagesQuery(db, { statuses: ['failed'], before: { receivedAtMicros: 1_767_225_600_000_000, seq: 10 }, limit: 50 })],
+      ['by status and time', listMessagesQuery(db, { statuses: ['failed'], since: new Date('2026-01-01T00:00:00Z'), limit: 50 })],
     ];
     // The plan a prepared read may keep for good: generic, made now, with two reports stored.
     const genericPlan = (query: CompiledQuery, settings: string) =>
