@@ -6,6 +6,7 @@ import { textProblem } from '../meaning/delivery-report.js';
 import type { MessageStatus } from '../meaning/message-state.js';
 import { MESSAGE_STATUSES } from '../meaning/message-state.js';
 import type { ListingPlace, MessageFilter } from '../storage/read-messages.js';
+import type { SummaryFilter } from '../storage/summarize-messages.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -60,12 +61,19 @@ function misspelledParameter(query: object, known: readonly string[]): Result<nu
  * Names the list is often asked with that mean something it takes otherwise. Ignored, `id=m1` would
  * answer every message, and `offset=50` the first page again, each reading as the answer asked for.
  */
-const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
-  ...['id', 'messageid'].map((name) => [name, ': one message is GET /messages/{messageId}'] as const),
-  ...['offset', 'page'].map((name) => [name, ': the next page is cursor={the nextCursor of this one}'] as const),
+const ONE_MESSAGE = ['id', 'messageid'].map((name) => [name, ': one message is GET /messages/{messageId}'] as const);
+const TIME_NAMED_OTHERWISE = [
   ...['from', 'after'].map((name) => [name, '; did you mean since?'] as const),
   ...['to', 'before'].map((name) => [name, '; did you mean until?'] as const),
+];
+const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
+  ...ONE_MESSAGE,
+  ...['offset', 'page'].map((name) => [name, ': the next page is cursor={the nextCursor of this one}'] as const),
+  ...TIME_NAMED_OTHERWISE,
 ]);
+
+/** For `GET /summary`, which counts messages rather than listing them. */
+const SUMMARY_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([...ONE_MESSAGE, ...TIME_NAMED_OTHERWISE]);
 
 /** For `GET /rejected`, whose next page is named by a header. */
 const REJECTED_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map(
@@ -95,16 +103,29 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
-  let filter: MessageFilter = { limit: limit.value };
-  if (query.refId !== undefined && query.refId !== '') {
-    const refId = parseLookupText('refId', query.refId);
-    if (!refId.ok) return refId;
-    filter = { ...filter, refId: refId.value };
-  }
+  const window = parseRefIdAndWindow(query);
+  if (!window.ok) return window;
+  let filter: MessageFilter = { ...window.value, limit: limit.value };
   if (query.status !== undefined && query.status !== '') {
     const statuses = parseStatuses(query.status);
     if (!statuses.ok) return statuses;
     filter = { ...filter, statuses: statuses.value };
+  }
+  if (query.cursor !== undefined && query.cursor !== '') {
+    const before = decodeCursor(query.cursor);
+    if (!before.ok) return before;
+    filter = { ...filter, before: before.value };
+  }
+  return ok(filter);
+}
+
+/** A `refId` and a window of the time the newest report was received, as the listing and the summary take them. */
+function parseRefIdAndWindow(query: SummaryQuery): Result<SummaryFilter> {
+  let filter: SummaryFilter = {};
+  if (query.refId !== undefined && query.refId !== '') {
+    const refId = parseLookupText('refId', query.refId);
+    if (!refId.ok) return refId;
+    filter = { ...filter, refId: refId.value };
   }
   for (const name of ['since', 'until'] as const) {
     const text = query[name];
@@ -113,16 +134,31 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     if (!time.ok) return time;
     filter = { ...filter, [name]: time.value };
   }
-  // Swapped bounds would answer an empty list, which reads as "no such messages".
+  // Swapped bounds would answer nothing, which reads as "no such messages".
   if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
     return problem(`since (${filter.since.toISOString()}) is after until (${filter.until.toISOString()}): no time lies between them; swap them`);
   }
-  if (query.cursor !== undefined && query.cursor !== '') {
-    const before = decodeCursor(query.cursor);
-    if (!before.ok) return before;
-    filter = { ...filter, before: before.value };
-  }
   return ok(filter);
+}
+
+export interface SummaryQuery {
+  readonly refId?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+}
+
+/**
+ * The summary's parameters: a `refId`, a window, or both. Without either it would count every
+ * message stored, reading them all, which no one asking about an order or a day means.
+ */
+export function parseSummaryQuery(query: SummaryQuery): Result<SummaryFilter> {
+  const misspelled = misspelledParameter(query, ['refId', 'since', 'until']);
+  if (!misspelled.ok) return misspelled;
+  const namedOtherwise = parameterNamedOtherwise(query, SUMMARY_NAMED_OTHERWISE);
+  if (!namedOtherwise.ok) return namedOtherwise;
+  const filter = parseRefIdAndWindow(query);
+  if (!filter.ok || filter.value.refId !== undefined || filter.value.since !== undefined) return filter;
+  return problem('give refId, since, or both: the messages of an order, or of a window of time (since, and until when it should end before now)');
 }
 
 /** One status, or several joined by commas (`failed,unknown`): messages of any of them. */

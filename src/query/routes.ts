@@ -1,4 +1,4 @@
-/** The query API: a message by id, messages by refId/status/time, and the rejected intake requests. */
+/** The query API: a message by id, messages by refId/status/time and their counts, and the rejected intake requests. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
@@ -8,10 +8,11 @@ import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
 import { rejectedRequestsPage } from '../storage/rejected-requests.js';
+import { summarizeMessages } from '../storage/summarize-messages.js';
 import { queryAuthorization } from './auth.js';
-import { encodeCursor, nextMessagesLink, nextRejectedLink, parseListQuery, parseLookupText, parseRejectedQuery } from './list-parameters.js';
+import { encodeCursor, nextMessagesLink, nextRejectedLink, parseListQuery, parseLookupText, parseRejectedQuery, parseSummaryQuery } from './list-parameters.js';
 import { presentMessage } from './present-message.js';
-import { ErrorSchema, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema, RejectedQuerySchema } from './schemas.js';
+import { ErrorSchema, MessageListQuery, MessageListSchema, MessageSchema, RejectedListSchema, RejectedQuerySchema, SummaryQuerySchema, SummarySchema } from './schemas.js';
 import { rfc3339 } from './time.js';
 
 /**
@@ -89,6 +90,28 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
   );
 
   app.get(
+    '/summary',
+    {
+      schema: {
+        tags: ['query'],
+        summary: 'Messages counted by status, for a refId, a window of time, or both',
+        description:
+          'The messages GET /messages would list for the same refId, since and until, counted: by status, how many are final, and their parts by state. ' +
+          'refId or since is required.',
+        querystring: SummaryQuerySchema,
+        response: { 200: SummarySchema, 400: ErrorSchema, ...refusals },
+      },
+    },
+    async (request, reply) => {
+      const filter = parseSummaryQuery(request.query);
+      if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
+      const { refId, since, until } = filter.value;
+      const summary = await summarizeMessages(database, filter.value);
+      return { refId: refId ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
+    },
+  );
+
+  app.get(
     '/rejected',
     {
       schema: {
@@ -123,5 +146,5 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
   // Described by the routes' own schemas; made once, at the first request.
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
-  for (const url of ['/messages/:messageId', '/messages/*', '/messages', '/rejected', '/openapi.json']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
+  for (const url of ['/messages/:messageId', '/messages/*', '/messages', '/summary', '/rejected', '/openapi.json']) app.route(otherMethodsRoute(url, ['GET', 'HEAD']));
 };

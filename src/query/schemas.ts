@@ -54,6 +54,14 @@ export const ReportSchema = Type.Object({
   payload: Type.Unknown({ description: 'the report as it arrived, or the object XML, key/value pairs or an SMPP receipt were read into' }),
 });
 
+const SegmentsSchema = Type.Object({
+  total: Type.Integer(),
+  delivered: Type.Integer(),
+  failed: Type.Integer(),
+  unknown: Type.Integer(),
+  pending: Type.Integer(),
+});
+
 export const MessageSchema = Type.Object({
   messageId: Type.String(),
   refId: Nullable(Type.String({ description: 'the refId the message was sent with' })),
@@ -64,13 +72,7 @@ export const MessageSchema = Type.Object({
   operator: Nullable(Type.String()),
   source: Nullable(Type.String()),
   destination: Nullable(Type.String()),
-  segments: Type.Object({
-    total: Type.Integer(),
-    delivered: Type.Integer(),
-    failed: Type.Integer(),
-    unknown: Type.Integer(),
-    pending: Type.Integer(),
-  }),
+  segments: SegmentsSchema,
   parts: Type.Array(PartSchema, { description: 'each part with a deciding report, in part order' }),
   reports: Type.Array(ReportSchema, { description: 'every stored report of the message, oldest first' }),
   firstReportAt: Nullable(Time),
@@ -82,12 +84,16 @@ export const MessageListSchema = Type.Object({
   nextCursor: Nullable(Type.String({ description: 'the next page\'s cursor; null on the last page' })),
 });
 
+const WindowQuery = {
+  since: Type.Optional(Type.String({ description: 'RFC 3339 date-time, or a date (its midnight, UTC); the newest report received at or after it' })),
+  until: Type.Optional(Type.String({ description: 'as since; the newest report received before it' })),
+};
+
 export const MessageListQuery = Type.Object({
   refId: Type.Optional(Type.String()),
   // Not an enum: a query string is validated against its schema, and parseListQuery names the problem itself.
   status: Type.Optional(Type.String({ description: `one of ${MESSAGE_STATUSES.join(', ')}, or several joined by commas (failed,unknown): messages of any of them` })),
-  since: Type.Optional(Type.String({ description: 'RFC 3339 date-time, or a date (its midnight, UTC); the newest report received at or after it' })),
-  until: Type.Optional(Type.String({ description: 'as since; the newest report received before it' })),
+  ...WindowQuery,
   limit: Type.Optional(Type.String({ description: 'messages a page: 50 unless given, at most 500' })),
   cursor: Type.Optional(Type.String({ description: 'the nextCursor of the page before' })),
 });
@@ -110,4 +116,22 @@ export const RejectedListSchema = Type.Object({
 export const RejectedQuerySchema = Type.Object({
   limit: Type.Optional(Type.String({ description: 'requests a page: 50 unless given, at most 500' })),
   cursor: Type.Optional(Type.String({ description: 'as named by the Link header of the page before' })),
+});
+
+export const SummaryQuerySchema = Type.Object({
+  refId: Type.Optional(Type.String({ description: 'the messages sent with this refId' })),
+  ...WindowQuery,
+});
+
+export const SummarySchema = Type.Object({
+  refId: Nullable(Type.String()),
+  since: Nullable(Time),
+  until: Nullable(Time),
+  messages: Type.Integer({ description: 'messages with a report, whose newest report falls in the window' }),
+  final: Type.Integer({ description: 'of those, the messages every part of which has a final deciding report' }),
+  statuses: Type.Object(
+    Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, Type.Integer()])),
+    { description: 'the messages by status, every status named' },
+  ),
+  segments: Type.Object(SegmentsSchema.properties, { description: 'their parts, counted by their state' }),
 });

@@ -36,7 +36,7 @@ describe('methods a path does not take', () => {
     }
   });
 
-  it.each(['/messages/abc', '/messages?refId=x', '/rejected', '/healthz', '/readyz'])('answers POST %s with 405', async (url) => {
+  it.each(['/messages/abc', '/messages?refId=x', '/summary?refId=x', '/rejected', '/healthz', '/readyz'])('answers POST %s with 405', async (url) => {
     const response = await receiver.app.inject({ method: 'POST', url, headers: authorised });
     expect(response.statusCode).toBe(405);
     expect(response.headers.allow).toBe('GET, HEAD, OPTIONS');

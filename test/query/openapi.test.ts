@@ -59,7 +59,7 @@ describe('GET /openapi.json', () => {
     expect(routes.sort()).toEqual(
       [
         'GET /dlr', 'POST /dlr', 'GET /dlr/{gate}', 'POST /dlr/{gate}',
-        'GET /messages/{messageId}', 'GET /messages', 'GET /rejected',
+        'GET /messages/{messageId}', 'GET /messages', 'GET /summary', 'GET /rejected',
         'GET /healthz', 'GET /readyz', 'GET /metrics',
       ].sort(),
     );
@@ -90,6 +90,9 @@ describe('GET /openapi.json', () => {
     const list = (await expectDescribedAnswer(document, '/messages', '/messages?refId=described-order&limit=1')) as { messages: unknown[]; nextCursor: string | null };
     expect(list.nextCursor).not.toBeNull();
     await expectDescribedAnswer(document, '/messages', '/messages?status=lost');
+    const counted = (await expectDescribedAnswer(document, '/summary', '/summary?refId=described-order')) as { messages: number };
+    expect(counted.messages).toBe(2);
+    await expectDescribedAnswer(document, '/summary', '/summary');
     const rejected = (await expectDescribedAnswer(document, '/rejected', '/rejected')) as { rejected: unknown[] };
     expect(rejected.rejected.length).toBeGreaterThan(0);
     await expectDescribedAnswer(document, '/readyz', '/readyz');

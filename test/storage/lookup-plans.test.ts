@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageFilter } from '../../src/storage/read-messages.js';
 import { listMessagesQuery } from '../../src/storage/read-messages.js';
 import type { Tables } from '../../src/storage/tables.js';
+import type { SummaryFilter } from '../../src/storage/summarize-messages.js';
+import { summarizeMessagesQuery } from '../../src/storage/summarize-messages.js';
 import { storedMessages } from '../../src/storage/write-reports.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -131,5 +133,22 @@ describe('listing messages newest first', () => {
     const plan = await listingPlan(filter);
     expect(plan).toMatch(/Index Cond: .*last_report_at/);
     expect(plan).not.toMatch(/Filter: .*last_report_at/);
+  });
+});
+
+describe('counting messages for GET /summary', () => {
+  const at = (time: string) => new Date(time);
+  it.each<[string, SummaryFilter, string]>([
+    ['of one refId', { refId: 'order-17' }, 'messages_ref_id_idx'],
+    ['of one refId in a window', { refId: 'order-17', since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z') }, 'messages_ref_id_idx'],
+    ['since a time', { since: at('2026-01-01T00:00:00Z') }, 'messages_listing_idx'],
+    ['in a window', { since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z') }, 'messages_listing_idx'],
+  ])('reads the messages %s as a range of an index, not the table', async (_name, filter, index) => {
+    const query = summarizeMessagesQuery(testDb.database.db, filter);
+    const { rows } = await testDb.database.db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]));
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    expect(plan).toContain(index);
+    expect(plan).toMatch(/Index Cond: .*(ref_id|last_report_at >=)/);
+    expect(plan).not.toMatch(/Seq Scan on messages/);
   });
 });
