@@ -28,7 +28,7 @@ export interface MessageSummary {
 }
 
 /** One status's group, as the database counts it. */
-export interface StatusGroup extends SegmentCounts {
+interface StatusGroup extends SegmentCounts {
   readonly status: string;
   readonly messages: number;
   readonly final: number;
@@ -60,7 +60,7 @@ export function summarizeMessagesQuery(db: Kysely<Tables>, filter: SummaryFilter
 }
 
 /** Adds the groups up; every status is named, those without messages with 0. */
-export function summaryOfGroups(groups: readonly StatusGroup[]): MessageSummary {
+function summaryOfGroups(groups: readonly StatusGroup[]): MessageSummary {
   const statuses = Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, 0])) as Record<MessageStatus, number>;
   const segments: SegmentCounts = { total: 0, delivered: 0, failed: 0, unknown: 0, pending: 0 };
   let messages = 0;
