@@ -94,7 +94,7 @@ async function largeEmbeddedHistory(count: number): Promise<string> {
 
 /** Resolves once the copy has stored reports on the server: it is past the server's migrations, copying pages. */
 async function untilReportsOnServer(database: ProcessDatabase): Promise<void> {
-  for (let attempt = 0; attempt < 1_000; attempt++) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     // Before the migrations have made the table, the count fails.
     if ((await reportsOnServer(database).catch(() => 0)) > 0) return;
     await sleep(10);
