@@ -11,11 +11,15 @@ import type { SummaryFilter } from '../storage/summarize-messages.js';
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
-export interface ListQuery {
+/** The summary's parameters, which the listing takes too. */
+export interface SummaryQuery {
   readonly refId?: string | undefined;
-  readonly status?: string | undefined;
   readonly since?: string | undefined;
   readonly until?: string | undefined;
+}
+
+export interface ListQuery extends SummaryQuery {
+  readonly status?: string | undefined;
   readonly limit?: string | undefined;
   readonly cursor?: string | undefined;
 }
@@ -139,12 +143,6 @@ function parseRefIdAndWindow(query: SummaryQuery): Result<SummaryFilter> {
     return problem(`since (${filter.since.toISOString()}) is after until (${filter.until.toISOString()}): no time lies between them; swap them`);
   }
   return ok(filter);
-}
-
-export interface SummaryQuery {
-  readonly refId?: string | undefined;
-  readonly since?: string | undefined;
-  readonly until?: string | undefined;
 }
 
 /**
