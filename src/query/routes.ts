@@ -96,7 +96,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
         tags: ['query'],
         summary: 'Messages counted by status, for a refId, a window of time, or both',
         description:
-          'The messages GET /messages would list for the same refId, since and until, counted: by status, how many are final, and their parts by state. ' +
+          'The messages GET /messages would list for the same refId, since and until, counted: by status, how many are final, their parts by state, and by status and result code. ' +
           'refId or since is required.',
         querystring: SummaryQuerySchema,
         response: { 200: SummarySchema, 400: ErrorSchema, ...refusals },

@@ -134,4 +134,13 @@ export const SummarySchema = Type.Object({
     { description: 'the messages by status, every status named' },
   ),
   segments: Type.Object(SegmentsSchema.properties, { description: 'their parts, counted by their state' }),
+  results: Type.Array(
+    Type.Object({
+      status: OneOf(MESSAGE_STATUSES, 'the messages\' status'),
+      resultCode: Nullable(Type.Integer({ description: 'the resultCode the messages show; null for SMPP receipts, and for messages with no deciding report yet' })),
+      resultDescription: Nullable(Type.String()),
+      messages: Type.Integer(),
+    }),
+    { description: 'the messages by status and by the result each shows, most messages first' },
+  ),
 });

@@ -20,6 +20,7 @@ interface Summary {
   final: number;
   statuses: Record<string, number>;
   segments: Record<string, number>;
+  results: Array<{ status: string; resultCode: number | null; resultDescription: string | null; messages: number }>;
 }
 
 async function summary(query: string): Promise<Summary> {
@@ -70,6 +71,16 @@ describe('GET /summary', () => {
       final: 4,
       statuses: { pending: 2, delivered: 1, partially_delivered: 1, failed: 1, unknown: 1 },
       segments: { total: 9, delivered: 3, failed: 2, unknown: 1, pending: 3 },
+      // One message each: in the order statuses are listed, then by code. The long message shows
+      // the result of its part reported last; the three-part one, of its one part reported.
+      results: [
+        { status: 'pending', resultCode: 1001, resultDescription: 'Billed and delivered', messages: 1 },
+        { status: 'pending', resultCode: 1005, resultDescription: 'Queued', messages: 1 },
+        { status: 'delivered', resultCode: 1001, resultDescription: 'Billed and delivered', messages: 1 },
+        { status: 'partially_delivered', resultCode: 2106, resultDescription: 'Number error', messages: 1 },
+        { status: 'failed', resultCode: 2106, resultDescription: 'Number error', messages: 1 },
+        { status: 'unknown', resultCode: 1010, resultDescription: 'Expired, absence of operator delivery report', messages: 1 },
+      ],
     });
   });
 
@@ -98,6 +109,23 @@ describe('GET /summary', () => {
       until: '2999-01-01T00:00:00Z',
       messages: 6,
     });
+  });
+
+  it('tells why messages failed: counted by the result each shows now, most messages first', async () => {
+    const order = (id: string, resultCode: number) => report(id, resultCode, 1, 'reasons-order');
+    const reports = [
+      order('r-1', 2106), order('r-2', 2106), order('r-3', 2106),
+      order('r-4', 1006), order('r-5', 1001), order('r-6', 1001),
+      order('r-7', 1005), order('r-7', 1001), // queued, then delivered: counted once, as delivered
+    ];
+    for (const body of reports) expect((await postJson(app, body)).statusCode).toBe(200);
+    const { messages, statuses, results } = await summary('refId=reasons-order');
+    expect({ messages, statuses }).toEqual({ messages: 7, statuses: { pending: 0, delivered: 3, partially_delivered: 0, failed: 4, unknown: 0 } });
+    expect(results).toEqual([
+      { status: 'delivered', resultCode: 1001, resultDescription: 'Billed and delivered', messages: 3 },
+      { status: 'failed', resultCode: 2106, resultDescription: 'Number error', messages: 3 },
+      { status: 'failed', resultCode: 1006, resultDescription: 'Not delivered', messages: 1 },
+    ]);
   });
 
   it.each([
