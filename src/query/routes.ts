@@ -7,6 +7,7 @@ import { otherMethodsRoute } from '../http/other-methods.js';
 import { MAX_ID_LENGTH } from '../meaning/report-id.js';
 import type { MessageReader } from '../storage/read-messages.js';
 import { findMessage, listMessages } from '../storage/read-messages.js';
+import { ReadTimeoutError } from '../storage/prepared-reads.js';
 import { rejectedRequestsPage } from '../storage/rejected-requests.js';
 import { summarizeMessages } from '../storage/summarize-messages.js';
 import { queryAuthorization } from './auth.js';
@@ -24,6 +25,13 @@ function idsMeant(routed: string, url: string): string[] {
   if (!path.endsWith('/')) return [routed];
   const bare = routed.endsWith('/') ? routed.slice(0, -1) : routed;
   return [bare, `${bare}/`];
+}
+
+/** Why a summary was answered 503, and what to do about it. */
+function countNotFinished(timeoutMs: number): string {
+  return `the count was not finished within ${timeoutMs / 1000} s, the longest a read may take: ` +
+    'the filter holds too many messages to count at once, or the database is busy or held by a lock; ' +
+    'narrow since and until, or give a refId, or try again shortly';
 }
 
 export interface QueryOptions {
@@ -106,8 +114,16 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       const filter = parseSummaryQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
       const { refId, since, until } = filter.value;
-      const summary = await summarizeMessages(database, filter.value);
-      return { refId: refId ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
+      try {
+        const summary = await summarizeMessages(database, filter.value);
+        return { refId: refId ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
+      } catch (error) {
+        // A count of too many messages runs out of time as a read held by a lock does; unlike a
+        // lookup by key, it is the one that can be asked smaller.
+        if (!(error instanceof ReadTimeoutError)) throw error;
+        request.log.warn({ refId: refId ?? null, since, until, timeoutMs: error.timeoutMs }, 'a summary was not counted in time: answered 503');
+        return reply.code(503).send(errorBody(503, countNotFinished(error.timeoutMs)));
+      }
     },
   );
 

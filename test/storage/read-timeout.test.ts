@@ -51,6 +51,31 @@ describe.runIf(serverUrl !== null)('a lookup the database does not answer in tim
     await app.close();
   });
 
+  it('answers a summary not counted in time 503 saying it may be narrowed, and a lookup by id as the database being away', async () => {
+    const app = await createTestApp(testDb.openAnother({ readTimeoutMs: 300, poolSize: 3 }));
+    const holder = new pg.Client({ connectionString: serverUrl ?? undefined });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${testDb.schema ?? ''}.messages, ${testDb.schema ?? ''}.reports IN ACCESS EXCLUSIVE MODE`);
+      const summary = await app.inject({ method: 'GET', url: '/summary?since=2026-01-01' });
+      expect(summary.statusCode).toBe(503);
+      expect(summary.json()).toEqual({
+        error: 'Service Unavailable',
+        message: 'the count was not finished within 0.3 s, the longest a read may take: the filter holds too many messages to count at once, ' +
+          'or the database is busy or held by a lock; narrow since and until, or give a refId, or try again shortly',
+      });
+      const lookup = await app.inject({ method: 'GET', url: '/messages/held-lookup' });
+      expect(lookup.statusCode).toBe(503);
+      expect(lookup.json()).toEqual({ error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await app.inject({ method: 'GET', url: '/summary?since=2026-01-01' })).statusCode).toBe(200);
+    await app.close();
+  });
+
   it('answers GET /rejected 503 and a refused report 400 behind a lock on the refused requests, and the query API keeps its connections', async () => {
     const app = await createTestApp(testDb.openAnother({ readTimeoutMs: 300, poolSize: 3 }));
     expect((await app.inject({ method: 'POST', url: '/dlr', headers: { 'content-type': 'application/json' }, payload: '{"id":' })).statusCode).toBe(400);
