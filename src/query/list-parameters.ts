@@ -1,5 +1,5 @@
 /** Reads the query API's parameters; each problem names its parameter. */
-import { clip, parseDateTime, parseIntegerText, withPlusOffset } from '../intake/field-values.js';
+import { clip, parseDateTime, parseIntegerText, parseResultCode, withPlusOffset } from '../intake/field-values.js';
 import type { Result } from '../lib/result.js';
 import { ok, problem } from '../lib/result.js';
 import { textProblem } from '../meaning/delivery-report.js';
@@ -20,6 +20,7 @@ export interface SummaryQuery {
 
 export interface ListQuery extends SummaryQuery {
   readonly status?: string | undefined;
+  readonly resultCode?: string | undefined;
   readonly limit?: string | undefined;
   readonly cursor?: string | undefined;
 }
@@ -42,7 +43,7 @@ export function parseLookupText(name: string, text: string): Result<string> {
   return unstorable === null ? ok(text) : problem(`${name} ${unstorable}, which no stored message has`);
 }
 
-const LIST_PARAMETERS = ['refId', 'status', 'since', 'until', 'limit', 'cursor'] as const;
+const LIST_PARAMETERS = ['refId', 'status', 'resultCode', 'since', 'until', 'limit', 'cursor'] as const;
 
 /**
  * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`, `refId[]`)
@@ -114,6 +115,11 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
     const statuses = parseStatuses(query.status);
     if (!statuses.ok) return statuses;
     filter = { ...filter, statuses: statuses.value };
+  }
+  if (query.resultCode !== undefined && query.resultCode !== '') {
+    const resultCode = parseResultCode(query.resultCode);
+    if (!resultCode.ok) return resultCode;
+    filter = { ...filter, resultCode: resultCode.value };
   }
   if (query.cursor !== undefined && query.cursor !== '') {
     const before = decodeCursor(query.cursor);
@@ -230,6 +236,7 @@ export function nextMessagesLink(filter: MessageFilter, nextCursor: string): str
   const parameters = new URLSearchParams();
   if (filter.refId !== undefined) parameters.set('refId', filter.refId);
   if (filter.statuses !== undefined) parameters.set('status', filter.statuses.join(','));
+  if (filter.resultCode !== undefined) parameters.set('resultCode', String(filter.resultCode));
   if (filter.since !== undefined) parameters.set('since', filter.since.toISOString());
   if (filter.until !== undefined) parameters.set('until', filter.until.toISOString());
   parameters.set('limit', String(filter.limit));

@@ -1,6 +1,6 @@
 /** The query API: a message by id, messages by refId/status/time and their counts, and the rejected intake requests. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { errorBody } from '../http/errors.js';
 import { otherMethodsRoute } from '../http/other-methods.js';
@@ -27,11 +27,16 @@ function idsMeant(routed: string, url: string): string[] {
   return [bare, `${bare}/`];
 }
 
-/** Why a summary was answered 503, and what to do about it. */
-function countNotFinished(timeoutMs: number): string {
-  return `the count was not finished within ${timeoutMs / 1000} s, the longest a read may take: ` +
-    'the filter holds too many messages to count at once, or the database is busy or held by a lock; ' +
-    'narrow since and until, or give a refId, or try again shortly';
+/**
+ * A read that keeps few of the messages an index finds (counting them all, listing those of one
+ * result code) may run out of time by its size, as a read held by a lock does; unlike a lookup by
+ * key, it is one that can be asked smaller. Answered 503 saying so, and logged with its filter.
+ */
+function tooLongToRead(request: FastifyRequest, reply: FastifyReply, error: ReadTimeoutError, what: string, why: string, filter: object) {
+  request.log.warn({ filter, timeoutMs: error.timeoutMs }, `${what} was not read in time: answered 503`);
+  const message = `${what} was not finished within ${error.timeoutMs / 1000} s, the longest a read may take: ` +
+    `${why}, or the database is busy or held by a lock; narrow since and until, or give a refId, or try again shortly`;
+  return reply.code(503).send(errorBody(503, message));
 }
 
 export interface QueryOptions {
@@ -80,7 +85,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     {
       schema: {
         tags: ['query'],
-        summary: 'Messages by refId, status and the time of their newest report',
+        summary: 'Messages by refId, status, result code and the time of their newest report',
         description: 'Newest report first. The next page: pass nextCursor as cursor, or follow the Link header (rel="next"), absent on the last page.',
         querystring: MessageListQuery,
         response: { 200: MessageListSchema, 400: ErrorSchema, ...refusals },
@@ -89,7 +94,13 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     async (request, reply) => {
       const filter = parseListQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
-      const page = await listMessages(database, filter.value);
+      let page;
+      try {
+        page = await listMessages(database, filter.value);
+      } catch (error) {
+        if (!(error instanceof ReadTimeoutError) || filter.value.resultCode === undefined) throw error;
+        return tooLongToRead(request, reply, error, 'the page', 'few of the messages the filter holds show this resultCode', filter.value);
+      }
       const nextCursor = page.nextBefore === null ? null : encodeCursor(page.nextBefore);
       // The body's nextCursor, and the same page as a link (RFC 8288) for clients that follow links.
       if (nextCursor !== null) void reply.header('link', nextMessagesLink(filter.value, nextCursor));
@@ -118,11 +129,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
         const summary = await summarizeMessages(database, filter.value);
         return { refId: refId ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
       } catch (error) {
-        // A count of too many messages runs out of time as a read held by a lock does; unlike a
-        // lookup by key, it is the one that can be asked smaller.
         if (!(error instanceof ReadTimeoutError)) throw error;
-        request.log.warn({ refId: refId ?? null, since, until, timeoutMs: error.timeoutMs }, 'a summary was not counted in time: answered 503');
-        return reply.code(503).send(errorBody(503, countNotFinished(error.timeoutMs)));
+        return tooLongToRead(request, reply, error, 'the count', 'the filter holds too many messages to count at once', filter.value);
       }
     },
   );

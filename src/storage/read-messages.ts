@@ -117,6 +117,8 @@ export interface MessageFilter {
   readonly refId?: string;
   /** Messages of any of these statuses; all of them when absent. */
   readonly statuses?: readonly string[];
+  /** Messages showing this result code (that of the deciding report received last among their parts). */
+  readonly resultCode?: number;
   /** Messages whose newest report was received at or after this time. */
   readonly since?: Date;
   /** Messages whose newest report was received before this time. */
@@ -185,6 +187,8 @@ function filteredMessages(db: Kysely<Tables>, filter: MessageFilter, status: str
   let query = db.selectFrom('messages').selectAll('messages').where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
   if (status !== undefined) query = query.where('status', '=', status);
+  // No index has it: the messages of the other filters are read along theirs and this one kept.
+  if (filter.resultCode !== undefined) query = query.where('result_code', '=', filter.resultCode);
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
   if (filter.before !== undefined) query = query.where(listedBeside('<', filter.before));

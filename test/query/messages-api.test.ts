@@ -118,6 +118,24 @@ describe('GET /messages', () => {
     expect(byLink).toEqual(expected);
   });
 
+  it('filters by the result code each message shows, with or without the other filters, and keeps it in the next page\'s link', async () => {
+    const all = (await list('')).messages;
+    const notDelivered = all.filter((message) => message.resultCode === 1006).map((message) => message.messageId);
+    expect(notDelivered.length).toBeGreaterThan(1);
+    expect(notDelivered.length).toBeLessThan(all.length);
+    expect(ids(await list('resultCode=1006'))).toEqual(notDelivered);
+    expect(ids(await list('refId=order-B&resultCode=1006'))).toEqual(['list-7', 'list-4']);
+    expect(ids(await list('status=failed&resultCode=1006'))).toEqual(notDelivered);
+    expect(ids(await list('status=delivered&resultCode=1006'))).toEqual([]);
+    expect(ids(await list('resultCode=9999'))).toEqual([]);
+
+    const first = await app.inject({ method: 'GET', url: '/messages?refId=order-B&resultCode=1006&limit=1' });
+    expect(ids(first.json<Page>())).toEqual(['list-7']);
+    const next = linkedNextPage(first.headers.link, '/messages?refId=order-B&resultCode=1006&limit=1');
+    expect(next).toContain('resultCode=1006');
+    expect(ids(await list(new URL(next ?? '', 'http://receiver').search.slice(1)))).toEqual(['list-4']);
+  });
+
   it('filters by the time of the newest report', async () => {
     const all = await list('');
     const times = all.messages.map((message) => message.lastReportAt ?? '');
@@ -156,6 +174,10 @@ describe('GET /messages', () => {
     ['limit=abc', 'limit must be a whole number'],
     ['status=lost', 'status must be one of'],
     ['status=failed,lost', 'status must be one of pending, delivered, partially_delivered, failed, unknown, or several joined by commas (status=failed,unknown); got "lost"'],
+    ['resultCode=abc', 'resultCode must be a whole number, got "abc"'],
+    ['resultCode=99999999999', 'resultCode must be between -2147483648 and 2147483647, got 99999999999'],
+    ['resultcode=1006', 'resultcode is not a parameter; did you mean resultCode? (names are case-sensitive)'],
+    ['result_code=1006', 'result_code is not a parameter; did you mean resultCode?'],
     ['status=failed,', 'status must be one of pending, delivered, partially_delivered, failed, unknown, or several joined by commas (status=failed,unknown); got an empty one in "failed,"'],
     ['since=last-week', 'since must be an RFC 3339 date-time'],
     ['until=2026-02-30', 'until is not a real date: "2026-02-30"'],

@@ -126,6 +126,12 @@ describe('GET /summary', () => {
       { status: 'failed', resultCode: 2106, resultDescription: 'Number error', messages: 3 },
       { status: 'failed', resultCode: 1006, resultDescription: 'Not delivered', messages: 1 },
     ]);
+    // Each count is a listing away: the messages it counts, by status and result code.
+    for (const result of results) {
+      const query = `refId=reasons-order&status=${result.status}&resultCode=${String(result.resultCode)}&limit=500`;
+      const listed = (await app.inject({ method: 'GET', url: `/messages?${query}` })).json<{ messages: MessageJson[] }>().messages;
+      expect(listed.map((message) => [message.status, message.resultCode]), query).toEqual(Array.from({ length: result.messages }, () => [result.status, result.resultCode]));
+    }
   });
 
   it.each([

@@ -105,6 +105,8 @@ describe('listing messages newest first', () => {
     ['a window of time', { since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z'), limit: 50 }, 'messages_listing_idx'],
     ['a status since a time', { statuses: ['failed'], since: at('2026-01-01T00:00:00Z'), limit: 50 }, 'messages_status_idx'],
     ['a status until a time, a page further on', { statuses: ['failed'], until: at('2026-01-02T00:00:00Z'), before: place, limit: 50 }, 'messages_status_idx'],
+    ['the messages of one refId showing one result code', { refId: 'order-17', resultCode: 2106, limit: 50 }, 'messages_ref_id_idx'],
+    ['a status showing one result code', { statuses: ['failed'], resultCode: 2106, limit: 50 }, 'messages_status_idx'],
   ])('reads %s from its index in order, without sorting the table', async (_name, filter, index) => {
     const plan = await listingPlan(filter);
     expect(plan).toContain(`Index Scan Backward using ${index} on messages`);
@@ -115,6 +117,7 @@ describe('listing messages newest first', () => {
     ['several statuses', { statuses: ['failed', 'unknown', 'pending'], limit: 50 }],
     ['several statuses since a time, a page further on', { statuses: ['failed', 'unknown'], since: at('2026-01-01T00:00:00Z'), before: place, limit: 50 }],
     ['several statuses of one refId', { statuses: ['failed', 'unknown'], refId: 'order-17', limit: 50 }],
+    ['several statuses showing one result code', { statuses: ['failed', 'unknown'], resultCode: 1010, limit: 50 }],
   ])('reads %s as ranges of an index merged in order, without sorting the messages of those statuses', async (_name, filter) => {
     const plan = await listingPlan(filter);
     // Merge Append's own "Sort Key" is the order it merges in; a Sort node would read every row
