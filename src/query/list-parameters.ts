@@ -19,7 +19,8 @@ export interface SummaryQuery {
 }
 
 export interface ListQuery extends SummaryQuery {
-  readonly status?: string | undefined;
+  /** Given again (`status=failed&status=unknown`, as query builders write a list), a list. */
+  readonly status?: string | readonly string[] | undefined;
   readonly resultCode?: string | undefined;
   readonly limit?: string | undefined;
   readonly cursor?: string | undefined;
@@ -111,8 +112,9 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   const window = parseRefIdAndWindow(query);
   if (!window.ok) return window;
   let filter: MessageFilter = { ...window.value, limit: limit.value };
-  if (query.status !== undefined && query.status !== '') {
-    const statuses = parseStatuses(query.status);
+  const status = typeof query.status === 'string' ? query.status : query.status?.join(',');
+  if (status !== undefined && status !== '') {
+    const statuses = parseStatuses(status);
     if (!statuses.ok) return statuses;
     filter = { ...filter, statuses: statuses.value };
   }

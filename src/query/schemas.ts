@@ -92,7 +92,11 @@ const WindowQuery = {
 export const MessageListQuery = Type.Object({
   refId: Type.Optional(Type.String()),
   // Not an enum: a query string is validated against its schema, and parseListQuery names the problem itself.
-  status: Type.Optional(Type.String({ description: `one of ${MESSAGE_STATUSES.join(', ')}, or several joined by commas (failed,unknown): messages of any of them` })),
+  status: Type.Optional(
+    Type.Union([Type.String(), Type.Array(Type.String())], {
+      description: `one of ${MESSAGE_STATUSES.join(', ')}, or several joined by commas (failed,unknown) or given again (status=failed&status=unknown): messages of any of them`,
+    }),
+  ),
   resultCode: Type.Optional(Type.String({ description: 'messages showing this resultCode, as GET /summary counts them in its results' })),
   ...WindowQuery,
   limit: Type.Optional(Type.String({ description: 'messages a page: 50 unless given, at most 500' })),

@@ -92,7 +92,7 @@ describe('GET /messages', () => {
     expect(ids(await list('refId=nobody'))).toEqual([]);
   });
 
-  it('filters by several statuses joined by commas, newest report first, and pages across them by cursor and by link', async () => {
+  it('filters by several statuses, joined by commas or given again, newest report first, and pages across them by cursor and by link', async () => {
     const all = (await list('')).messages;
     const expected = all.filter((message) => ['failed', 'pending'].includes(message.status)).map((message) => message.messageId);
     expect(new Set(all.filter((message) => expected.includes(message.messageId)).map((message) => message.status))).toEqual(new Set(['failed', 'pending']));
@@ -100,6 +100,8 @@ describe('GET /messages', () => {
 
     expect(ids(await list('status=failed,pending'))).toEqual(expected);
     expect(ids(await list('status=pending,%20failed,pending'))).toEqual(expected);
+    // Given again, as query builders write a list (`params={'status': ['failed', 'pending']}`).
+    expect(ids(await list('status=failed&status=pending'))).toEqual(expected);
     const byCursor: string[] = [];
     let cursor: string | null = null;
     do {
@@ -184,7 +186,8 @@ describe('GET /messages', () => {
     ['cursor=not-a-cursor', 'cursor is not one this service gave out'],
     ['cursor=djE6NQ', 'cursor is from an earlier version of this service, which ordered pages otherwise: start again from the first page'],
     ['refId=order%00', 'refId contains a NUL character, which no stored message has'],
-    ['status=delivered&status=failed', 'status is given 2 times; give it once'],
+    ['refId=order-A&refId=order-B', 'refId is given 2 times; give it once'],
+    ['status=failed&status=', 'status must be one of pending, delivered, partially_delivered, failed, unknown, or several joined by commas (status=failed,unknown); got an empty one in "failed,"'],
     ['limit=1&limit=2&limit=3', 'limit is given 3 times; give it once'],
     ['refid=order-17', 'refid is not a parameter; did you mean refId? (names are case-sensitive)'],
     ['ref_id=order-17', 'ref_id is not a parameter; did you mean refId?'],
