@@ -15,6 +15,7 @@ import * as keysInByteOrder from './20261203T0800_keys-in-byte-order.js';
 import * as listingByReceiptTime from './20261204T0900_listing-by-receipt-time.js';
 import * as untimedTiesByArrival from './20261205T0600_untimed-ties-by-arrival.js';
 import * as rejectedBodySize from './20261206T2300_rejected-body-size.js';
+import * as rejectedRepeats from './20261207T1500_rejected-repeats.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -29,4 +30,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261204T0900_listing-by-receipt-time': listingByReceiptTime,
   '20261205T0600_untimed-ties-by-arrival': untimedTiesByArrival,
   '20261206T2300_rejected-body-size': rejectedBodySize,
+  '20261207T1500_rejected-repeats': rejectedRepeats,
 };

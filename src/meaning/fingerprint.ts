@@ -32,6 +32,6 @@ export function currentFingerprint(text: string): string | null {
 }
 
 /** The first 32 hex digits of `hex` in PostgreSQL's text form of a uuid. */
-function uuidText(hex: string): string {
+export function uuidText(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

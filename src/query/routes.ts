@@ -141,7 +141,9 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       schema: {
         tags: ['query'],
         summary: 'The requests intake refused, newest first',
-        description: 'The newest 10,000 are kept. The next page is named by the Link header (rel="next"), absent on the last page.',
+        description:
+          'The newest 10,000 are kept, each try its own entry; the same request arriving again (LINK retries a refused report) counts its tries (times) and keeps its first time. ' +
+          'The next page is named by the Link header (rel="next"), absent on the last page.',
         querystring: RejectedQuerySchema,
         response: { 200: RejectedListSchema, 400: ErrorSchema, ...refusals },
       },
@@ -155,6 +157,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
       return {
         rejected: page.requests.map((row) => ({
           receivedAt: rfc3339(row.received_at),
+          times: row.times,
+          firstReceivedAt: rfc3339(row.first_received_at ?? row.received_at),
           remoteAddress: row.remote_address,
           method: row.method,
           path: row.path,

@@ -107,6 +107,8 @@ export const RejectedListSchema = Type.Object({
   rejected: Type.Array(
     Type.Object({
       receivedAt: Time,
+      times: Type.Integer({ description: 'how many times the same request (method, path, content type, reason and body) had arrived with this try, counted along the tries kept' }),
+      firstReceivedAt: Type.String({ description: 'RFC 3339, UTC: when the same request first arrived; receivedAt on its first try' }),
       remoteAddress: Nullable(Type.String()),
       method: Type.String(),
       path: Type.String(),

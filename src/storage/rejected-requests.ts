@@ -2,9 +2,11 @@
  * Requests intake turned away (400, 413, 415, a wrong path) and `deliver_sm`s not stored as receipts,
  * kept raw so an operator can see what arrived and why.
  */
+import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { sql } from 'kysely';
 import { withNulShown } from '../lib/nul-shown.js';
+import { uuidText } from '../meaning/fingerprint.js';
 import type { Database } from './database.js';
 import type { RejectedRequestRow } from './tables.js';
 
@@ -30,13 +32,18 @@ export interface RejectedRequest {
 }
 
 /**
- * Keeps the request. A refused request is kept for inspection and promised to nobody (its sender
+ * Keeps the request, each try its own entry. The same request arriving again (LINK retries a
+ * refused report until it gets a 200) counts on from its newest kept try and keeps its first time.
+ *
+ * A refused request is kept for inspection and promised to nobody (its sender
  * was answered 400), so its commit waits neither for the disk nor for a synchronous standby: with
  * the standby gone, every refusal waited for good, and ten of them held every connection of the
  * query API. Behind a lock on the table, or on a server whose network went silent, it is given up
  * within the read deadline, for the same reason.
  */
 export async function recordRejectedRequest({ db, shortTransaction }: Pick<Database, 'db' | 'shortTransaction'>, request: RejectedRequest): Promise<void> {
+  const digest = requestDigest(request);
+  const newestTry = db.selectFrom('rejected_requests').where('digest', '=', digest).orderBy('id', 'desc').limit(1);
   await shortTransaction(async (run) => {
     await run(sql`SET LOCAL synchronous_commit = off`.compile(db));
     const [kept] = await run(
@@ -54,6 +61,9 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
           // A size past the column's range is kept as unknown: it would else fail the insert, and
           // the request would not be kept at all.
           body_bytes: request.bodyBytes !== null && request.bodyBytes <= LARGEST_KEPT_SIZE ? request.bodyBytes : null,
+          digest,
+          times: sql<number>`coalesce((${newestTry.select(sql<number>`times + 1`.as('times'))}), 1)`,
+          first_received_at: sql<Date>`coalesce((${newestTry.select('first_received_at')}), ${request.receivedAt}::timestamptz)`,
         })
         .returning('id')
         .compile(),
@@ -62,6 +72,17 @@ export async function recordRejectedRequest({ db, shortTransaction }: Pick<Datab
       await run(db.deleteFrom('rejected_requests').where('id', '<=', kept.id - REJECTED_KEPT).compile());
     }
   });
+}
+
+/**
+ * What makes a refused request the same one arriving again: how and where it came, why it was
+ * refused, and its whole body, not the 4 KiB kept (the first 128 bits of the SHA-256, as a uuid).
+ * Not its address: LINK retries from any of its hosts.
+ */
+function requestDigest(request: RejectedRequest): string {
+  const { method, path, contentType, reason, bodyBytes } = request;
+  const digest = createHash('sha256').update(JSON.stringify([method, path, contentType, reason, bodyBytes])).update(request.body);
+  return uuidText(digest.digest('hex'));
 }
 
 export interface RejectedPage {

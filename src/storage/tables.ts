@@ -69,6 +69,12 @@ export interface RejectedRequestsTable {
    * for a body over the limit whose Content-Length gave none, or one past 2 GiB.
    */
   body_bytes: number | null;
+  /** What makes two requests the same request arriving again; null for those kept before it was recorded. */
+  digest: string | null;
+  /** How many times the same request had arrived with this try, counted along the tries kept. */
+  times: Generated<number>;
+  /** When the same request first arrived; null where that is `received_at`. */
+  first_received_at: Date | null;
 }
 
 export interface Tables {

@@ -291,6 +291,33 @@ describe('GET /rejected', () => {
     expect((await app.inject({ method: 'GET', url: `/rejected?limit=${all.length - 1}` })).headers.link).toMatch(/^<\?limit=\d+&cursor=[\w-]+>; rel="next"$/);
   });
 
+  it('lists every try of a request arriving again, each counting the tries so far and giving the time of the first', async () => {
+    interface Kept { body: string; path: string; times: number; receivedAt: string; firstReceivedAt: string; remoteAddress: string | null }
+    const refuse = (payload: string, remoteAddress: string, url = '/dlr') =>
+      app.inject({ method: 'POST', url, remoteAddress, headers: { 'content-type': 'application/json' }, payload });
+    expect((await refuse('{"id":"again"}', '127.0.0.1')).statusCode).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await refuse('{"id":"between"}', '127.0.0.1')).statusCode).toBe(400);
+    // LINK retries until it gets a 200, from any of its hosts.
+    expect((await refuse('{"id":"again"}', '::1')).statusCode).toBe(400);
+    expect((await refuse('{"id":"again"}', '127.0.0.1')).statusCode).toBe(400);
+    // Another gate's path is another request, though its body is the same.
+    expect((await refuse('{"id":"again"}', '::1', '/dlr/other-gate')).statusCode).toBe(400);
+
+    const kept = (await app.inject({ method: 'GET', url: '/rejected?limit=5' })).json<{ rejected: Kept[] }>().rejected;
+    expect(kept.map(({ body, path, times, remoteAddress }) => ({ body, path, times, remoteAddress }))).toEqual([
+      { body: '{"id":"again"}', path: '/dlr/other-gate', times: 1, remoteAddress: '::1' },
+      { body: '{"id":"again"}', path: '/dlr', times: 3, remoteAddress: '127.0.0.1' },
+      { body: '{"id":"again"}', path: '/dlr', times: 2, remoteAddress: '::1' },
+      { body: '{"id":"between"}', path: '/dlr', times: 1, remoteAddress: '127.0.0.1' },
+      { body: '{"id":"again"}', path: '/dlr', times: 1, remoteAddress: '127.0.0.1' },
+    ]);
+    const [otherGate, third, second, between, first] = kept;
+    for (const once of [otherGate, between, first]) expect(once?.firstReceivedAt).toBe(once?.receivedAt);
+    for (const again of [third, second]) expect(again?.firstReceivedAt).toBe(first?.receivedAt);
+    expect(Date.parse(first?.receivedAt ?? '')).toBeLessThan(Date.parse(between?.receivedAt ?? ''));
+  });
+
   it('answers 400 to a cursor it did not give out, a listing\'s cursor included, and to an offset or a page number, naming them', async () => {
     const listing = await list('limit=1');
     expect(listing.nextCursor).not.toBeNull();
