@@ -35,11 +35,11 @@ export interface RejectedRequest {
  * Keeps the request, each try its own entry. The same request arriving again (LINK retries a
  * refused report until it gets a 200) counts on from its newest kept try and keeps its first time.
  *
- * A refused request is kept for inspection and promised to nobody (its sender
- * was answered 400), so its commit waits neither for the disk nor for a synchronous standby: with
- * the standby gone, every refusal waited for good, and ten of them held every connection of the
- * query API. Behind a lock on the table, or on a server whose network went silent, it is given up
- * within the read deadline, for the same reason.
+ * A refused request is kept for inspection and promised to nobody (its sender was answered 400),
+ * so its commit waits neither for the disk nor for a synchronous standby: with the standby gone,
+ * every refusal waited for good, and ten of them held every connection of the query API. Behind a
+ * lock on the table, or on a server whose network went silent, it is given up within the read
+ * deadline, for the same reason.
  */
 export async function recordRejectedRequest({ db, shortTransaction }: Pick<Database, 'db' | 'shortTransaction'>, request: RejectedRequest): Promise<void> {
   const digest = requestDigest(request);
