@@ -57,6 +57,9 @@ async function main(): Promise<void> {
     onEmbeddedDiskFailure: (error) => {
       dbLog.fatal({ err: errorSummary(error) }, 'the disk failed the embedded database: stopping, so that nothing is acknowledged that may not be on disk; restart the receiver once the disk is sound and has room');
     },
+    onEmbeddedStopped: (error) => {
+      dbLog.fatal({ err: errorSummary(error) }, 'the embedded database stopped: stopping, so that a restart opens it again; what was acknowledged is in the database or the local journal');
+    },
   });
   if (config.allowedCallers === null) {
     logger.warn('DLR_ALLOWED_IPS=* : reports are taken from any address');

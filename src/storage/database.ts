@@ -4,10 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { CompiledQuery } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Tables } from './tables.js';
 import type { WriteTransaction } from './write-transaction.js';
@@ -15,10 +13,10 @@ import { embeddedWriteTransaction, serverWriteTransaction, WriteTimeoutError } f
 import { onSessionWithin } from './session-deadline.js';
 import type { ReadRows } from './prepared-reads.js';
 import { embeddedPreparedReads, ReadTimeoutError, serverPreparedReads } from './prepared-reads.js';
-import type { OnDiskFailure } from './embedded-durability.js';
-import { DURABLE_START_PARAMS, DurableNodeFS } from './embedded-durability.js';
-import { createEmbeddedDatabaseApart, holdsDatabase } from './embedded-creation.js';
-import { UPKEEP_START_PARAMS } from './embedded-upkeep.js';
+import { holdsDatabase } from './embedded-creation.js';
+import type { EmbeddedEngine } from './embedded-thread.js';
+import { EmbeddedThread } from './embedded-thread.js';
+import { EmbeddedDialect } from './embedded-dialect.js';
 import { foldersToSync, syncFolderNow } from '../lib/sync-folder.js';
 import { withinTime } from '../lib/within-time.js';
 import type { SessionWait } from './session-waits.js';
@@ -76,6 +74,11 @@ export interface DatabaseOptions {
    * stops; without it the error goes to stderr.
    */
   readonly onEmbeddedDiskFailure?: (error: Error) => void;
+  /**
+   * Told when the embedded database's thread ended on its own, just before the process stops;
+   * without it the error goes to stderr.
+   */
+  readonly onEmbeddedStopped?: (error: Error) => void;
   /** Told when there is no embedded database yet and a new one is being made in `folder`. */
   readonly onEmbeddedCreation?: (folder: string) => void;
   /** Abandons the making of a new embedded database (a stop signal at start); the next start makes it again. */
@@ -225,48 +228,36 @@ function openServer(url: string, options: DatabaseOptions): Database {
 
 function openEmbedded(options: DatabaseOptions): Database {
   const folder = options.dataDir.startsWith('memory://') ? null : embeddedFolder(options.dataDir);
-  const pglite = folder === null
-    ? new PGlite(options.dataDir, { startParams: [...PGlite.defaultStartParams, ...UPKEEP_START_PARAMS] })
-    : openEmbeddedFolder(folder, options);
-  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  const thread = new EmbeddedThread({ dataDir: options.dataDir, folder }, {
+    onDiskFailure: stopOnDiskFailure(options),
+    onCreation: options.onEmbeddedCreation,
+    stopCreation: options.stopCreation,
+    onStopped: stopOnThreadEnd(options),
+  });
+  return databaseOnEmbedded(thread, folder);
+}
+
+/** The receiver's database over an embedded one: its thread, or PGlite in the caller's thread (tests). */
+export function databaseOnEmbedded(engine: EmbeddedEngine, folder: string | null): Database {
+  const db = new Kysely<Tables>({ dialect: new EmbeddedDialect(engine) });
   return {
     db,
     kind: 'embedded',
     folder,
-    writeTransaction: embeddedWriteTransaction(pglite),
-    readRows: embeddedPreparedReads(pglite),
-    shortTransaction: (work) => pglite.transaction((tx) => work(async <R>(query: CompiledQuery<R>) => (await tx.query<R>(query.sql, [...query.parameters])).rows)),
+    writeTransaction: embeddedWriteTransaction(engine),
+    readRows: embeddedPreparedReads(engine),
+    shortTransaction: (work) => engine.transaction((statements) => work(async <R>(query: CompiledQuery<R>) => (await statements.query<R>(query.sql, query.parameters)).rows)),
     ping: (timeoutMs) => embeddedPing(db, timeoutMs),
     // Its one session is in the process: no other session can hold it up.
     readSessionWaits: () => Promise.resolve([]),
     cancelReads: () => undefined,
-    // A database that never opened has nothing to close; its failure was reported where it was met.
     close: async () => {
-      if (!(await pglite.waitReady.then(() => true, () => false))) return;
-      // PGlite ends its PostgreSQL as a program that exits, which sets the process's exit code to 0:
-      // a command that failed before it closed the database (`npm run migrate`) exited 0.
-      const exitCode = process.exitCode;
-      try {
-        await db.destroy();
-      } finally {
-        process.exitCode = exitCode;
-      }
+      await db.destroy();
+      const opened = await engine.waitReady.then(() => true, () => false);
+      // One that never opened is closed all the same (its thread ends), its failure reported where it was met.
+      await (opened ? engine.close() : engine.close().catch(() => undefined));
     },
   };
-}
-
-/** The database in `folder`, made first in a process of its own when there is none (see embedded-creation.ts). */
-function openEmbeddedFolder(folder: string, options: DatabaseOptions): PGlite {
-  const pglite = new PGlite({
-    fs: new DurableNodeFS(folder, stopOnDiskFailure(options), () =>
-      createEmbeddedDatabaseApart(folder, { onCreation: options.onEmbeddedCreation, signal: options.stopCreation }),
-    ),
-    startParams: [...DURABLE_START_PARAMS, ...UPKEEP_START_PARAMS],
-  });
-  // A database that cannot be opened fails every statement with the reason, the migrations at start
-  // first, which report it. Failing before any statement waits, it must not end the process unheard.
-  pglite.waitReady.catch(() => undefined);
-  return pglite;
 }
 
 /**
@@ -294,13 +285,26 @@ export function holdsEmbeddedDatabase(dataDir: string): boolean {
 /**
  * Stops the process when the disk refuses to sync the embedded database, or to take a write to its
  * write-ahead log, as a PostgreSQL server stops itself: the commit waiting for it is never
- * acknowledged, LINK sends its report again, and the next start recovers the database from the
- * write-ahead log that is on disk.
+ * acknowledged (its thread holds still until then), LINK sends its report again, and the next start
+ * recovers the database from the write-ahead log that is on disk.
  */
-function stopOnDiskFailure(options: DatabaseOptions): OnDiskFailure {
+function stopOnDiskFailure(options: DatabaseOptions): (error: Error) => never {
+  return stopTheProcess(options.onEmbeddedDiskFailure);
+}
+
+/**
+ * Stops the process when the embedded database's thread ends on its own: nothing in the process can
+ * open the database again, and a restart does, replaying what the local journal holds. What was
+ * acknowledged is in the database or in the journal already.
+ */
+function stopOnThreadEnd(options: DatabaseOptions): (error: Error) => never {
+  return stopTheProcess(options.onEmbeddedStopped);
+}
+
+function stopTheProcess(tell: ((error: Error) => void) | undefined): (error: Error) => never {
   return (error) => {
-    if (options.onEmbeddedDiskFailure === undefined) process.stderr.write(`${error.message}\n`);
-    else options.onEmbeddedDiskFailure(error);
+    if (tell === undefined) process.stderr.write(`${error.message}\n`);
+    else tell(error);
     process.exit(1);
   };
 }

@@ -8,10 +8,11 @@
  *
  * When the disk refuses an fsync, or a write to the write-ahead log (a full disk, where a new log
  * segment is made), a PostgreSQL server stops (PANIC) and recovers from its write-ahead log on
- * restart. The embedded one cannot stop on its own: told of the failure, it spins inside the process
- * and takes the whole receiver with it, HTTP answers included. So the failure goes to the caller, who
- * must stop the process instead of returning to PostgreSQL. A failed write elsewhere (a table that
- * cannot grow) is an error PostgreSQL reports for the statement alone, and is left to it.
+ * restart. The embedded one cannot stop on its own: told of the failure, it spins, and holds its
+ * thread for good. So the failure goes to the caller, who must stop the process instead of returning
+ * to PostgreSQL (the database's thread holds still while the main thread stops the process; see
+ * embedded-worker.ts). A failed write elsewhere (a table that cannot grow) is an error PostgreSQL
+ * reports for the statement alone, and is left to it.
  */
 import { fsyncSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';

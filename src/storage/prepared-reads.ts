@@ -4,7 +4,6 @@
  * A read whose statement has gone stale goes once more unprepared, and is prepared again next time.
  */
 import { hash } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
 import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
@@ -12,6 +11,7 @@ import { forget, runOnce } from '../lib/run-once.js';
 import type { SessionDeadline } from './session-deadline.js';
 import { onSessionWithin } from './session-deadline.js';
 import { DUPLICATE_PREPARED_STATEMENT, MISSING_PREPARED_STATEMENT, sqlLiteral } from './write-transaction.js';
+import type { EmbeddedSession } from './embedded-thread.js';
 
 export type ReadRows = <R>(query: CompiledQuery<R>) => Promise<R[]>;
 
@@ -86,7 +86,7 @@ function readWithin<R>(pool: pg.Pool, config: pg.QueryConfig, deadline: SessionD
  * and is prepared again, under a new name, the next time. A new name each time, because a statement
  * refused for its changed columns is still there.
  */
-export function embeddedPreparedReads(pglite: PGlite): ReadRows {
+export function embeddedPreparedReads(pglite: EmbeddedSession): ReadRows {
   const prepared = new Map<string, Promise<string>>();
   let preparedCount = 0;
   const statementFor = (text: string): Promise<string> =>

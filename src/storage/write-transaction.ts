@@ -12,12 +12,12 @@
  * PREPAREs), so that each batch EXECUTEs plans PostgreSQL keeps instead of parsing, analysing and
  * planning its statements again: that was most of PostgreSQL's work for a small batch.
  */
-import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
 import type { Outcome, SessionDeadline } from './session-deadline.js';
 import { beforeDeadline, connectWithin, LATE } from './session-deadline.js';
+import type { EmbeddedSession } from './embedded-thread.js';
 
 export type Row = Record<string, unknown>;
 
@@ -156,7 +156,7 @@ function run(client: pg.PoolClient, query: string | pg.QueryConfig): Promise<unk
  * statement sent with parameters on every batch, which more than halved its ingest rate. It runs
  * outside a transaction block, so it commits, or fails whole, by itself.
  */
-export function embeddedWriteTransaction(pglite: PGlite): WriteTransaction {
+export function embeddedWriteTransaction(pglite: EmbeddedSession): WriteTransaction {
   // PGlite is one session: each setup runs once for all its transactions, again if it failed.
   const setUp = new Map<string, Promise<unknown>>();
   // The lone statements PREPAREd after each run of a setup, which starts with DEALLOCATE ALL: a

@@ -4,12 +4,13 @@
  * stopped halfway leaves nothing half made. Memory and fsyncs are read from /proc, hence Linux only.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { openDatabase } from '../../src/storage/database.js';
+import { embeddedFolder, openDatabase } from '../../src/storage/database.js';
 import { EMBEDDED_POSTGRES_MAJOR } from '../../src/storage/embedded-creation.js';
+import { openPglite } from '../../src/storage/embedded-open.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
 import { mountTmpfs, mountsTmpfs, unmount } from '../helpers/mounts.js';
@@ -31,11 +32,16 @@ function residentMiB(pid: number | undefined): number {
   return Number(line?.match(/\d+/)?.[0] ?? Number.NaN) / 1024;
 }
 
-/** The process that `pid` started to make a database, once there is one. */
+/**
+ * The process that `pid` started to make a database, once there is one. It is started from the
+ * database's thread, so it is looked for among the children of each of the process's threads.
+ */
 async function creatingProcess(pid: number | undefined): Promise<number> {
+  const tasks = `/proc/${String(pid)}/task`;
   for (let attempt = 0; attempt < 200; attempt++) {
-    const children = readFileSync(`/proc/${String(pid)}/task/${String(pid)}/children`, 'utf8').trim();
-    if (children !== '') return Number(children.split(' ')[0]);
+    const children = readdirSync(tasks).map((task) => readFileSync(join(tasks, task, 'children'), 'utf8').trim()).filter((each) => each !== '');
+    const first = children[0];
+    if (first !== undefined) return Number(first.split(' ')[0]);
     await sleep(50);
   }
   throw new Error('the receiver started no process to make its database');
@@ -73,11 +79,12 @@ describe.runIf(process.platform === 'linux')('a new embedded database', () => {
   it('is synced whole to the disk before it is moved into place and opened', async () => {
     const dataDir = newDataDir();
     synced.length = 0;
-    const database = openDatabase({ databaseUrl: null, dataDir });
+    // Opened as the receiver's database thread opens it, in this thread, where fsyncs are recorded.
+    const pglite = openPglite({ dataDir, folder: embeddedFolder(dataDir) }, { onDiskFailure: (error) => { throw error; } });
     try {
-      await migrateToLatest(database.db);
+      await pglite.waitReady;
     } finally {
-      await database.close();
+      await pglite.close();
     }
     const folder = join(dataDir, 'postgres');
     const creating = join(folder, '.creating');

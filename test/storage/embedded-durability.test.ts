@@ -1,13 +1,16 @@
 /**
  * The embedded database's commits reach the disk: a report is answered 200 only after PostgreSQL's
  * write-ahead log was fsynced, as on a PostgreSQL server, so a crash of the machine cannot lose it.
- * Which file each fsync reached is read from /proc, hence Linux only.
+ * Which file each fsync reached is read from /proc, hence Linux only. The receiver opens the database
+ * in a thread of its own, where this file's recording does not reach; here it is opened as that
+ * thread opens it (`openPglite`), in the test's thread.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { openDatabase } from '../../src/storage/database.js';
+import { databaseOnEmbedded, embeddedFolder, openDatabase } from '../../src/storage/database.js';
+import { openPglite } from '../../src/storage/embedded-open.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
 import { synced } from '../helpers/recorded-fsyncs.js';
@@ -17,7 +20,9 @@ vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-
 describe.runIf(process.platform === 'linux')('the embedded database on disk', () => {
   it('fsyncs its write-ahead log before a report is answered 200, and keeps the report across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-embedded-'));
-    const database = openDatabase({ databaseUrl: null, dataDir });
+    const folder = embeddedFolder(dataDir);
+    const pglite = openPglite({ dataDir, folder }, { onDiskFailure: (error) => { throw error; } });
+    const database = databaseOnEmbedded(pglite, folder);
     await migrateToLatest(database.db);
     const app = await createTestApp(database);
 
@@ -25,17 +30,18 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     const response = await postJson(app, deliveredReport({ id: 'on-disk-1' }));
     expect(response.statusCode).toBe(200);
     expect(synced.filter((path) => path.startsWith(join(dataDir, 'postgres', 'pg_wal')))).not.toEqual([]);
+    // Closing ends with a checkpoint, which syncs the data files as well.
+    synced.length = 0;
     await app.close();
     await database.close();
+    expect(synced.some((path) => path.startsWith(join(dataDir, 'postgres', 'base')))).toBe(true);
 
+    // The receiver's own opening, in its thread, finds the report.
     const reopened = openDatabase({ databaseUrl: null, dataDir });
     await migrateToLatest(reopened.db);
     const again = await createTestApp(reopened);
     expect((await getMessage(again, 'on-disk-1')).status).toBe('delivered');
-    // Closing ends with a checkpoint, which syncs the data files as well.
-    synced.length = 0;
     await again.close();
     await reopened.close();
-    expect(synced.some((path) => path.startsWith(join(dataDir, 'postgres', 'base')))).toBe(true);
   });
 });
