@@ -115,7 +115,6 @@ export async function assembleReceiver({ config, database, logger }: AppOptions)
       minReportsForExtraSlot: MIN_REPORTS_FOR_EXTRA_SLOT,
       maxBatchReports: MAX_BATCH_REPORTS,
       maxQueuedReports: MAX_QUEUED_REPORTS,
-      storesInProcess: database.kind === 'embedded',
     });
   const sink = durableSink({
     // The embedded database has one connection: more slots would only queue inside it.

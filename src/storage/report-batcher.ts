@@ -4,12 +4,9 @@
  * transaction carries many reports. Each request's promise settles only when its own reports are
  * committed, or fail.
  *
- * For a database inside this process (the embedded one), a request that finds no transaction under
- * way starts one at the end of the event loop's turn it arrived in, once every request read in that
- * turn is queued beside it. A transaction there runs to its commit without giving the event loop
- * back: started at once, it carried the first request of the turn alone, and so did the next, each
- * with its own commit and its own wait for the disk. A server's transaction gives the event loop
- * back while it waits, and requests gather behind it anyway.
+ * The first request of a quiet moment goes alone; the requests that come while its transaction
+ * runs gather behind it, since the transaction gives the event loop back while it waits (on a
+ * server, and on the embedded database in its own thread).
  *
  * A transaction beyond the first starts only once enough reports wait to fill it well: a
  * transaction has a fixed cost (its commit waits for the disk), and two small ones at once cost
@@ -38,8 +35,6 @@ export interface BatcherOptions {
   readonly maxBatchReports: number;
   /** Reports waiting at the most; past this a request is refused at once rather than queued. */
   readonly maxQueuedReports: number;
-  /** Whether `store` runs inside this process without giving the event loop back (the embedded database). */
-  readonly storesInProcess: boolean;
 }
 
 export class QueueFullError extends Error {
@@ -78,7 +73,6 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
   let answering = 0;
   let closed = false;
   let idle: (() => void) | undefined;
-  let pumpScheduled = false;
 
   const pump = () => {
     while (running < options.slots && queue.length > 0 && (running === 0 || queued >= options.minReportsForExtraSlot)) {
@@ -96,16 +90,6 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
         });
       });
     }
-  };
-
-  /** Pumps once this turn of the event loop has read every request that came in it. */
-  const pumpAfterThisTurn = () => {
-    if (pumpScheduled) return;
-    pumpScheduled = true;
-    setImmediate(() => {
-      pumpScheduled = false;
-      pump();
-    });
   };
 
   const isIdle = () => running === 0 && answering === 0 && queue.length === 0;
@@ -151,8 +135,7 @@ export function reportBatcher(options: BatcherOptions): ReportBatcher {
       return new Promise<void>((resolve, reject) => {
         queue.push({ items, resolve, reject });
         queued += items.length;
-        if (options.storesInProcess && running === 0) pumpAfterThisTurn();
-        else pump();
+        pump();
       });
     },
     close: async () => {

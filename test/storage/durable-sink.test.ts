@@ -33,7 +33,7 @@ async function heldSink() {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
+  const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100 };
   const sink = durableSink({
     batcher: reportBatcher({
       ...batcherOptions,
@@ -94,7 +94,7 @@ describe('closing the sink', () => {
     });
     const replayed: number[] = [];
     const folder = join(mkdtempSync(join(tmpdir(), 'dlr-sink-')), 'journal');
-    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
+    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100 };
     const sink = durableSink({
       // A server that takes writes and does not end them: each is given up on in time.
       batcher: reportBatcher({
@@ -142,7 +142,7 @@ describe('a journal that cannot be written while the database is away', () => {
     // Closed, its file takes no more writes, as a full disk takes none.
     await journal.close();
     const log = capturedLog();
-    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100, storesInProcess: false };
+    const batcherOptions = { slots: 1, minReportsForExtraSlot: 1, maxBatchReports: 500, maxQueuedReports: 100 };
     const sink = durableSink({
       batcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),
       replayBatcher: reportBatcher({ ...batcherOptions, store: (items) => storeReports(away.writeTransaction, items) }),

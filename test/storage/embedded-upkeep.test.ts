@@ -113,7 +113,6 @@ describe('upkeep of the embedded database', () => {
       minReportsForExtraSlot: 64,
       maxBatchReports: 500,
       maxQueuedReports: 1_000,
-      storesInProcess: true,
     });
     const finished: string[] = [];
     const round = upkeep.runOnce().then((done) => {

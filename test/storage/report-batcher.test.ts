@@ -44,7 +44,6 @@ function batcherOn(database = testDb.database, slots = 1, calls: number[] = []):
     minReportsForExtraSlot: 1,
     maxBatchReports: 500,
     maxQueuedReports: 10_000,
-    storesInProcess: database.kind === 'embedded',
   });
 }
 
@@ -63,7 +62,6 @@ function heldBatcher(options: { slots: number; minReportsForExtraSlot: number; m
       return storeReports(testDb.database.writeTransaction, items);
     },
     maxBatchReports: 500,
-    storesInProcess: false,
   });
   return { batcher, calls, release };
 }
@@ -75,8 +73,7 @@ describe('group commit', () => {
     const ids = Array.from({ length: 100 }, (_, index) => `group-${String(index).padStart(3, '0')}`);
     await Promise.all(ids.map((id) => batcher.store([item(id)])));
     expect(await storedIds('group-')).toEqual(ids);
-    // On a server the first request goes alone and the other 99 wait for it and go together; the
-    // embedded database starts with all 100, at the end of the turn they came in.
+    // The first request goes alone, and the other 99 wait for it and go together.
     expect(calls.length).toBeLessThanOrEqual(3);
     expect(calls.reduce((sum, size) => sum + size, 0)).toBe(100);
     await batcher.close();
@@ -87,8 +84,8 @@ describe('group commit', () => {
     const batcher = batcherOn(testDb.database, 1, calls);
     const ids = Array.from({ length: 50 }, (_, index) => `turn-${String(index).padStart(2, '0')}`);
     // Each request in a callback of its own, as the server reads each connection's: what one sets
-    // going runs before the next callback. The embedded database committed the first request's
-    // transaction right there, and then each next request's alone.
+    // going runs before the next callback. An embedded database in the receiver's own thread
+    // committed the first request's transaction right there, and then each next request's alone.
     const arriving = ids.map(
       (id) =>
         new Promise<void>((resolve, reject) => {

@@ -97,7 +97,6 @@ describe.runIf(serverUrl !== null)('a write the database does not finish in time
       // One request per batch: each waiting request would be a batch of its own.
       maxBatchReports: 1,
       maxQueuedReports: 100,
-      storesInProcess: false,
     });
     const release = await holdMessage('late-queue-0');
     try {
