@@ -42,6 +42,8 @@ const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '20,100,500').split('
 const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const lookupReports = Number(process.env.BENCH_LOOKUP_REPORTS ?? 10_000_000);
 const embedded = process.env.BENCH_EMBEDDED !== '0';
+/** BENCH_SERVER=0 runs only what is measured on the embedded database. */
+const onServer = process.env.BENCH_SERVER !== '0';
 const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
 const previousBuild = process.env.BENCH_PREVIOUS === undefined ? null : resolve(process.env.BENCH_PREVIOUS);
@@ -396,7 +398,7 @@ async function main(): Promise<void> {
   console.log(`# Benchmark\n\nMachine: ${describeMachine()}\nLoad generator: wrk, ${seconds} s per run after ${warmupSeconds} s of warm-up\n`);
 
   const runs: Run[] = [];
-  for (const connections of connectionCounts) {
+  for (const connections of onServer ? connectionCounts : []) {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
       for (const kind of order) {
@@ -412,7 +414,7 @@ async function main(): Promise<void> {
   }
 
   // BENCH_ROUNDS=0 runs only what follows: no ingest table of empty rounds.
-  if (rounds > 0) {
+  if (onServer && rounds > 0) {
     printIngestTable(runs);
     printCpuTable(runs);
     printIntakeTable(runs);
@@ -426,7 +428,7 @@ async function main(): Promise<void> {
     console.log(await runEmbeddedBenchmark({ builds: embeddedBuilds, rounds, seconds, warmupSeconds, connectionCounts, folder }));
   }
 
-  if (soakSeconds > 0) {
+  if (onServer && soakSeconds > 0) {
     const soak = await runOnce('receiver', 100, 99, soakSeconds, true);
     console.log(
       `\n## Memory over ${soakSeconds} s at 100 connections\n\n${fixed(soak.rate)} reports/s, p99 ${fixed(soak.p99Ms, 1)} ms, ` +
@@ -437,7 +439,7 @@ async function main(): Promise<void> {
     console.log(soak.heapAfterCollections ?? '');
   }
 
-  if (lookupReports > 0) {
+  if (onServer && lookupReports > 0) {
     console.log(
       await runLookupBenchmark({
         databaseUrl,
