@@ -39,12 +39,17 @@ function answer(id: number, work: Promise<unknown>): void {
   );
 }
 
+/** Where a statement runs: the transaction it names, or the database; null (and `id` answered) for a transaction not open. */
 function inTransaction(id: number, transaction: number | undefined): Transaction | typeof pglite | null {
   if (transaction === undefined) return pglite;
   const open = transactions.get(transaction);
   if (open !== undefined) return open.statements;
-  send({ id, ok: false, error: errorText(new Error(`transaction ${String(transaction)} is not open`)) });
+  refuseNotOpen(id, transaction);
   return null;
+}
+
+function refuseNotOpen(id: number, transaction: number): void {
+  send({ id, ok: false, error: errorText(new Error(`transaction ${String(transaction)} is not open`)) });
 }
 
 /**
@@ -84,7 +89,7 @@ port.on('message', (request: ThreadRequest) => {
       return;
     case 'end': {
       const open = transactions.get(request.transaction);
-      if (open === undefined) send({ id: request.id, ok: false, error: errorText(new Error(`transaction ${String(request.transaction)} is not open`)) });
+      if (open === undefined) refuseNotOpen(request.id, request.transaction);
       else open.end(request.commit, request.id);
       return;
     }
