@@ -66,7 +66,8 @@ try {
   await copy(embedded, server, total);
 } catch (error) {
   const access = copying ? null : await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: true });
-  const message = access ?? (error instanceof Error ? error.message : String(error));
+  // A refusal of the migrations says "nothing was changed" already; the copy says it in its own words.
+  const message = (access ?? (error instanceof Error ? error.message : String(error))).replace(/; nothing was changed$/, '');
   const rest = copying ? '; what was copied stays, and running the copy again goes on from there' : ': nothing was copied';
   process.stderr.write(`the copy stopped: ${message}${rest}\n`);
   process.exitCode = 1;
