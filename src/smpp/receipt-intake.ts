@@ -88,7 +88,9 @@ export function receiptIntake(options: ReceiptIntakeOptions): DeliverSmHandler {
       });
     }
     try {
-      await sink.store([{ report: report.value, payloadJson: JSON.stringify(reading.payload), format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);
+      // The command first: which PDU carried the receipt, as `/rejected` names it for one refused.
+      const payload = { command, ...reading.payload };
+      await sink.store([{ report: report.value, payloadJson: JSON.stringify(payload), format: 'smpp', gate: null, remoteAddress: gateway.remoteAddress, receivedAt }]);
       return COMMAND_STATUS.ok;
     } catch (error) {
       if (isDataError(error)) {

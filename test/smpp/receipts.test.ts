@@ -75,7 +75,7 @@ describe('a delivery receipt in the default format', () => {
       timestamp: '2025-11-19T09:38:01Z',
     });
     expect(message.reports[0]).toMatchObject({ id: 'smpp-default-1', format: 'smpp', stat: 'DELIVRD', err: '000', errDescription: 'OK' });
-    expect(message.reports[0]?.payload).toMatchObject({ short_message: text, source_addr: '4799999999', fields: { stat: 'DELIVRD' } });
+    expect(message.reports[0]?.payload).toMatchObject({ command: 'deliver_sm', short_message: text, source_addr: '4799999999', fields: { stat: 'DELIVRD' } });
   });
 
   it('reads dates without seconds as whole minutes, UTC', async () => {
@@ -170,7 +170,7 @@ describe('a delivery receipt in a data_sm', () => {
     const message = await getMessage(receiver.app, 'smpp-data-1');
     expect(message).toMatchObject({ status: 'failed', final: true });
     expect(onlyPart(message)).toMatchObject({ status: 'failed', stat: 'UNDELIV' });
-    expect(message.reports[0]).toMatchObject({ format: 'smpp', payload: { receipted_message_id: 'smpp-data-1', message_state: 5 } });
+    expect(message.reports[0]).toMatchObject({ format: 'smpp', payload: { command: 'data_sm', receipted_message_id: 'smpp-data-1', message_state: 5 } });
   });
 
   it('reads the receipt text in message_payload, as a deliver_sm\'s', async () => {
