@@ -1,7 +1,7 @@
 /**
  * Kysely's dialect for the embedded database: PostgreSQL's SQL, adapter and introspection, over
- * its one session. Kysely's queries take the session one at a time,
- * so that a Kysely transaction (the migrations') holds it from its begin to its end.
+ * its one session. Kysely's queries take the session one at a time, so that a Kysely transaction
+ * (the migrations') holds it from its begin to its end.
  */
 import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely';
 import { CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
