@@ -4,7 +4,7 @@
  * PGlite runs PostgreSQL compiled to WebAssembly, synchronously: each statement, and each commit
  * with its fsync, holds the thread it runs on. On the main thread that was the event loop, which
  * then neither read requests nor accepted connections: at 500 connections opened at once, some
- * waited seconds to be accepted (p99 4-4.7 s), and the receiver's rate was what one core left over
+ * waited seconds to be accepted (a p99 of 4-5 s), and the receiver's rate was what one core left over
  * from PostgreSQL. In a thread of its own, PostgreSQL runs on the second core while the main thread
  * goes on taking reports (see BENCHMARKS.md).
  *
