@@ -3,6 +3,7 @@
  * embedded-thread.ts and embedded-worker.ts): requests with their ids, answers, events, and errors
  * as they can cross.
  */
+import { errorCode } from '../lib/error-code.js';
 import { OwnTextError } from '../lib/error-summary.js';
 
 /** Where the embedded database is: a folder on disk, or `memory://`. */
@@ -40,7 +41,7 @@ export type ThreadMessage =
 
 export function errorText(error: unknown): ErrorText {
   if (!(error instanceof Error)) return { message: String(error), name: 'Error', ownText: false };
-  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  const code = errorCode(error);
   return { message: error.message, name: error.name, ...(code === undefined ? {} : { code }), ownText: error instanceof OwnTextError };
 }
 
