@@ -124,8 +124,7 @@ export class EmbeddedThread implements EmbeddedEngine {
       failed(error);
     });
     this.#worker.on('exit', (exitCode) => {
-      this.#stop(`its thread ended with exit code ${String(exitCode)}`, hooks);
-      failed(this.#stopped ?? new EmbeddedDatabaseStoppedError('its thread ended'));
+      failed(this.#stop(`its thread ended with exit code ${String(exitCode)}`, hooks));
     });
     const stopCreation = hooks.stopCreation;
     if (stopCreation !== undefined) {
@@ -195,13 +194,15 @@ export class EmbeddedThread implements EmbeddedEngine {
     else pending.reject(errorFromText(message.error));
   }
 
-  #stop(reason: string, hooks: EmbeddedThreadHooks): void {
-    if (this.#stopped !== null) return;
+  /** Fails every call waiting and every call to come, and tells of it once; the error it fails them with. */
+  #stop(reason: string, hooks: EmbeddedThreadHooks): Error {
+    if (this.#stopped !== null) return this.#stopped;
     const stopped = new EmbeddedDatabaseStoppedError(reason);
     this.#stopped = stopped;
     for (const pending of this.#pending.values()) pending.reject(stopped);
     this.#pending.clear();
     if (this.#closing === undefined) hooks.onStopped?.(stopped);
+    return stopped;
   }
 }
 
