@@ -26,10 +26,18 @@ export interface ErrorText {
 export type ThreadRequest =
   | { readonly id: number; readonly op: 'exec'; readonly script: string; readonly transaction?: number }
   | { readonly id: number; readonly op: 'query'; readonly text: string; readonly parameters: readonly unknown[]; readonly transaction?: number }
-  | { readonly id: number; readonly op: 'begin' }
-  | { readonly id: number; readonly op: 'end'; readonly transaction: number; readonly commit: boolean }
+  /** Opens a transaction and runs `script` in it, if given; answered with an `Opened`. */
+  | { readonly id: number; readonly op: 'begin'; readonly script?: string }
+  /** Commits (after running `script`, if given) or rolls back. */
+  | { readonly id: number; readonly op: 'end'; readonly transaction: number; readonly commit: boolean; readonly script?: string }
   | { readonly id: number; readonly op: 'close' }
   | { readonly op: 'stop-creation' };
+
+/** The answer to `begin`: the transaction's number, and the results of its script (none without one). */
+export interface Opened {
+  readonly transaction: number;
+  readonly results: unknown[];
+}
 
 export type ThreadMessage =
   | { readonly id: number; readonly ok: true; readonly value: unknown }

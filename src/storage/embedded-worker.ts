@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Transaction } from '@electric-sql/pglite';
 import { openPglite } from './embedded-open.js';
-import type { EmbeddedPlace, ThreadMessage, ThreadRequest } from './embedded-protocol.js';
+import type { EmbeddedPlace, Opened, ThreadMessage, ThreadRequest } from './embedded-protocol.js';
 import { errorText } from './embedded-protocol.js';
 
 const port = parentPort;
@@ -28,8 +28,14 @@ pglite.waitReady.then(
   (error: unknown) => { send({ event: 'failed', error: errorText(error) }); },
 );
 
-/** The transactions under way, by number, and how each is ended (true commits). */
-const transactions = new Map<number, { readonly statements: Transaction; readonly end: (commit: boolean, id: number) => void }>();
+/** How a transaction is ended: committed (after its script, if any) or rolled back. */
+interface Ending {
+  readonly commit: boolean;
+  readonly script?: string | undefined;
+}
+
+/** The transactions under way, by number, and how each is ended. */
+const transactions = new Map<number, { readonly statements: Transaction; readonly end: (ending: Ending, id: number) => void }>();
 let nextTransaction = 0;
 
 function answer(id: number, work: Promise<unknown>): void {
@@ -53,19 +59,22 @@ function refuseNotOpen(id: number, transaction: number): void {
 }
 
 /**
- * Opens a transaction, answers `id` with its number once it holds the database, and waits for the
- * end, which is answered once the commit or rollback is done. A transaction that fails to open
- * answers `id` with why.
+ * Opens a transaction and runs `script` in it, if given; answers `id` with the transaction's number
+ * and the script's results once it holds the database, and waits for the end, which is answered
+ * once the commit or rollback is done. A transaction that fails to open, or whose script fails,
+ * answers `id` with why, rolled back.
  */
-function begin(id: number): void {
+function begin(id: number, script: string | undefined): void {
   const transaction = nextTransaction++;
   let endId: number | null = null;
   pglite.transaction(async (statements) => {
-    const commit = await new Promise<boolean>((ended) => {
-      transactions.set(transaction, { statements, end: (committing, endingId) => { endId = endingId; ended(committing); } });
-      send({ id, ok: true, value: transaction });
+    const results = script === undefined ? [] : await statements.exec(script);
+    const ending = await new Promise<Ending>((ended) => {
+      transactions.set(transaction, { statements, end: (how, endingId) => { endId = endingId; ended(how); } });
+      send({ id, ok: true, value: { transaction, results } satisfies Opened });
     });
-    if (!commit) await statements.rollback();
+    if (!ending.commit) await statements.rollback();
+    else if (ending.script !== undefined) await statements.exec(ending.script);
   }).then(
     () => { if (endId !== null) send({ id: endId, ok: true, value: null }); },
     (error: unknown) => { send({ id: endId ?? id, ok: false, error: errorText(error) }); },
@@ -85,12 +94,12 @@ port.on('message', (request: ThreadRequest) => {
       return;
     }
     case 'begin':
-      begin(request.id);
+      begin(request.id, request.script);
       return;
     case 'end': {
       const open = transactions.get(request.transaction);
       if (open === undefined) refuseNotOpen(request.id, request.transaction);
-      else open.end(request.commit, request.id);
+      else open.end({ commit: request.commit, script: request.script }, request.id);
       return;
     }
     case 'close':

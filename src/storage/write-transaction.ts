@@ -17,15 +17,12 @@ import { errorCode } from '../lib/error-code.js';
 import { forget, runOnce } from '../lib/run-once.js';
 import type { Outcome, SessionDeadline } from './session-deadline.js';
 import { beforeDeadline, connectWithin, LATE } from './session-deadline.js';
-import type { EmbeddedSession } from './embedded-thread.js';
+import type { EmbeddedSession, SecondScript } from './embedded-thread.js';
 
 export type Row = Record<string, unknown>;
 
-export interface SecondStep<T> {
-  /** Statements to run before the commit; null commits at once. */
-  readonly script: string | null;
-  readonly result: T;
-}
+/** What a two-step transaction runs before its commit (null: nothing), and what it resolves with. */
+export type SecondStep<T> = SecondScript<T>;
 
 interface Setup {
   /**
@@ -179,11 +176,7 @@ export function embeddedWriteTransaction(pglite: EmbeddedSession): WriteTransact
         // transaction() makes three (BEGIN, the statement, COMMIT).
         return steps.read(lastRows(await pglite.exec(`EXECUTE ${name}(${values.map(sqlLiteral).join(', ')})`)));
       }
-      return await pglite.transaction(async (tx) => {
-        const { script, result } = steps.then(lastRows(await tx.exec(steps.first)));
-        if (script !== null) await tx.exec(script);
-        return result;
-      });
+      return await pglite.scriptedTransaction(steps.first, (results) => steps.then(lastRows(results)));
     } catch (error) {
       if (isMissingStatement(error)) forget(setUp, setup, ready);
       throw error;

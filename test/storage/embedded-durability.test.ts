@@ -13,6 +13,7 @@ import { databaseOnEmbedded, embeddedFolder, openDatabase } from '../../src/stor
 import { openPglite } from '../../src/storage/embedded-open.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createTestApp, deliveredReport, getMessage, postJson } from '../helpers/app.js';
+import { engineInThisThread } from '../helpers/engine-in-this-thread.js';
 import { synced } from '../helpers/recorded-fsyncs.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/recorded-fsyncs.js')).withRecordedFsyncs(await importOriginal()));
@@ -22,7 +23,7 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     const dataDir = mkdtempSync(join(tmpdir(), 'dlr-embedded-'));
     const folder = embeddedFolder(dataDir);
     const pglite = openPglite({ dataDir, folder }, { onDiskFailure: (error) => { throw error; } });
-    const database = databaseOnEmbedded(pglite, folder);
+    const database = databaseOnEmbedded(engineInThisThread(pglite), folder);
     await migrateToLatest(database.db);
     const app = await createTestApp(database);
 

@@ -4,7 +4,7 @@
  * and meanwhile reads as an unavailable database, so that reports go to the journal.
  */
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
 import { isDatabaseUnavailable } from '../../src/storage/database-unavailable.js';
 import { EmbeddedDatabaseStoppedError, EmbeddedThread } from '../../src/storage/embedded-thread.js';
@@ -55,5 +55,60 @@ describe('the embedded database in its own thread', () => {
     // Closing a thread that ended has nothing left to do.
     await thread.close();
     expect(stopped).toHaveLength(1);
+  });
+
+  describe('a transaction of two scripts', () => {
+    let thread: EmbeddedThread;
+    beforeAll(async () => {
+      thread = new EmbeddedThread({ dataDir: 'memory://', folder: null }, { onDiskFailure: () => { throw new Error('no disk here'); } });
+      await thread.waitReady;
+      await thread.exec('CREATE TABLE parts (id text PRIMARY KEY, state text NOT NULL)');
+    });
+    afterAll(() => thread.close());
+    beforeEach(() => thread.exec('TRUNCATE parts'));
+
+    const storedParts = async () =>
+      (await thread.query<{ id: string; state: string }>('SELECT id, state FROM parts ORDER BY id')).rows;
+
+    it('hands the first script\'s rows to the second step and commits what both wrote', async () => {
+      const written = await thread.scriptedTransaction(
+        "INSERT INTO parts VALUES ('a$0', 'queued'); SELECT id FROM parts",
+        (results) => {
+          const ids = (results.at(-1)?.rows ?? []).map((row) => String(row.id));
+          return { script: `UPDATE parts SET state = 'delivered' WHERE id IN (${ids.map((id) => `'${id}'`).join(', ')})`, result: ids };
+        },
+      );
+      expect(written).toEqual(['a$0']);
+      expect(await storedParts()).toEqual([{ id: 'a$0', state: 'delivered' }]);
+    });
+
+    it('keeps nothing of the first script when the second fails, passes on its SQLSTATE, and goes on taking calls', async () => {
+      const failed = await thread
+        .scriptedTransaction("INSERT INTO parts VALUES ('b$0', 'queued')", () => ({ script: "INSERT INTO parts VALUES ('b$0', 'again')", result: null }))
+        .catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code: '23505' });
+      expect(await storedParts()).toEqual([]);
+      await thread.scriptedTransaction("INSERT INTO parts VALUES ('b$1', 'queued')", () => ({ script: null, result: null }));
+      expect(await storedParts()).toEqual([{ id: 'b$1', state: 'queued' }]);
+    });
+
+    it('keeps nothing when the second step cannot be made, and passes its error on', async () => {
+      const unplanned = new Error('no plan for these rows');
+      const failed = await thread
+        .scriptedTransaction("INSERT INTO parts VALUES ('c$0', 'queued')", () => { throw unplanned; })
+        .catch((error: unknown) => error);
+      expect(failed).toBe(unplanned);
+      expect(await storedParts()).toEqual([]);
+    });
+
+    it('keeps a call made while it is open out until it has ended, so the call never sees what it rolled back', async () => {
+      const transaction = thread
+        .scriptedTransaction("INSERT INTO parts VALUES ('d$0', 'queued')", () => ({ script: 'SELECT 1/0', result: null }))
+        .catch((error: unknown) => error);
+      // Sent while the transaction holds the database, between its two scripts.
+      const seenMeanwhile = storedParts();
+      expect(await transaction).toMatchObject({ code: '22012' });
+      expect(await seenMeanwhile).toEqual([]);
+    });
   });
 });
