@@ -148,7 +148,8 @@ function run(client: pg.PoolClient, query: string | pg.QueryConfig): Promise<unk
 }
 
 /**
- * PGlite runs its transactions one at a time and keeps Kysely's queries out until each ends. A lone
+ * PGlite runs its transactions one at a time and keeps Kysely's queries out until each ends. Two
+ * steps are one transaction of two calls to the database's thread (`scriptedTransaction`). A lone
  * statement is PREPAREd once and EXECUTEd with its values as literals: PGlite would parse and plan a
  * statement sent with parameters on every batch, which more than halved its ingest rate. It runs
  * outside a transaction block, so it commits, or fails whole, by itself.
