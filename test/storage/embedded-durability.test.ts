@@ -31,6 +31,12 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     const response = await postJson(app, deliveredReport({ id: 'on-disk-1' }));
     expect(response.statusCode).toBe(200);
     expect(synced.filter((path) => path.startsWith(join(dataDir, 'postgres', 'pg_wal')))).not.toEqual([]);
+    // The other part of a message stored already is written in two steps, and commits as synced.
+    expect((await postJson(app, deliveredReport({ id: 'on-disk-2$1', segments: 2 }))).statusCode).toBe(200);
+    synced.length = 0;
+    const firstPart = await postJson(app, deliveredReport({ id: 'on-disk-2$0', segments: 2 }));
+    expect(firstPart.statusCode).toBe(200);
+    expect(synced.filter((path) => path.startsWith(join(dataDir, 'postgres', 'pg_wal')))).not.toEqual([]);
     // Closing ends with a checkpoint, which syncs the data files as well.
     synced.length = 0;
     await app.close();
@@ -42,6 +48,7 @@ describe.runIf(process.platform === 'linux')('the embedded database on disk', ()
     await migrateToLatest(reopened.db);
     const again = await createTestApp(reopened);
     expect((await getMessage(again, 'on-disk-1')).status).toBe('delivered');
+    expect((await getMessage(again, 'on-disk-2')).segments).toMatchObject({ total: 2, delivered: 2 });
     await again.close();
     await reopened.close();
   });
