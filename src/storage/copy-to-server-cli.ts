@@ -15,7 +15,7 @@ import { holdsEmbeddedDatabase, openDatabase } from './database.js';
 import { FolderInUseError } from './folder-claim.js';
 import type { Journal } from './journal.js';
 import { journalFolder, openJournal } from './journal.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, UnknownMigrationsError } from './migrate.js';
 import type { HeldUpMigrations } from './migration-watch.js';
 import { heldUpLine, whileMigrating } from './migration-watch.js';
 
@@ -66,8 +66,9 @@ try {
   await copy(embedded, server, total);
 } catch (error) {
   const access = copying ? null : await dataFolderAccessLine(config.dataDir, error, { embeddedOpening: true });
-  // A refusal of the migrations says "nothing was changed" already; the copy says it in its own words.
-  const message = (access ?? (error instanceof Error ? error.message : String(error))).replace(/; nothing was changed$/, '');
+  // A refusal of the migrations is told without its "nothing was changed": the copy says it in its own words.
+  const reason = error instanceof UnknownMigrationsError ? error.reason : error instanceof Error ? error.message : String(error);
+  const message = access ?? reason;
   const rest = copying ? '; what was copied stays, and running the copy again goes on from there' : ': nothing was copied';
   process.stderr.write(`the copy stopped: ${message}${rest}\n`);
   process.exitCode = 1;

@@ -177,6 +177,18 @@ async function keepRecordInNameOrder(db: Kysely<Tables>, schema: string): Promis
 }
 
 /**
+ * The migrations refused to run: the schema records migrations this release does not have. The
+ * message ends "; nothing was changed"; `reason` is the rest, for a command that says in its own
+ * words what it left undone (the copy to a server).
+ */
+export class UnknownMigrationsError extends Error {
+  constructor(readonly reason: string) {
+    super(`${reason}; nothing was changed`);
+    this.name = 'UnknownMigrationsError';
+  }
+}
+
+/**
  * Kysely stops at a recorded migration this release does not have, with "corrupted migrations:
  * previously executed migration … is missing", which reads as damage and says nothing of what to
  * do. Such a record comes from a newer release (an upgrade rolled back without undoing its
@@ -190,15 +202,15 @@ async function refuseUnknownMigrations(db: Kysely<Tables>, schema: string): Prom
   const latestKnown = known.at(-1) ?? '';
   const named = `${unknown.length === 1 ? 'migration' : 'migrations'} ${unknown.join(', ')}`;
   if (unknown.every((name) => RELEASE_MIGRATION.test(name) && name > latestKnown)) {
-    throw new Error(
+    throw new UnknownMigrationsError(
       `the database was migrated by a newer release of the receiver (${named}, which this release does not have): ` +
         'run that release, or go back with it: stop the receivers on this database and run `npm run migrate -- down` with the newer ' +
-        'release, once for each migration it added; nothing was changed',
+        'release, once for each migration it added',
     );
   }
-  throw new Error(
+  throw new UnknownMigrationsError(
     `schema "${schema}" records ${named}, which the receiver does not have: another program keeps its kysely migrations there; ` +
-      'give the receiver a schema of its own (search_path in the options of DATABASE_URL); nothing was changed',
+      'give the receiver a schema of its own (search_path in the options of DATABASE_URL)',
   );
 }
 
