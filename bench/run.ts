@@ -12,6 +12,7 @@
  * BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS ("20,100,500"),
  * BENCH_SOAK_SECONDS (60), BENCH_LOOKUP_REPORTS (10000000; 0 skips the lookup benchmarks),
  * BENCH_EMBEDDED (1; 0 skips the rounds and the lookups on the embedded database),
+ * BENCH_SERVER (1; 0 skips everything measured on the PostgreSQL server),
  * BENCH_PARTS (1; n sends each message's report as n parts' reports, one after another),
  * BENCH_PREVIOUS (a folder holding another build of the receiver, run in the rounds beside this
  * one: on a machine whose speed swings, a change is measured against the build before it).
@@ -43,7 +44,6 @@ const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '20,100,500').split('
 const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const lookupReports = Number(process.env.BENCH_LOOKUP_REPORTS ?? 10_000_000);
 const embedded = process.env.BENCH_EMBEDDED !== '0';
-/** BENCH_SERVER=0 runs only what is measured on the embedded database. */
 const onServer = process.env.BENCH_SERVER !== '0';
 const folder = mkdtempSync(join(tmpdir(), 'dlr-bench-'));
 const root = join(import.meta.dirname, '..');
