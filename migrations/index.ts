@@ -16,6 +16,7 @@ import * as listingByReceiptTime from './20261204T0900_listing-by-receipt-time.j
 import * as untimedTiesByArrival from './20261205T0600_untimed-ties-by-arrival.js';
 import * as rejectedBodySize from './20261206T2300_rejected-body-size.js';
 import * as rejectedRepeats from './20261207T1500_rejected-repeats.js';
+import * as listingByDestination from './20261207T2300_listing-by-destination.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261122T1200_initial': initial,
@@ -31,4 +32,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261205T0600_untimed-ties-by-arrival': untimedTiesByArrival,
   '20261206T2300_rejected-body-size': rejectedBodySize,
   '20261207T1500_rejected-repeats': rejectedRepeats,
+  '20261207T2300_listing-by-destination': listingByDestination,
 };

@@ -30,8 +30,11 @@ const DIGITS_LEFT_OUT = '[digits]';
  * receiver's own text, and without it the line did not say which migration failed or is unknown.
  */
 const MIGRATION_NAME = /\d{8}T\d{4}_/y;
-/** The fields besides `err` that can quote a sender's text: a refusal's `reason`, the database's last problem. */
-const QUOTING_FIELDS = new Set(['reason', 'lastProblem']);
+/**
+ * The fields besides `err` that can quote a sender's text: a refusal's `reason`, the database's last
+ * problem, and the query API's `filter` (a read that ran out of time), whose destination is a number.
+ */
+const QUOTING_FIELDS = new Set(['reason', 'lastProblem', 'filter']);
 
 export function loggerOptions(level: string, pretty = process.stdout.isTTY): LoggerOptions {
   return {

@@ -14,6 +14,7 @@ export const MAX_LIMIT = 500;
 /** The summary's parameters, which the listing takes too. */
 export interface SummaryQuery {
   readonly refId?: string | undefined;
+  readonly destination?: string | undefined;
   readonly since?: string | undefined;
   readonly until?: string | undefined;
 }
@@ -44,7 +45,8 @@ export function parseLookupText(name: string, text: string): Result<string> {
   return unstorable === null ? ok(text) : problem(`${name} ${unstorable}, which no stored message has`);
 }
 
-const LIST_PARAMETERS = ['refId', 'status', 'resultCode', 'since', 'until', 'limit', 'cursor'] as const;
+const LIST_PARAMETERS = ['refId', 'destination', 'status', 'resultCode', 'since', 'until', 'limit', 'cursor'] as const;
+const SUMMARY_PARAMETERS = ['refId', 'destination', 'since', 'until'] as const;
 
 /**
  * A parameter that is one of `known` but for its spelling (`refid`, `ref_id`, `Status`, `refId[]`)
@@ -70,7 +72,9 @@ function misspelledParameter(query: object, known: readonly string[]): Result<nu
 const ONE_MESSAGE = ['id', 'messageid'].map((name) => [name, ': one message is GET /messages/{messageId}'] as const);
 const TIME_NAMED_OTHERWISE = [
   ...['from', 'after'].map((name) => [name, '; did you mean since?'] as const),
-  ...['to', 'before'].map((name) => [name, '; did you mean until?'] as const),
+  ['to', '; did you mean until (a time) or destination (the number sent to)?'] as const,
+  ['before', '; did you mean until?'] as const,
+  ...['msisdn', 'recipient', 'phone', 'number'].map((name) => [name, '; did you mean destination?'] as const),
 ];
 const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
   ...ONE_MESSAGE,
@@ -109,7 +113,7 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
-  const window = parseRefIdAndWindow(query);
+  const window = parseCommonFilter(query);
   if (!window.ok) return window;
   let filter: MessageFilter = { ...window.value, limit: limit.value };
   const status = typeof query.status === 'string' ? query.status : query.status?.join(',');
@@ -131,13 +135,21 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   return ok(filter);
 }
 
-/** A `refId` and a window of the time the newest report was received, as the listing and the summary take them. */
-function parseRefIdAndWindow(query: SummaryQuery): Result<SummaryFilter> {
+/**
+ * A `refId`, a destination and a window of the time the newest report was received, as the listing
+ * and the summary take them.
+ */
+function parseCommonFilter(query: SummaryQuery): Result<SummaryFilter> {
   let filter: SummaryFilter = {};
   if (query.refId !== undefined && query.refId !== '') {
     const refId = parseLookupText('refId', query.refId);
     if (!refId.ok) return refId;
     filter = { ...filter, refId: refId.value };
+  }
+  if (query.destination !== undefined && query.destination !== '') {
+    const destination = parseDestination(query.destination);
+    if (!destination.ok) return destination;
+    filter = { ...filter, destination: destination.value };
   }
   for (const name of ['since', 'until'] as const) {
     const text = query[name];
@@ -153,18 +165,39 @@ function parseRefIdAndWindow(query: SummaryQuery): Result<SummaryFilter> {
   return ok(filter);
 }
 
+/** A number with its country code, its `+` or none. */
+const PHONE_NUMBER = /^\+?\d+$/;
+/** A `+` sent as it is, read from the query string as a space. */
+const UNESCAPED_PLUS = /^ \d/;
+
 /**
- * The summary's parameters: a `refId`, a window, or both. Without either it would count every
- * message stored, reading them all, which no one asking about an order or a day means.
+ * The number a message was sent to, as people write it into a URL: `+4799999999`, whose `+` not
+ * written `%2B` arrives as a space, `4799999999`, or in groups (`+47 999 99 999`, `+47-999-99-999`),
+ * all one number. Text that is no such number (an alphanumeric address) is matched as given.
+ */
+export function parseDestination(text: string): Result<string> {
+  const typed = (UNESCAPED_PLUS.test(text) ? `+${text.slice(1)}` : text).trim();
+  const compact = typed.replace(/[\s().-]/g, '');
+  const number = PHONE_NUMBER.test(compact) ? compact : typed;
+  if (number.replace(/^\++/, '') === '') return problem(`destination names no number: "${clip(text)}"`);
+  return parseLookupText('destination', number);
+}
+
+/**
+ * The summary's parameters: a `refId`, a destination, a window, or several. Without any it would
+ * count every message stored, reading them all, which no one asking about an order, a number or a
+ * day means.
  */
 export function parseSummaryQuery(query: SummaryQuery): Result<SummaryFilter> {
-  const misspelled = misspelledParameter(query, ['refId', 'since', 'until']);
+  const misspelled = misspelledParameter(query, SUMMARY_PARAMETERS);
   if (!misspelled.ok) return misspelled;
   const namedOtherwise = parameterNamedOtherwise(query, SUMMARY_NAMED_OTHERWISE);
   if (!namedOtherwise.ok) return namedOtherwise;
-  const filter = parseRefIdAndWindow(query);
-  if (!filter.ok || filter.value.refId !== undefined || filter.value.since !== undefined) return filter;
-  return problem('give refId, since, or both: the messages of an order, or of a window of time (since, and until when it should end before now)');
+  const filter = parseCommonFilter(query);
+  if (!filter.ok || filter.value.refId !== undefined || filter.value.destination !== undefined || filter.value.since !== undefined) return filter;
+  return problem(
+    'give refId, destination, since, or several: the messages of an order, sent to a number, or of a window of time (since, and until when it should end before now)',
+  );
 }
 
 /** One status, or several joined by commas (`failed,unknown`): messages of any of them. */
@@ -237,6 +270,7 @@ function decodeRejectedCursor(cursor: string): Result<number> {
 export function nextMessagesLink(filter: MessageFilter, nextCursor: string): string {
   const parameters = new URLSearchParams();
   if (filter.refId !== undefined) parameters.set('refId', filter.refId);
+  if (filter.destination !== undefined) parameters.set('destination', filter.destination);
   if (filter.statuses !== undefined) parameters.set('status', filter.statuses.join(','));
   if (filter.resultCode !== undefined) parameters.set('resultCode', String(filter.resultCode));
   if (filter.since !== undefined) parameters.set('since', filter.since.toISOString());

@@ -85,7 +85,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     {
       schema: {
         tags: ['query'],
-        summary: 'Messages by refId, status, result code and the time of their newest report',
+        summary: 'Messages by refId, the number sent to, status, result code and the time of their newest report',
         description: 'Newest report first. The next page: pass nextCursor as cursor, or follow the Link header (rel="next"), absent on the last page.',
         querystring: MessageListQuery,
         response: { 200: MessageListSchema, 400: ErrorSchema, ...refusals },
@@ -113,10 +113,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     {
       schema: {
         tags: ['query'],
-        summary: 'Messages counted by status, for a refId, a window of time, or both',
+        summary: 'Messages counted by status, for a refId, a number sent to, a window of time, or several',
         description:
-          'The messages GET /messages would list for the same refId, since and until, counted: by status, how many are final, their parts by state, and by status and result code. ' +
-          'refId or since is required.',
+          'The messages GET /messages would list for the same refId, destination, since and until, counted: by status, how many are final, their parts by state, and by status and result code. ' +
+          'refId, destination or since is required.',
         querystring: SummaryQuerySchema,
         response: { 200: SummarySchema, 400: ErrorSchema, ...refusals },
       },
@@ -124,10 +124,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryOptions> = async (app, 
     async (request, reply) => {
       const filter = parseSummaryQuery(request.query);
       if (!filter.ok) return reply.code(400).send(errorBody(400, filter.problem));
-      const { refId, since, until } = filter.value;
+      const { refId, destination, since, until } = filter.value;
       try {
         const summary = await summarizeMessages(database, filter.value);
-        return { refId: refId ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
+        return { refId: refId ?? null, destination: destination ?? null, since: rfc3339(since ?? null), until: rfc3339(until ?? null), ...summary };
       } catch (error) {
         if (!(error instanceof ReadTimeoutError)) throw error;
         return tooLongToRead(request, reply, error, 'the count', 'the filter holds too many messages to count at once', filter.value);

@@ -89,8 +89,15 @@ const WindowQuery = {
   until: Type.Optional(Type.String({ description: 'as since; the newest report received before it' })),
 };
 
+const DestinationQuery = {
+  destination: Type.Optional(
+    Type.String({ description: 'the number the messages were sent to, with its country code: +4799999999 and 4799999999 name the same, as do +47 999 99 999 and +47-999-99-999' }),
+  ),
+};
+
 export const MessageListQuery = Type.Object({
   refId: Type.Optional(Type.String()),
+  ...DestinationQuery,
   // Not an enum: a query string is validated against its schema, and parseListQuery names the problem itself.
   status: Type.Optional(
     Type.Union([Type.String(), Type.Array(Type.String())], {
@@ -127,11 +134,13 @@ export const RejectedQuerySchema = Type.Object({
 
 export const SummaryQuerySchema = Type.Object({
   refId: Type.Optional(Type.String({ description: 'the messages sent with this refId' })),
+  ...DestinationQuery,
   ...WindowQuery,
 });
 
 export const SummarySchema = Type.Object({
   refId: Nullable(Type.String()),
+  destination: Nullable(Type.String({ description: 'the number given, as read: without its spaces or dashes' })),
   since: Nullable(Time),
   until: Nullable(Time),
   messages: Type.Integer({ description: 'messages with a report, whose newest report falls in the window' }),

@@ -115,6 +115,8 @@ export function findMessageQuery(db: Kysely<Tables>, id: string) {
 
 export interface MessageFilter {
   readonly refId?: string;
+  /** Messages sent to this number, its leading `+` or none (see destinationIs). */
+  readonly destination?: string;
   /** Messages of any of these statuses; all of them when absent. */
   readonly statuses?: readonly string[];
   /** Messages showing this result code (that of the deciding report received last among their parts). */
@@ -140,6 +142,15 @@ export interface ListingPlace {
 
 /** A message row's ListingPlace's time, selected as `place_micros`. */
 export const PLACE_MICROS = sql<number>`(extract(epoch FROM last_report_at) * 1000000)::int8`;
+
+/**
+ * Messages sent to `number`, with or without the `+` before it on either side: LINK's REST reports
+ * write `+4799999999`, an SMPP receipt's address and people often `4799999999`. The left side is
+ * the expression `messages_destination_idx` leads with, so the match is a range of it.
+ */
+export function destinationIs(number: string) {
+  return sql<boolean>`ltrim(destination, '+') = ltrim(${number}, '+')`;
+}
 
 /** Messages listed before (`<`) or after (`>`) `place`, as a range of the listing indexes. */
 export function listedBeside(side: '<' | '>', place: ListingPlace) {
@@ -186,6 +197,7 @@ export function listMessagesQuery(db: Kysely<Tables>, filter: MessageFilter) {
 function filteredMessages(db: Kysely<Tables>, filter: MessageFilter, status: string | undefined) {
   let query = db.selectFrom('messages').selectAll('messages').where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
+  if (filter.destination !== undefined) query = query.where(destinationIs(filter.destination));
   if (status !== undefined) query = query.where('status', '=', status);
   // No index has it: the messages of the other filters are read along theirs and this one kept.
   if (filter.resultCode !== undefined) query = query.where('result_code', '=', filter.resultCode);

@@ -1,5 +1,5 @@
 /**
- * Messages counted by status, for a `refId` or a window of time: what happened to an order of
+ * Messages counted by status, for a `refId`, a number sent to, or a window of time: what happened to an order of
  * thousands of messages, in one answer instead of pages of them, and why those that failed did.
  * Counted in the database, a group per status and result, along the index the listing reads for
  * the same filter.
@@ -9,10 +9,13 @@ import { sql } from 'kysely';
 import type { MessageStatus, SegmentCounts } from '../meaning/message-state.js';
 import { MESSAGE_STATUSES } from '../meaning/message-state.js';
 import type { MessageReader } from './read-messages.js';
+import { destinationIs } from './read-messages.js';
 import type { Tables } from './tables.js';
 
 export interface SummaryFilter {
   readonly refId?: string;
+  /** Messages sent to this number, its leading `+` or none. */
+  readonly destination?: string;
   /** Messages whose newest report was received at or after this time. */
   readonly since?: Date;
   /** Messages whose newest report was received before this time. */
@@ -55,6 +58,7 @@ export async function summarizeMessages({ db, readRows }: MessageReader, filter:
 export function summarizeMessagesQuery(db: Kysely<Tables>, filter: SummaryFilter) {
   let query = db.selectFrom('messages').where('last_report_at', 'is not', null);
   if (filter.refId !== undefined) query = query.where('ref_id', '=', filter.refId);
+  if (filter.destination !== undefined) query = query.where(destinationIs(filter.destination));
   if (filter.since !== undefined) query = query.where('last_report_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('last_report_at', '<', filter.until);
   return query

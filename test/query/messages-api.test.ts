@@ -201,7 +201,14 @@ describe('GET /messages', () => {
     ['page=2', 'page is not a parameter: the next page is cursor={the nextCursor of this one}'],
     ['from=2026-11-01', 'from is not a parameter; did you mean since?'],
     ['after=2026-11-01', 'after is not a parameter; did you mean since?'],
-    ['to=2026-11-02', 'to is not a parameter; did you mean until?'],
+    ['to=2026-11-02', 'to is not a parameter; did you mean until (a time) or destination (the number sent to)?'],
+    ['msisdn=4799900001', 'msisdn is not a parameter; did you mean destination?'],
+    ['recipient=4799900001', 'recipient is not a parameter; did you mean destination?'],
+    ['Destination=4799900001', 'Destination is not a parameter; did you mean destination? (names are case-sensitive)'],
+    ['destination=%2B', 'destination names no number: "+"'],
+    ['destination=+', 'destination names no number'],
+    ['destination=4799%00', 'destination contains a NUL character, which no stored message has'],
+    ['destination=4799900001&destination=4799900002', 'destination is given 2 times; give it once'],
     ['before=2026-11-02', 'before is not a parameter; did you mean until?'],
     ['since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00%2B01:00', 'since (2026-12-01T00:00:00.000Z) is after until (2026-10-31T23:00:00.000Z): no time lies between them; swap them'],
   ])('answers 400 to %s, naming it', async (query, problem) => {
@@ -238,6 +245,50 @@ describe('GET /messages', () => {
       url = next;
     }
     expect(byLink).toEqual(byCursor);
+  });
+});
+
+describe('GET /messages?destination=', () => {
+  /** A report as LINK's REST platform sends it, the number it went to among its custom parameters. */
+  const sentTo = (id: string, destination: string, resultCode: number, refId = 'order-D') =>
+    ({ id, resultCode, refId, customParameters: { source: 'LINK', destination } });
+
+  beforeAll(async () => {
+    // Sent in this order: to-3, written as an SMPP receipt's address is, without its +, is newest.
+    const reports = [
+      sentTo('to-0', '+4799900001', 1001),
+      sentTo('to-1', '+4799900002', 1001),
+      sentTo('to-2', '+4799900001', 2106, 'order-E'),
+      sentTo('to-other', '+47999000011', 1001),
+      sentTo('to-3', '4799900001', 1005),
+    ];
+    for (const report of reports) expect((await postJson(app, report)).statusCode).toBe(200);
+  });
+
+  it('lists the messages sent to a number, newest report first, however its + and its groups are written', async () => {
+    for (const destination of ['%2B4799900001', '+4799900001', '4799900001', '%2B47%20999%2000%20001', '+47-999-00-001', '(%2B47)%2099900001']) {
+      expect(ids(await list(`destination=${destination}`)), destination).toEqual(['to-3', 'to-2', 'to-0']);
+    }
+    expect(ids(await list('destination=%2B4799900002'))).toEqual(['to-1']);
+    expect(ids(await list('destination=%2B4799900009'))).toEqual([]);
+    const shown = (await list('destination=4799900001')).messages.map((message) => message.destination);
+    expect(shown).toEqual(['4799900001', '+4799900001', '+4799900001']);
+  });
+
+  it('keeps the other filters, and the number in the next page\'s link', async () => {
+    expect(ids(await list('destination=%2B4799900001&refId=order-D'))).toEqual(['to-3', 'to-0']);
+    expect(ids(await list('destination=%2B4799900001&status=failed,pending'))).toEqual(['to-3', 'to-2']);
+    expect(ids(await list('destination=%2B4799900001&resultCode=1001'))).toEqual(['to-0']);
+
+    const pages: string[][] = [];
+    let url: string | null = '/messages?destination=%2B47%20999%2000%20001&limit=2';
+    while (url !== null && pages.length <= 3) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode, response.body).toBe(200);
+      pages.push(ids(response.json<Page>()));
+      url = linkedNextPage(response.headers.link, url);
+    }
+    expect(pages).toEqual([['to-3', 'to-2'], ['to-0']]);
   });
 });
 

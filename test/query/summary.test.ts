@@ -14,6 +14,7 @@ let app: App;
 
 interface Summary {
   refId: string | null;
+  destination: string | null;
   since: string | null;
   until: string | null;
   messages: number;
@@ -65,6 +66,7 @@ describe('GET /summary', () => {
   it("counts an order's messages by status, the final ones, and their parts by state", async () => {
     expect(await summary('refId=summary-order')).toEqual({
       refId: 'summary-order',
+      destination: null,
       since: null,
       until: null,
       messages: 6,
@@ -134,9 +136,32 @@ describe('GET /summary', () => {
     }
   });
 
+  it('counts the messages sent to a number, however its + is written, as the listing lists them', async () => {
+    const sentTo = (id: string, destination: string, resultCode: number) =>
+      deliveredReport({ id, resultCode, refId: 'numbers-order', customParameters: { destination } });
+    for (const body of [sentTo('n-1', '+4799800001', 1001), sentTo('n-2', '4799800001', 2106), sentTo('n-3', '+4799800002', 1001)]) {
+      expect((await postJson(app, body)).statusCode).toBe(200);
+    }
+    // Given back as read: a + sent raw arrives as a space and is read as the + it was; groups are joined.
+    for (const [destination, read] of [['%2B4799800001', '+4799800001'], ['+4799800001', '+4799800001'], ['4799800001', '4799800001'], ['%2B47%20998%2000%20001', '+4799800001']]) {
+      const counted = await summary(`destination=${destination}`);
+      expect(counted, destination).toMatchObject({
+        refId: null,
+        destination: read,
+        messages: 2,
+        statuses: { delivered: 1, failed: 1 },
+      });
+      expect(counted).toMatchObject(await listingCounted(`destination=${destination}`));
+    }
+    expect(await summary('destination=%2B4799800001&refId=other-order')).toMatchObject({ messages: 0 });
+    expect(await summary('destination=%2B4799800002&since=2000-01-01')).toMatchObject({ destination: '+4799800002', messages: 1 });
+  });
+
   it.each([
-    ['', 'give refId, since, or both'],
-    ['until=2026-11-02', 'give refId, since, or both'],
+    ['', 'give refId, destination, since, or several'],
+    ['until=2026-11-02', 'give refId, destination, since, or several'],
+    ['destination=%2B', 'destination names no number'],
+    ['phone=4799900001', 'phone is not a parameter; did you mean destination?'],
     ['refid=summary-order', 'refid is not a parameter; did you mean refId?'],
     ['from=2026-11-01', 'from is not a parameter; did you mean since?'],
     ['id=s-pending', 'id is not a parameter: one message is GET /messages/{messageId}'],

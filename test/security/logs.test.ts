@@ -115,6 +115,16 @@ describe('the logs', () => {
     ]);
   });
 
+  it('hold no phone number from a query\'s filter, logged with a read that ran out of time, and keep its times', () => {
+    const before = log.text().length;
+    const filter = { destination: `+${PHONE}`, refId: `order-${SENDER}`, since: new Date('2026-11-01T00:00:00Z'), limit: 50 };
+    app.log.warn({ filter, timeoutMs: 5000 }, 'the page was not read in time: answered 503');
+    const logged = log.text().slice(before);
+    expect(JSON.parse(logged)).toMatchObject({ filter: { destination: '[digits]', refId: 'order-[digits]', since: '2026-11-01T00:00:00.000Z', limit: 50 } });
+    expect(logged).not.toContain(PHONE);
+    expect(logged).not.toContain(SENDER);
+  });
+
   it('keep the long numbers that are the receiver\'s own, such as the dates in the names of the migrations it applied', () => {
     const before = log.text().length;
     app.log.info({ applied: ['20261122T1200_initial'], journalBytes: 12_345_678 }, 'database ready');

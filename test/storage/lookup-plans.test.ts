@@ -107,6 +107,8 @@ describe('listing messages newest first', () => {
     ['a status until a time, a page further on', { statuses: ['failed'], until: at('2026-01-02T00:00:00Z'), before: place, limit: 50 }, 'messages_status_idx'],
     ['the messages of one refId showing one result code', { refId: 'order-17', resultCode: 2106, limit: 50 }, 'messages_ref_id_idx'],
     ['a status showing one result code', { statuses: ['failed'], resultCode: 2106, limit: 50 }, 'messages_status_idx'],
+    ['the messages sent to one number', { destination: '+4799999999', limit: 50 }, 'messages_destination_idx'],
+    ['the messages sent to one number since a time, a page further on', { destination: '4799999999', since: at('2026-01-01T00:00:00Z'), before: place, limit: 50 }, 'messages_destination_idx'],
   ])('reads %s from its index in order, without sorting the table', async (_name, filter, index) => {
     const plan = await listingPlan(filter);
     expect(plan).toContain(`Index Scan Backward using ${index} on messages`);
@@ -146,12 +148,13 @@ describe('counting messages for GET /summary', () => {
     ['of one refId in a window', { refId: 'order-17', since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z') }, 'messages_ref_id_idx'],
     ['since a time', { since: at('2026-01-01T00:00:00Z') }, 'messages_listing_idx'],
     ['in a window', { since: at('2026-01-01T00:00:00Z'), until: at('2026-01-02T00:00:00Z') }, 'messages_listing_idx'],
+    ['sent to one number', { destination: '+4799999999' }, 'messages_destination_idx'],
   ])('reads the messages %s as a range of an index, not the table', async (_name, filter, index) => {
     const query = summarizeMessagesQuery(testDb.database.db, filter);
     const { rows } = await testDb.database.db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]));
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     expect(plan).toContain(index);
-    expect(plan).toMatch(/Index Cond: .*(ref_id|last_report_at >=)/);
+    expect(plan).toMatch(/Index Cond: .*(ref_id|last_report_at >=|ltrim\(destination)/);
     expect(plan).not.toMatch(/Seq Scan on messages/);
   });
 });

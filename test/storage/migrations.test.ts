@@ -80,6 +80,7 @@ describe('rolling back the migration that drops the parts table', () => {
     const deciders = (shown?.deciders ?? []).map(({ part, report: decider }) => ({ part, seq: decider.seq })).sort(byPart);
     expect(deciders).toHaveLength(3);
 
+    expect(await undoLatestMigration(testDb.database.db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(testDb.database.db)).toBe('20261205T0600_untimed-ties-by-arrival');
@@ -100,6 +101,7 @@ describe('rolling back the migration that drops the parts table', () => {
       '20261205T0600_untimed-ties-by-arrival',
       '20261206T2300_rejected-body-size',
       '20261207T1500_rejected-repeats',
+      '20261207T2300_listing-by-destination',
     ]);
     const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name = 'parts'`.execute(testDb.database.db);
@@ -108,7 +110,7 @@ describe('rolling back the migration that drops the parts table', () => {
 });
 
 describe('the record of applied migrations, when a clock ran behind', () => {
-  const LATEST = '20261207T1500_rejected-repeats';
+  const LATEST = '20261207T2300_listing-by-destination';
   const recorded = async () =>
     (await sql<{ name: string; timestamp: string }>`SELECT name, timestamp FROM kysely_migration ORDER BY name COLLATE "C"`.execute(testDb.database.db)).rows;
   const inTimeOrder = (rows: ReadonlyArray<{ timestamp: string }>) => rows.every((row, index) => index === 0 || Date.parse(row.timestamp) >= Date.parse(rows[index - 1]?.timestamp ?? ''));
@@ -192,6 +194,7 @@ describe('fingerprints as UUIDs', () => {
   it('knows a report stored before the upgrade when LINK sends it again after', async () => {
     const db = testDb.database.db;
     const store = (items: ReportToStore[]) => storeReports(testDb.database.writeTransaction, items);
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
@@ -204,7 +207,7 @@ describe('fingerprints as UUIDs', () => {
     await sql`INSERT INTO reports (fingerprint, report_id, message_id, part, result_description, status, final, delivery, billing, format, received_at, payload)
       VALUES ('not a hash', 'odd$0', 'odd', 0, 'Billed and delivered', 'delivered', true, 'DELIVERED', 'BILLED', 'json', now(), '{}')`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261202T1100_fingerprint-uuid', '20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
     const retry = await store([report('upgrade$0', DELIVERED, '2026-01-01T10:05:00Z')]);
     expect(retry).toEqual({ stored: 0, duplicates: 1 });
     const other = await store([report('upgrade$0', NOT_DELIVERED, '2026-01-01T10:06:00Z')]);
@@ -217,6 +220,7 @@ describe('fingerprints as UUIDs', () => {
 describe('identifiers compared as bytes', () => {
   it('finds messages stored before the upgrade by id, refId and status, after it and after rolling it back', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
@@ -248,30 +252,33 @@ describe('identifiers compared as bytes', () => {
     };
     expect(await found()).toEqual(expected);
 
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
     expect(await found()).toEqual(expected);
     const collations = await sql<{ column: string; collation: string }>`SELECT table_name || '.' || column_name AS column, collation_name AS collation
       FROM information_schema.columns WHERE table_schema = current_schema() AND collation_name IS NOT NULL ORDER BY 1`.execute(db);
     expect(collations.rows).toEqual([
+      { column: 'messages.destination', collation: 'C' },
       { column: 'messages.message_id', collation: 'C' },
       { column: 'messages.ref_id', collation: 'C' },
       { column: 'messages.status', collation: 'C' },
       { column: 'reports.message_id', collation: 'C' },
     ]);
 
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await undoLatestMigration(db)).toBe('20261203T0800_keys-in-byte-order');
     expect(await found()).toEqual(expected);
-    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261203T0800_keys-in-byte-order', '20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
   });
 });
 
 describe('listing by the time the newest report was received', () => {
   it('pages through the messages stored before the upgrade, after it and after rolling it back', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
@@ -291,7 +298,7 @@ describe('listing by the time the newest report was received', () => {
     const expected = [['page-e', 'page-d'], ['page-c', 'page-b'], ['page-a']];
     expect(await pages()).toEqual(expected);
 
-    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
     expect(await pages()).toEqual(expected);
     const indexes = await sql<{ definition: string }>`SELECT indexdef AS definition FROM pg_indexes
       WHERE schemaname = current_schema() AND indexname IN ('messages_listing_idx', 'messages_status_idx', 'messages_ref_id_idx') ORDER BY indexname`.execute(db);
@@ -301,12 +308,13 @@ describe('listing by the time the newest report was received', () => {
       '(status, last_report_at, last_seq)',
     ]);
 
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
     expect(await undoLatestMigration(db)).toBe('20261204T0900_listing-by-receipt-time');
     expect(await pages()).toEqual(expected);
-    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261204T0900_listing-by-receipt-time', '20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
   });
 });
 
@@ -317,6 +325,7 @@ describe('ties between reports without a timestamp', () => {
 
   it('are put right in the rows of messages stored before the upgrade, as their lookups show them', async () => {
     const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
     expect(await undoLatestMigration(db)).toBe('20261207T1500_rejected-repeats');
     expect(await undoLatestMigration(db)).toBe('20261206T2300_rejected-body-size');
     expect(await undoLatestMigration(db)).toBe('20261205T0600_untimed-ties-by-arrival');
@@ -336,7 +345,7 @@ describe('ties between reports without a timestamp', () => {
     await sql`UPDATE messages SET result_code = 1000, result_description = 'Sent (to operator)' WHERE message_id = 'tie-whole'`.execute(db);
     await sql`UPDATE messages SET delivered = 0, failed = 1, result_code = ${NOT_DELIVERED}, result_description = 'Not delivered' WHERE message_id = 'tie-gap'`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats']);
+    expect(await migrateToLatest(db)).toEqual(['20261205T0600_untimed-ties-by-arrival', '20261206T2300_rejected-body-size', '20261207T1500_rejected-repeats', '20261207T2300_listing-by-destination']);
     const listed = (await listMessages(testDb.database, { refId: 'ref-ties', limit: 10 })).messages.map(({ message }) => message);
     const looked = await Promise.all(listed.map(async ({ message_id }) => (await findMessage(testDb.database, message_id))?.message));
     expect(listed.map((row) => row.message_id).sort()).toEqual(['tie', 'tie-gap', 'tie-whole']);
