@@ -68,7 +68,7 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
        WHERE status = 'failed' ORDER BY last_report_at, last_seq LIMIT 1 OFFSET 100`,
     );
     const deepCursor = Buffer.from(`v2:${oldest[0]?.micros ?? '0'}:${oldest[0]?.seq ?? '1'}`).toString('base64url');
-    const { byId, byRefId } = lookupPaths(options.reports);
+    const { byId, byRefId, byDestination } = lookupPaths(options.reports);
     // The last field: whether the baselines are measured beside it (they answer no listing).
     const scenarios: Array<[string, number, string, Ingest, boolean]> = [
       ['GET /messages/{id}', 2, byId, FLAT_OUT, true],
@@ -85,6 +85,8 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
       ['GET /messages?refId=', 2, byRefId, PACED, true],
       ['GET /messages/{id}', 2, byId, NONE, true],
       ['GET /messages?refId=', 2, byRefId, NONE, true],
+      ['GET /messages?destination=', 2, byDestination, FLAT_OUT, true],
+      ['GET /messages?destination=', 2, byDestination, NONE, true],
     ];
     const cacheAtStart = fileCacheMiB();
     const lines = [
@@ -130,11 +132,12 @@ export async function runLookupBenchmark(options: LookupOptions): Promise<string
   }
 }
 
-/** Lua for wrk: a random message's id, and a random refId, of the reports the fill generates. */
-export function lookupPaths(reports: number): { readonly byId: string; readonly byRefId: string } {
+/** Lua for wrk: a random message's id, a random refId, and a random number sent to, of the reports the fill generates. */
+export function lookupPaths(reports: number): { readonly byId: string; readonly byRefId: string; readonly byDestination: string } {
   return {
     byId: `string.format("/messages/m%d", math.random(0, ${Math.floor(reports / 2) - 1}))`,
     byRefId: `string.format("/messages?refId=r%d", math.random(0, ${Math.floor(reports / 20) - 1}))`,
+    byDestination: `string.format("/messages?destination=%%2B479%07d", math.random(0, ${Math.min(FILL_NUMBERS, Math.floor(reports / 2)) - 1}))`,
   };
 }
 
@@ -244,9 +247,13 @@ async function fill(options: LookupOptions, schema: string): Promise<void> {
   console.error(`  filled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** How many numbers the fill's messages are sent to, in turn: 10 million reports send 5 messages to each. */
+const FILL_NUMBERS = 1_000_000;
+
 /**
  * Generates the reports numbered `first` to `last`: two parts per message, one message in seven
- * failed, twenty reports (ten messages) per refId, a report every 10 ms from 2026-01-01.
+ * failed, twenty reports (ten messages) per refId, the messages sent to FILL_NUMBERS numbers in
+ * turn, a report every 10 ms from 2026-01-01.
  */
 export function fillReportsSql(first: number, last: number): string {
   return `
@@ -255,7 +262,7 @@ export function fillReportsSql(first: number, last: number): string {
                            source, destination, format, gate, remote_address, received_at, payload)
       SELECT md5(g::text)::uuid, 'm' || (g / 2) || '$' || (g % 2), 'm' || (g / 2), g % 2, 'r' || (g / 20),
              code, description, status, true, delivery, 'NOT_BILLED', 'no.telenor', '2', 2, ts, ts,
-             'LINK', '+4799999999', 'json', NULL, '62.67.62.101', ts,
+             'LINK', '+479' || lpad(((g / 2) % ${FILL_NUMBERS})::text, 7, '0'), 'json', NULL, '62.67.62.101', ts,
              json_build_object('id', 'm' || (g / 2) || '$' || (g % 2), 'resultCode', code)
       FROM generate_series(${first}, ${last}) AS g,
            LATERAL (SELECT timestamptz '2026-01-01T00:00:00Z' + g * interval '10 ms' AS ts,
@@ -274,7 +281,7 @@ export function fillMessagesSql(firstSeq: number, lastSeq: number): string {
                             result_code, result_description, operator, source, destination, first_report_at, last_report_at, last_seq)
       SELECT message_id, min(ref_id), min(status), true, 2, 2,
              count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'), 0, 0,
-             min(result_code), min(result_description), 'no.telenor', 'LINK', '+4799999999',
+             min(result_code), min(result_description), 'no.telenor', 'LINK', min(destination),
              min(received_at), max(received_at), max(seq)
       FROM reports WHERE seq BETWEEN ${firstSeq} AND ${lastSeq} GROUP BY message_id`;
 }

@@ -27,13 +27,14 @@ end
  * A report of about 330 bytes, as LINK sends it, with an id unique to this run and request. With
  * BENCH_PARTS set to n above 1, each message has n parts, reported one after another (`id$0`,
  * `id$1`, …): a part's report then usually finds its message stored by an earlier batch, the write
- * that reads a message's stored state first.
+ * that reads a message's stored state first. Each message goes to a number of its own, spread over
+ * ten million, as a sender's customers' numbers are (they land all over the receiver's index of them).
  */
 export const INGEST_SCRIPT = `
 local counter = 0
 local prefix = os.getenv("BENCH_PREFIX") or "bench"
 local parts = tonumber(os.getenv("BENCH_PARTS") or "1")
-local template = '{"refId":"order-%d","id":"%s","operator":"no.telenor","sentTimestamp":"2015-11-19T09:37:35Z","timestamp":"2015-11-19T09:37:00Z","resultCode":1001,"operatorResultCode":"2","segments":%d,"gateCustomParameters":{},"customParameters":{"received":"2015-11-19 10:37:36","source":"LINK","destination":"+4799999999"}}'
+local template = '{"refId":"order-%d","id":"%s","operator":"no.telenor","sentTimestamp":"2015-11-19T09:37:35Z","timestamp":"2015-11-19T09:37:00Z","resultCode":1001,"operatorResultCode":"2","segments":%d,"gateCustomParameters":{},"customParameters":{"received":"2015-11-19 10:37:36","source":"LINK","destination":"+479%07d"}}'
 local headers = { ["Content-Type"] = "application/json" }
 request = function()
   counter = counter + 1
@@ -43,7 +44,7 @@ request = function()
     message = math.floor((counter - 1) / parts) + 1
     id = string.format("%s-%d$%d", prefix, message, (counter - 1) % parts)
   end
-  return wrk.format("POST", "/dlr", headers, string.format(template, message, id, parts))
+  return wrk.format("POST", "/dlr", headers, string.format(template, message, id, parts, message * 7919 % 10000000))
 end
 `;
 

@@ -29,8 +29,10 @@ app.get<{ Params: { id: string } }>('/messages/:id', async (request, reply) => {
   const [row] = await rowsOf(findMessageQuery(db, request.params.id));
   return reply.type('application/json').send(row?.report_rows ?? '[]');
 });
-app.get<{ Querystring: { refId?: string } }>('/messages', async (request, reply) => {
-  const rows = await rowsOf(listMessagesQuery(db, { refId: request.query.refId ?? '', limit: 50 }));
+app.get<{ Querystring: { refId?: string; destination?: string } }>('/messages', async (request, reply) => {
+  const { refId, destination } = request.query;
+  const filter = { ...(refId === undefined ? {} : { refId }), ...(destination === undefined ? {} : { destination }), limit: 50 };
+  const rows = await rowsOf(listMessagesQuery(db, filter));
   return reply.type('application/json').send(JSON.stringify(rows));
 });
 app.get('/healthz', async () => ({ status: 'ok' }));
