@@ -4,10 +4,10 @@
  * flat out at 20 connections; paced well below the top rate (at most 1,000 reports/s), as a
  * receiver mostly runs; and not at all.
  *
- * Lookups by id and by refId are measured beside two baselines under the same ingest, in the same
- * run: one prepared SELECT per request answering PostgreSQL's rows as they came
- * (`servers/query-per-request`), and the bare framework answering a GET with no database at all
- * (`servers/bare`), the floor this machine puts under any request's latency.
+ * Lookups by id, by refId and by the number sent to are measured beside two baselines under the
+ * same ingest, in the same run: one prepared SELECT per request answering PostgreSQL's rows as
+ * they came (`servers/query-per-request`), and the bare framework answering a GET with no database
+ * at all (`servers/bare`), the floor this machine puts under any request's latency.
  */
 import { join } from 'node:path';
 import pg from 'pg';

@@ -113,9 +113,9 @@ export function parseListQuery(query: ListQuery): Result<MessageFilter> {
   if (!namedOtherwise.ok) return namedOtherwise;
   const limit = parseLimit(query.limit);
   if (!limit.ok) return limit;
-  const window = parseCommonFilter(query);
-  if (!window.ok) return window;
-  let filter: MessageFilter = { ...window.value, limit: limit.value };
+  const common = parseCommonFilter(query);
+  if (!common.ok) return common;
+  let filter: MessageFilter = { ...common.value, limit: limit.value };
   const status = typeof query.status === 'string' ? query.status : query.status?.join(',');
   if (status !== undefined && status !== '') {
     const statuses = parseStatuses(status);

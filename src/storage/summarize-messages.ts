@@ -1,8 +1,8 @@
 /**
- * Messages counted by status, for a `refId`, a number sent to, or a window of time: what happened to an order of
- * thousands of messages, in one answer instead of pages of them, and why those that failed did.
- * Counted in the database, a group per status and result, along the index the listing reads for
- * the same filter.
+ * Messages counted by status, for a `refId`, a number sent to, or a window of time: what happened
+ * to an order of thousands of messages, in one answer instead of pages of them, and why those that
+ * failed did. Counted in the database, a group per status and result, along the index the listing
+ * reads for the same filter.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
