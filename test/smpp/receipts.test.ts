@@ -287,6 +287,18 @@ describe('beside the REST reports', () => {
     const ids = listing.json<{ messages: MessageJson[] }>().messages.map((message) => message.messageId);
     expect(ids).toEqual(expect.arrayContaining(['rest-beside-smpp', 'smpp-default-1']));
   });
+
+  it('lists a receipt and a REST report sent to one number together, the receipt\'s address without its +', async () => {
+    const text = receiptText({ id: 'smpp-to-number', stat: 'UNDELIV' });
+    expect((await deliver(receiptPdu(text, { source_addr: '4791234500' }), 'smpp-to-number')).answer.command_status).toBe(COMMAND_STATUS.ok);
+    const rest = { id: 'rest-to-number', resultCode: 1001, customParameters: { destination: '+4791234500' } };
+    expect((await postJson(receiver.app, rest)).statusCode).toBe(200);
+    for (const destination of ['%2B4791234500', '4791234500']) {
+      const listing = await receiver.app.inject({ method: 'GET', url: `/messages?destination=${destination}` });
+      const listed = listing.json<{ messages: MessageJson[] }>().messages.map((message) => [message.messageId, message.destination]);
+      expect(listed, destination).toEqual([['rest-to-number', '+4791234500'], ['smpp-to-number', '4791234500']]);
+    }
+  });
 });
 
 describe('a dropped connection', () => {

@@ -318,6 +318,32 @@ describe('listing by the time the newest report was received', () => {
   });
 });
 
+describe('the number sent to, indexed', () => {
+  it('finds messages stored before the upgrade by the number they were sent to, after it and after rolling it back', async () => {
+    const db = testDb.database.db;
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
+    const sentTo = (id: string, destination: string): ReportToStore => {
+      const item = report(id, DELIVERED, '2026-01-01T10:05:00Z');
+      return { ...item, report: { ...item.report, destination } };
+    };
+    await storeReports(testDb.database.writeTransaction, [sentTo('number-a', '+4790000001'), sentTo('number-b', '4790000001'), sentTo('number-c', '+4790000002')]);
+    const listed = async () => (await listMessages(testDb.database, { destination: '+4790000001', limit: 10 })).messages.map(({ message }) => message.message_id);
+    expect(await listed()).toEqual(['number-b', 'number-a']);
+
+    expect(await migrateToLatest(db)).toEqual(['20261207T2300_listing-by-destination']);
+    expect(await listed()).toEqual(['number-b', 'number-a']);
+    const indexes = await sql<{ definition: string }>`SELECT indexdef AS definition FROM pg_indexes
+      WHERE schemaname = current_schema() AND indexname = 'messages_destination_idx'`.execute(db);
+    expect(indexes.rows.map((row) => row.definition.replace(/^.* USING btree /, ''))).toEqual([
+      "(ltrim(destination, '+'::text), last_report_at, last_seq)",
+    ]);
+
+    expect(await undoLatestMigration(db)).toBe('20261207T2300_listing-by-destination');
+    expect(await listed()).toEqual(['number-b', 'number-a']);
+    expect(await migrateToLatest(db)).toEqual(['20261207T2300_listing-by-destination']);
+  });
+});
+
 describe('ties between reports without a timestamp', () => {
   /** What the listing shows of a message's state, from its stored row. */
   const STATE_COLUMNS = ['status', 'final', 'total', 'delivered', 'failed', 'unknown', 'pending', 'result_code', 'result_description', 'operator'] as const;
