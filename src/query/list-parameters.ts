@@ -169,15 +169,18 @@ function parseCommonFilter(query: SummaryQuery): Result<SummaryFilter> {
 const PHONE_NUMBER = /^\+?\d+$/;
 /** A `+` sent as it is, read from the query string as a space. */
 const UNESCAPED_PLUS = /^ \d/;
+/** The national trunk prefix written after a country code, as in `+44 (0)20 7946 0000`. */
+const TRUNK_PREFIX = /\(0\)/g;
 
 /**
  * The number a message was sent to, as people write it into a URL: `+4799999999`, whose `+` not
- * written `%2B` arrives as a space, `4799999999`, or in groups (`+47 999 99 999`, `+47-999-99-999`),
- * all one number. Text that is no such number (an alphanumeric address) is matched as given.
+ * written `%2B` arrives as a space, `4799999999`, or in groups (`+47 999 99 999`, `+47-999-99-999`,
+ * `+44 (0)20 7946 0000`, whose `(0)` is dialled only from within the country), all one number.
+ * Text that is no such number (an alphanumeric address) is matched as given.
  */
 export function parseDestination(text: string): Result<string> {
   const typed = (UNESCAPED_PLUS.test(text) ? `+${text.slice(1)}` : text).trim();
-  const compact = typed.replace(/[\s().-]/g, '');
+  const compact = typed.replace(TRUNK_PREFIX, '').replace(/[\s().-]/g, '');
   const number = PHONE_NUMBER.test(compact) ? compact : typed;
   if (number.replace(/^\++/, '') === '') return problem(`destination names no number: "${clip(text)}"`);
   return parseLookupText('destination', number);
