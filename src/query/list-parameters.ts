@@ -70,7 +70,8 @@ function misspelledParameter(query: object, known: readonly string[]): Result<nu
  * answer every message, and `offset=50` the first page again, each reading as the answer asked for.
  */
 const ONE_MESSAGE = ['id', 'messageid'].map((name) => [name, ': one message is GET /messages/{messageId}'] as const);
-const TIME_NAMED_OTHERWISE = [
+/** The time window's and the number's names as people write them; the listing and the summary take both. */
+const FILTERS_NAMED_OTHERWISE = [
   ...['from', 'after'].map((name) => [name, '; did you mean since?'] as const),
   ['to', '; did you mean until (a time) or destination (the number sent to)?'] as const,
   ['before', '; did you mean until?'] as const,
@@ -79,11 +80,11 @@ const TIME_NAMED_OTHERWISE = [
 const NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([
   ...ONE_MESSAGE,
   ...['offset', 'page'].map((name) => [name, ': the next page is cursor={the nextCursor of this one}'] as const),
-  ...TIME_NAMED_OTHERWISE,
+  ...FILTERS_NAMED_OTHERWISE,
 ]);
 
 /** For `GET /summary`, which counts messages rather than listing them. */
-const SUMMARY_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([...ONE_MESSAGE, ...TIME_NAMED_OTHERWISE]);
+const SUMMARY_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map([...ONE_MESSAGE, ...FILTERS_NAMED_OTHERWISE]);
 
 /** For `GET /rejected`, whose next page is named by a header. */
 const REJECTED_NAMED_OTHERWISE: ReadonlyMap<string, string> = new Map(
